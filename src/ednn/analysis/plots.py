@@ -1,0 +1,44 @@
+"""Parity and error plots (paper Fig. 3a/b, 5, 8) as PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ednn.errors import EDNNError
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise EDNNError("plots need matplotlib: pip install 'ednn[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def parity_plot(predicted: np.ndarray, true: np.ndarray, n_sites: int, path: str | Path,
+                title: str, unit: str = "J") -> Path:
+    """Two panels: predicted vs true per site, and error per system vs true per site."""
+    plt = _pyplot()
+    predicted, true = np.asarray(predicted, float), np.asarray(true, float)
+    error = predicted - true
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    lo, hi = true.min() / n_sites, true.max() / n_sites
+    ax1.plot([lo, hi], [lo, hi], color="0.6", lw=1, zorder=0)
+    ax1.scatter(true / n_sites, predicted / n_sites, s=4, alpha=0.5)
+    ax1.set(xlabel=f"true energy per site ({unit})", ylabel=f"predicted energy per site ({unit})",
+            title="(a) parity")
+    ax2.axhline(0, color="0.6", lw=1, zorder=0)
+    ax2.scatter(true / n_sites, error, s=4, alpha=0.5)
+    ax2.set(xlabel=f"true energy per site ({unit})", ylabel=f"predicted − true per system ({unit})",
+            title=f"(b) error; median |err| = {np.median(np.abs(error)):.3g} {unit}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

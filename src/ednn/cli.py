@@ -1,0 +1,201 @@
+"""The `ednn` command: generate data, train, evaluate, predict, quickstart."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ednn.errors import EDNNError
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    if text is None or text == "paper":
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers or 'paper', got {text!r}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ednn")
+def main() -> None:
+    """Extensive deep neural networks: learn an extensive quantity (energy,
+    magnetisation, ...) of periodic grids from small examples, predict it on
+    grids of any size.
+
+    Start with `ednn quickstart`; see `ednn COMMAND --help` for each step.
+    """
+
+
+@main.group()
+def ising() -> None:
+    """Ising-model data (paper §3.1): periodic L×L lattices, J = 1."""
+
+
+@ising.command("generate")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--size", "-L", default=8, show_default=True, help="Lattice edge L (spins).")
+@click.option("--n", "n_configs", default=100_000, show_default=True, help="Number of configurations.")
+@click.option("--t-min", default=1.0, show_default=True, help="Lowest temperature (J/k_B).")
+@click.option("--t-max", default=5.0, show_default=True, help="Highest temperature (J/k_B).")
+@click.option("--seed", default=0, show_default=True, help="Random seed; same seed, same file.")
+@click.option("--chunk-size", default=1000, show_default=True, help="Configurations per resumable chunk.")
+@click.option("--even-energies", is_flag=True, help="Select configurations so energies are spread evenly.")
+def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: float, seed: int,
+                   chunk_size: int, even_energies: bool) -> None:
+    """Monte Carlo Ising configurations (Metropolis + Wolff) into an HDF5 file OUT.
+
+    OUT holds x (int8 spins, N×L×L), energy and T. Temperatures are uniform in
+    [t-min, t-max]. Interrupted? Run the same command again: it resumes.
+    """
+    from ednn.ising import generate_ising_dataset
+
+    generate_ising_dataset(out, size=size, n_configs=n_configs, t_min=t_min, t_max=t_max, seed=seed,
+                           chunk_size=chunk_size, even_energies=even_energies, progress=True)
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Model file to write (.safetensors).")
+@click.option("--focus", "-f", default=1, show_default=True, help="Focus f: edge of each tile's own region (pixels).")
+@click.option("--context", "-c", default=1, show_default=True, help="Context c: pixels of surroundings each tile sees.")
+@click.option("--net", default="dense", show_default=True, help="Tile network: dense, paper_cnn, lean_cnn.")
+@click.option("--hidden", default="64,64", show_default=True,
+              help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64.")
+@click.option("--ndim", type=int, default=None, help="Spatial dimensions when x has a trailing channel axis.")
+@click.option("--padding", type=click.Choice(["periodic", "zeros"]), default="periodic", show_default=True)
+@click.option("--epochs", default=100, show_default=True)
+@click.option("--batch-size", default=2000, show_default=True)
+@click.option("--lr", default=1e-3, show_default=True, help="Initial Adam learning rate.")
+@click.option("--lr-min", default=1e-6, show_default=True, help="Final learning rate of the cosine decay.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the split, initial weights and shuffling.")
+@click.option("--val-fraction", default=0.1, show_default=True)
+@click.option("--test-fraction", default=0.1, show_default=True)
+@click.option("--limit", type=int, default=None, help="Use only the first N examples of DATA.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Checkpoints and logs [default: runs/<model name>].")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str, ndim: int | None,
+          padding: str, epochs: int, batch_size: int, lr: float, lr_min: float, seed: int,
+          val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
+          resume: bool) -> None:
+    """Train an EDNN on the grids in DATA (.h5/.npz with x and energy).
+
+    The loss is the MSE of each example's summed tile contributions. A checkpoint is
+    written every epoch; after an interruption add --resume to the same command.
+    Test-split errors are printed and stored in the model file.
+    """
+    from ednn.workflow import train_on_file
+
+    run_dir = run_dir or Path("runs") / out.stem
+    model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
+                          hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,
+                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
+                          val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
+                          resume=resume)
+    click.echo(f"wrote {out} (run folder {run_dir})")
+    _print_summary(model.info["test_metrics"], "test split")
+
+
+def _print_summary(summary: dict, label: str) -> None:
+    if not summary:
+        return
+    n_sites = summary.get("n_sites")
+    click.echo(f"{label}: {summary['n']} examples")
+    click.echo(f"  median |error| per system {summary['median_abs_per_system']:.4g}   per site {summary['median_abs_per_site']:.3g}")
+    click.echo(f"  mean   |error| per system {summary['mean_abs_per_system']:.4g}   per site {summary['mean_abs_per_site']:.3g}")
+    if n_sites:
+        click.echo(f"  {n_sites} sites per example, {summary['sites_per_second']:.3g} sites/s")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default=None,
+              help="Evaluate only this split of the model's own training file.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write parity and error plots to this PNG.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the error summary as JSON.")
+def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None) -> None:
+    """Errors of MODEL on the labelled grids in DATA (per system and per site)."""
+    from ednn.analysis.plots import parity_plot
+    from ednn.workflow import evaluate_on_file
+
+    result = evaluate_on_file(model, data, split)
+    summary = result["summary"]
+    _print_summary(summary, f"{data.name}{' (' + split + ' split)' if split else ''}")
+    if plot:
+        parity_plot(result["predicted"], result["true"], summary["n_sites"], plot,
+                    f"{model.name} on {data.name}")
+        click.echo(f"wrote {plot}")
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2))
+        click.echo(f"wrote {json_out}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write index,prediction rows to this CSV instead of printing.")
+def predict(model: Path, data: Path, csv_out: Path | None) -> None:
+    """Predict the total of each grid in DATA (.h5/.npz holding x) with MODEL."""
+    import ednn
+    from ednn.data.grids import read_grids
+
+    loaded = ednn.load(model)
+    x, _, _ = read_grids(data, target=None)
+    totals = loaded.predict(x)
+    rows = totals.reshape(len(totals), -1)
+    names = loaded.targets if rows.shape[1] == len(loaded.targets) else [f"y{i}" for i in range(rows.shape[1])]
+    if csv_out:
+        tmp = csv_out.with_name(csv_out.name + ".tmp")
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", *names])
+            writer.writerows([i, *(repr(float(v)) for v in row)] for i, row in enumerate(rows))
+        tmp.replace(csv_out)
+        click.echo(f"wrote {len(rows)} predictions to {csv_out}")
+    else:
+        for row in rows:
+            click.echo(" ".join(f"{v:.10g}" for v in row))
+
+
+@main.command()
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/quickstart"),
+              show_default=True, help="Folder for data, model, plots and the table.")
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def quickstart(run_dir: Path, epochs: int, seed: int) -> None:
+    """Train on 8×8 Ising configurations, predict 128×128 ones near Tc (minutes on a laptop).
+
+    Generates the data, trains an f=1, c=1 EDNN, evaluates it on held-out 8×8
+    configurations and on 128×128 ones it never saw, prints a table and saves
+    parity plots. Run it again to reuse what is already there.
+    """
+    from ednn.quickstart import run_quickstart
+
+    run_quickstart(run_dir, epochs=epochs, seed=seed, echo=click.echo)
+
+
+def run() -> None:
+    """Entry point: one-line errors instead of tracebacks for user mistakes."""
+    try:
+        main(standalone_mode=False)
+    except EDNNError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,186 @@
+"""The EDNN: one shared tile network applied to every tile, contributions summed.
+
+Targets live in scaled units inside the network: a physical total is
+    total = scale · Σ_tiles net(tile) + offset_per_site · n_sites,
+a scale factor and an extensive (per-site) offset, so the model stays extensive on
+inputs of any size. Training works on the scaled sum (`forward`); users call
+`predict`, which takes numpy grids of any valid size and returns float64 totals.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ednn.errors import EDNNError
+from ednn.tiling import Padding, check_geometry, check_spatial_shape, pad, tiles_from_padded
+
+_ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Softplus, nn.LeakyReLU, nn.ELU)
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+#: Tile pixels (tiles × channels × t^ndim) evaluated at once by `predict`; bounds memory.
+PREDICT_CHUNK_PIXELS = 2**19
+
+
+def _starts_with_dense(net: nn.Module, in_features: int) -> bool:
+    """True when `net` is Flatten → Linear over the whole tile → Linear/elementwise layers."""
+    if not (isinstance(net, nn.Sequential) and len(net) >= 2):
+        return False
+    if not (isinstance(net[0], nn.Flatten) and isinstance(net[1], nn.Linear)):
+        return False
+    if net[1].in_features != in_features:
+        return False
+    return all(isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in list(net)[2:])
+
+
+class EDNN(nn.Module):
+    """Extensive deep neural network around any tile network.
+
+    net: maps tiles (B, C, *t) with t = focus + 2·context to (B, outputs).
+    ndim: number of spatial dimensions; channels: C; padding: 'periodic' or 'zeros'.
+    scale, offset_per_site: per output, see the module docstring.
+    """
+
+    def __init__(self, net: nn.Module, focus: int, context: int, *, ndim: int = 2,
+                 channels: int = 1, outputs: int = 1, padding: Padding = "periodic",
+                 scale: Sequence[float] | float = 1.0,
+                 offset_per_site: Sequence[float] | float = 0.0,
+                 targets: Sequence[str] = ("energy",), info: dict[str, Any] | None = None):
+        super().__init__()
+        check_geometry(focus, context)
+        if padding not in ("periodic", "zeros"):
+            raise EDNNError(f"padding must be 'periodic' or 'zeros', got {padding!r}")
+        self.net = net
+        self.focus, self.context, self.ndim = int(focus), int(context), int(ndim)
+        self.channels, self.outputs, self.padding = int(channels), int(outputs), padding
+        self.targets = list(targets)
+        self.info: dict[str, Any] = dict(info or {})
+        self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
+        self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
+        self.use_dense_conv = _starts_with_dense(net, self.channels * self.tile**self.ndim) and self.ndim in _CONV
+
+    @property
+    def tile(self) -> int:
+        """Tile edge f + 2c in pixels."""
+        return self.focus + 2 * self.context
+
+    # ---- tensor path (channel-first, float) -------------------------------------------
+
+    def raw_from_padded(self, padded: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
+        """Scaled tile outputs (N, *n, outputs) of an already padded grid (N, C, *P).
+
+        `dense_conv` picks the strided-convolution evaluation of a leading dense layer
+        (default: whenever the network allows it) or the explicit tile copy.
+        """
+        use_conv = self.use_dense_conv if dense_conv is None else dense_conv and self.use_dense_conv
+        if use_conv:
+            first = self.net[1]
+            weight = first.weight.view(first.out_features, self.channels, *[self.tile] * self.ndim)
+            hidden = _CONV[self.ndim](padded, weight, first.bias, stride=self.focus)
+            hidden = hidden.movedim(1, -1)
+            for layer in list(self.net)[2:]:
+                hidden = layer(hidden)
+            return hidden
+        tiles = tiles_from_padded(padded, self.focus, self.context)
+        counts = tiles.shape[1:1 + self.ndim]
+        flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
+        return self.net(flat).view(padded.shape[0], *counts, self.outputs)
+
+    def tiles(self, x: torch.Tensor) -> torch.Tensor:
+        """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""
+        check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
+        return tiles_from_padded(pad(x, self.context, self.padding), self.focus, self.context)
+
+    def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
+        """Scaled tile outputs (N, *n, outputs) of a grid x (N, C, *spatial)."""
+        check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
+        return self.raw_from_padded(pad(x, self.context, self.padding), dense_conv)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled sums (N, outputs) of a grid x (N, C, *spatial); the training target."""
+        return self.tile_outputs(x).flatten(1, self.ndim).sum(1)
+
+    def to_physical(self, scaled_sum: torch.Tensor, n_sites: int) -> torch.Tensor:
+        """Physical totals from scaled sums over `n_sites` pixels (float64)."""
+        return scaled_sum.double() * self.scale + self.offset_per_site * n_sites
+
+    def to_scaled(self, totals: torch.Tensor, n_sites: int) -> torch.Tensor:
+        """Scaled targets from physical totals over `n_sites` pixels (float32)."""
+        return ((totals.double() - self.offset_per_site * n_sites) / self.scale).float()
+
+    # ---- numpy path for users ---------------------------------------------------------
+
+    def as_grid(self, x: np.ndarray) -> np.ndarray:
+        """Check a user array (N, *spatial) or (N, *spatial, C); return (N, *spatial, C)."""
+        x = np.asarray(x)
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise EDNNError(f"input must be a numeric array, got dtype {x.dtype}")
+        if x.ndim == self.ndim + 1 and self.channels == 1:
+            x = x[..., None]
+        if x.ndim != self.ndim + 2:
+            expect = f"(N, {', '.join('L' * self.ndim)}, {self.channels})"
+            if self.channels == 1:
+                expect = f"(N, {', '.join('L' * self.ndim)}) or {expect}"
+            raise EDNNError(f"input has shape {x.shape}; this model expects {expect}")
+        if x.shape[-1] != self.channels:
+            raise EDNNError(f"input has {x.shape[-1]} channels; this model expects {self.channels}")
+        if x.shape[0] == 0:
+            raise EDNNError("input holds no examples")
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise EDNNError("input contains NaN or infinite values")
+        check_spatial_shape(x.shape[1:-1], self.focus, self.context, self.padding)
+        return x
+
+    def _padded(self, x: np.ndarray) -> torch.Tensor:
+        t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32).movedim(-1, 1)
+        return pad(t, self.context, self.padding)
+
+    def _scaled_tile_map(self, x: np.ndarray) -> np.ndarray:
+        """Scaled tile outputs (N, *n, outputs) as float64, evaluated chunk by chunk."""
+        counts = [s // self.focus for s in x.shape[1:-1]]
+        tiles_per_example = math.prod(counts)
+        pixels_per_tile = self.channels * self.tile**self.ndim
+        out = np.empty((x.shape[0], *counts, self.outputs))
+        budget = max(1, PREDICT_CHUNK_PIXELS // pixels_per_tile)
+        with torch.inference_mode():
+            if tiles_per_example <= budget:
+                step = budget // tiles_per_example
+                for i in range(0, x.shape[0], step):
+                    out[i:i + step] = self.raw_from_padded(self._padded(x[i:i + step])).double().numpy()
+                return out
+            rows = max(1, budget // (tiles_per_example // counts[0]))
+            f, c = self.focus, self.context
+            for i in range(x.shape[0]):
+                padded = self._padded(x[i:i + 1])
+                for r in range(0, counts[0], rows):
+                    band = padded[:, :, r * f:(r + rows) * f + 2 * c]
+                    out[i, r:r + rows] = self.raw_from_padded(band)[0].double().numpy()
+        return out
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Physical contribution of each tile, float64 (N, *n) or (N, *n, outputs).
+
+        The map of where the extensive quantity lives; it sums to `predict(x)`.
+        """
+        x = self.as_grid(x)
+        tiles = self._scaled_tile_map(x)
+        per_tile = tiles * self.scale.numpy() + self.offset_per_site.numpy() * self.focus**self.ndim
+        return per_tile[..., 0] if self.outputs == 1 else per_tile
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Totals of x (N, *spatial) or (N, *spatial, C): float64 (N,) or (N, outputs).
+
+        Any spatial size that is a whole number of focus regions works; tile outputs
+        are summed in float64, and memory stays bounded on large inputs.
+        """
+        self.eval()
+        x = self.as_grid(x)
+        scaled = self._scaled_tile_map(x).reshape(x.shape[0], -1, self.outputs).sum(1)
+        n_sites = math.prod(x.shape[1:-1])
+        totals = self.to_physical(torch.from_numpy(scaled), n_sites).numpy()
+        return totals[:, 0] if self.outputs == 1 else totals

@@ -1,0 +1,85 @@
+"""One file per model: safetensors weights, the JSON configuration in its metadata.
+
+Loading never unpickles. A missing, truncated or foreign file gives a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ednn.errors import EDNNError
+from ednn.model import EDNN
+from ednn.nets import build_net
+
+FORMAT = "ednn-model-v1"
+_METADATA_KEY = "ednn"
+
+
+def model_config(model: EDNN) -> dict[str, Any]:
+    """Everything needed to rebuild `model` apart from its weights (JSON-able)."""
+    name = getattr(model.net, "registered_name", None)
+    if name is None or not hasattr(model.net, "config"):
+        raise EDNNError(
+            f"cannot save a {type(model.net).__name__}: register it with ednn.nets.register_net "
+            "and give it a .config dict of its constructor arguments"
+        )
+    return {
+        "format": FORMAT,
+        "net": {"name": name, "config": model.net.config},
+        "focus": model.focus, "context": model.context, "ndim": model.ndim,
+        "channels": model.channels, "outputs": model.outputs, "padding": model.padding,
+        "targets": model.targets,
+        "scale": model.scale.tolist(), "offset_per_site": model.offset_per_site.tolist(),
+        "info": model.info,
+    }
+
+
+def save_model(model: EDNN, path: str | os.PathLike) -> Path:
+    """Write `model` to `path` atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    metadata = {_METADATA_KEY: json.dumps(model_config(model))}
+    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+    return path
+
+
+def load(path: str | os.PathLike) -> EDNN:
+    """Load a model saved by `save_model`; returns an `EDNN` in evaluation mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise EDNNError(f"model file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    except Exception as exc:  # safetensors raises several types for damaged files
+        raise EDNNError(f"{path} is not a readable model file (truncated or corrupt?): {exc}".splitlines()[0]) from None
+    if _METADATA_KEY not in metadata:
+        raise EDNNError(f"{path} is a safetensors file but not an ednn model (no '{_METADATA_KEY}' metadata)")
+    try:
+        config = json.loads(metadata[_METADATA_KEY])
+    except json.JSONDecodeError:
+        raise EDNNError(f"{path} has damaged ednn metadata") from None
+    if config.get("format") != FORMAT:
+        raise EDNNError(f"{path} has model format {config.get('format')!r}; this ednn reads {FORMAT!r}")
+    net = build_net(config["net"]["name"], **config["net"]["config"])
+    model = EDNN(
+        net, config["focus"], config["context"], ndim=config["ndim"], channels=config["channels"],
+        outputs=config["outputs"], padding=config["padding"], scale=config["scale"],
+        offset_per_site=config["offset_per_site"], targets=config["targets"], info=config["info"],
+    )
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError:
+        raise EDNNError(f"{path}: weights do not match the network its metadata describes") from None
+    return model.eval()
+

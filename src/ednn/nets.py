@@ -1,0 +1,132 @@
+"""Tile networks: each maps one tile (B, C, *t) to contributions (B, outputs).
+
+Every network here is built from the tile geometry (`tile` edge t = f + 2c,
+`ndim` spatial dimensions, `channels`, `outputs`) plus its own options, and records
+them in `.config` so a saved model can be rebuilt by name. No activation follows
+the output layer. Any other `torch.nn.Module` with the same contract works inside
+`EDNN`; register it with `register_net` to save and load it by name.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ednn.errors import EDNNError
+
+_NETS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator: make a tile network buildable (and loadable) by `name`."""
+
+    def decorate(cls: type[nn.Module]) -> type[nn.Module]:
+        _NETS[name] = cls
+        cls.registered_name = name
+        return cls
+
+    return decorate
+
+
+def build_net(name: str, **config) -> nn.Module:
+    """Build a registered tile network from its name and configuration."""
+    if name not in _NETS:
+        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(sorted(_NETS))}")
+    return _NETS[name](**config)
+
+
+def net_names() -> list[str]:
+    """Names of all registered tile networks."""
+    return sorted(_NETS)
+
+
+def _conv(ndim: int) -> type[nn.Module]:
+    if ndim not in (1, 2, 3):
+        raise EDNNError(f"convolutional tile networks support 1-3 spatial dimensions, got {ndim}")
+    return (nn.Conv1d, nn.Conv2d, nn.Conv3d)[ndim - 1]
+
+
+def _mlp(sizes: Sequence[int]) -> list[nn.Module]:
+    """Dense layers of the given sizes with ReLU between them, none after the last."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return layers
+
+
+@register_net("dense")
+class DenseTileNet(nn.Sequential):
+    """Fully connected tile network; the paper's Ising net by default (§2.1).
+
+    Layers: flatten, dense 32·t^ndim, dense 64, dense 64, dense `outputs`, ReLU
+    between. `hidden` overrides the hidden sizes. Because it starts with a dense
+    layer over the whole tile, `EDNN` evaluates that layer as a strided convolution.
+    """
+
+    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
+                 hidden: Sequence[int] | None = None):
+        hidden = list(hidden) if hidden is not None else [32 * tile**ndim, 64, 64]
+        super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs]))
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, hidden=hidden)
+
+
+@register_net("paper_cnn")
+class PaperCNN(nn.Module):
+    """The paper's 13-convolution, 2-dense network for atom images (§2.1).
+
+    Two reducing 3×3 convolutions (64 filters, stride 2), six 4×4 convolutions
+    (16 filters, stride 1), one reducing 3×3 (64, stride 2), four 3×3 (32), then
+    dense 1024 and dense `outputs`. The tile edge must be a multiple of 8.
+    """
+
+    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1):
+        super().__init__()
+        if tile % 8:
+            raise EDNNError(f"paper_cnn needs a tile edge divisible by 8, got {tile}")
+        conv = _conv(ndim)
+        plan = ([(64, 3, 2)] * 2 + [(16, 4, 1)] * 6 + [(64, 3, 2)] + [(32, 3, 1)] * 4)
+        layers: list[nn.Module] = []
+        width = channels
+        for filters, kernel, stride in plan:
+            if kernel == 4:  # even kernel: pad 1 before, 2 after to keep the size
+                layers.append((nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d)[ndim - 1]((1, 2) * ndim, 0.0))
+            padding = 0 if kernel == 4 else 1
+            layers += [conv(width, filters, kernel, stride=stride, padding=padding), nn.ReLU()]
+            width = filters
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), *_mlp([32 * (tile // 8) ** ndim, 1024, outputs]))
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@register_net("lean_cnn")
+class LeanCNN(nn.Module):
+    """A CPU-lean convolutional tile network: early striding, few channels.
+
+    `widths` convolutions of 3×3, the first `strided` of them with stride 2, then a
+    mean over the remaining positions and dense `hidden`, `outputs`.
+    """
+
+    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
+                 widths: Sequence[int] = (16, 32, 32, 32), strided: int = 3, hidden: int = 64):
+        super().__init__()
+        conv = _conv(ndim)
+        layers: list[nn.Module] = []
+        width = channels
+        for i, filters in enumerate(widths):
+            stride = 2 if i < strided else 1
+            layers += [conv(width, filters, 3, stride=stride, padding=1), nn.ReLU()]
+            width = filters
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(*_mlp([width, hidden, outputs]))
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs,
+                           widths=list(widths), strided=strided, hidden=hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(2).mean(-1))

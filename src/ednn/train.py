@@ -1,0 +1,250 @@
+"""Training with Lightning: loss (MSE) on the summed, scaled tile outputs.
+
+A run folder holds `checkpoints/` (one per epoch, `last.ckpt` to resume), CSV logs
+(and TensorBoard ones when tensorboard is installed). Shuffling depends only on
+(seed, epoch), so a run killed mid-epoch and resumed from its last checkpoint
+repeats exactly what an uninterrupted run does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ednn.errors import EDNNError
+from ednn.metrics import error_summary
+from ednn.model import EDNN
+
+# Lightning's start-up notes (no GPU, logger tips) are noise for ednn's users.
+logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+
+
+@dataclass
+class GridSet:
+    """Grids x (N, C, *spatial) float32 and physical targets y (N, outputs) float64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def from_numpy(cls, model: EDNN, x: np.ndarray, y: np.ndarray) -> "GridSet":
+        grid = model.as_grid(x)
+        xt = torch.as_tensor(grid, dtype=torch.float32).movedim(-1, 1).contiguous()
+        yt = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(len(grid), -1)
+        if yt.shape[1] != model.outputs:
+            raise EDNNError(f"targets have {yt.shape[1]} columns; the model has {model.outputs} outputs")
+        if not torch.isfinite(yt).all():
+            raise EDNNError("targets contain NaN or infinite values")
+        return cls(xt, yt)
+
+    @property
+    def n_sites(self) -> int:
+        return math.prod(self.x.shape[2:])
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def fit_target_scaling(model: EDNN, train: GridSet) -> None:
+    """Set the model's per-site offset (mean per site) and scale (std of the rest).
+
+    Both are extensive-safe: the offset grows with the number of sites, the scale is
+    a plain factor.
+    """
+    per_site = train.y / train.n_sites
+    offset = per_site.mean(0)
+    rest = train.y - offset * train.n_sites
+    scale = rest.std(0) if len(train) > 1 else torch.ones_like(offset)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    model.offset_per_site.copy_(offset)
+    model.scale.copy_(scale)
+
+
+@dataclass
+class TilePatterns:
+    """The distinct tiles of a data set of discrete grids, and where each occurs.
+
+    patterns: (P, C, *t); index: (N, n_tiles) positions into `patterns`. With few
+    distinct tiles (at most 512 for Ising spins with f=1, c=1) the network runs on
+    the P patterns once per step instead of on every tile of the batch; the sums,
+    the loss and the gradients are the same.
+    """
+
+    patterns: torch.Tensor
+    index: torch.Tensor
+
+    @classmethod
+    def find(cls, model: EDNN, data: GridSet, batch_size: int, max_values: int = 16) -> "TilePatterns | None":
+        """Patterns of `data`, or None when its grids are not discrete or patterns would not save work.
+
+        Each tile is encoded as an integer (value ranks packed in bits), so finding
+        the distinct tiles is a 1-D `unique`.
+        """
+        if len(torch.unique(data.x[: min(len(data), 256)])) > max_values:
+            return None
+        values = torch.unique(data.x)
+        bits = max(1, math.ceil(math.log2(len(values))))
+        width = model.channels * model.tile**model.ndim
+        if len(values) > max_values or width * bits > 62:
+            return None
+        shifts = torch.arange(width, dtype=torch.int64) * bits
+        keys = []
+        for chunk in data.x.split(4096):
+            ranks = torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width).contiguous())
+            keys.append((ranks << shifts).sum(-1))
+        unique_keys, index = torch.unique(torch.cat(keys), return_inverse=True)
+        tiles_per_example = index.shape[1]
+        if len(unique_keys) > min(batch_size, len(data)) * tiles_per_example // 4:
+            return None
+        patterns = values[(unique_keys[:, None] >> shifts) & ((1 << bits) - 1)]
+        return cls(patterns.reshape(len(patterns), model.channels, *[model.tile] * model.ndim), index)
+
+
+class _Batches(Dataset):
+    def __init__(self, data: GridSet, model: EDNN):
+        self.x = data.x
+        self.y = model.to_scaled(data.y, data.n_sites)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return index, self.x[index], self.y[index]
+
+
+class EpochShuffle(Sampler):
+    """Yields index batches of a permutation that depends only on (seed, epoch)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool = True):
+        self.n, self.batch_size, self.seed, self.shuffle, self.epoch = n, batch_size, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
+        else:
+            order = torch.arange(self.n)
+        yield from order.split(self.batch_size)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+
+def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool) -> DataLoader:
+    return DataLoader(_Batches(data, model), batch_size=None,
+                      sampler=EpochShuffle(len(data), batch_size, seed, shuffle))
+
+
+class EDNNTask(L.LightningModule):
+    """Adam on the MSE of scaled sums, cosine learning-rate decay per step."""
+
+    def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, n_sites_val: int,
+                 patterns: dict[str, TilePatterns | None]):
+        super().__init__()
+        self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
+        self.n_sites_val = n_sites_val
+        self.patterns = patterns
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def _sums(self, batch, stage: str) -> torch.Tensor:
+        index, x, _ = batch
+        table = self.patterns[stage]
+        if table is None:
+            return self.model(x)
+        values = self.model.net(table.patterns)
+        return values[table.index[index]].sum(1)
+
+    def training_step(self, batch, _):
+        loss = torch.nn.functional.mse_loss(self._sums(batch, "train"), batch[2])
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        return loss
+
+    def validation_step(self, batch, _):
+        y = batch[2]
+        pred = self._sums(batch, "val")
+        self.log("val_loss", torch.nn.functional.mse_loss(pred, y), prog_bar=True, batch_size=len(y))
+        self._val.append((pred.detach(), y))
+
+    def on_validation_epoch_end(self):
+        pred = torch.cat([p for p, _ in self._val])
+        true = torch.cat([t for _, t in self._val])
+        self._val.clear()
+        n = self.n_sites_val
+        errors = error_summary(self.model.to_physical(pred, n).numpy(), self.model.to_physical(true, n).numpy(), n)
+        self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
+        self.log("val_mae_per_system", errors["mean_abs_per_system"])
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        ratio = self.lr_min / self.lr
+
+        def factor(step: int) -> float:
+            progress = min(step / max(1, self.total_steps), 1.0)
+            return ratio + (1 - ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _loggers(run_dir: Path) -> list:
+    loggers = [CSVLogger(run_dir, name="logs", version="")]
+    try:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        import tensorboard  # noqa: F401
+        loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
+    except ImportError:
+        pass
+    return loggers
+
+
+def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
+        batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
+        resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = ()) -> dict:
+    """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from'}.
+
+    Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
+    run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
+    `callbacks` are extra Lightning callbacks.
+    """
+    run_dir = Path(run_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise EDNNError(f"nothing to resume: {last} does not exist")
+    if not resume and last.is_file():
+        raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
+    L.seed_everything(seed, verbose=False)
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    patterns = {"train": TilePatterns.find(model, train, batch_size),
+                "val": TilePatterns.find(model, val, batch_size)}
+    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val.n_sites, patterns)
+    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
+                                  auto_insert_metric_name=False, save_last=True, save_top_k=1,
+                                  every_n_epochs=1)
+    trainer = L.Trainer(
+        max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
+        callbacks=[checkpoints, *callbacks], enable_progress_bar=progress, enable_model_summary=False,
+        use_distributed_sampler=False, deterministic=True, log_every_n_steps=max(1, steps_per_epoch),
+        num_sanity_val_steps=0, default_root_dir=run_dir,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        trainer.fit(task, _loader(train, model, batch_size, seed, True),
+                    _loader(val, model, batch_size, seed, False),
+                    ckpt_path=str(last) if resume else None)
+    return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,
+            "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}

@@ -1,0 +1,108 @@
+"""End-to-end steps shared by the command line and the benchmarks.
+
+train_on_file: a grid data file → a trained, saved model with its provenance.
+evaluate_on_file: a model and a labelled grid file → error summary (and plots).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import platform
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+import ednn
+from ednn.data.grids import read_grids
+from ednn.data.splits import split_indices
+from ednn.errors import EDNNError
+from ednn.metrics import error_summary
+from ednn.model import EDNN
+from ednn.model_file import load, save_model
+from ednn.nets import build_net
+from ednn.train import GridSet, fit, fit_target_scaling
+
+
+def file_digest(path: Path) -> str:
+    """First 16 hex digits of the SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
+                hidden: Sequence[int] | None = (64, 64), ndim: int | None = None,
+                padding: str = "periodic", outputs: int = 1) -> EDNN:
+    """An untrained EDNN for grids like x: (N, *spatial) with one channel, or
+    (N, *spatial, C) when `ndim` says there is a trailing channel axis."""
+    ndim = x.ndim - 1 if ndim is None else ndim
+    if x.ndim not in (ndim + 1, ndim + 2):
+        raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
+    channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
+    options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else {}
+    tile_net = build_net(net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=outputs, **options)
+    return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding)
+
+
+def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, focus: int, context: int,
+                  net: str = "dense", hidden: Sequence[int] | None = (64, 64), ndim: int | None = None,
+                  padding: str = "periodic", epochs: int = 100,
+                  batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
+                  val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
+                  resume: bool = False, progress: bool = True) -> EDNN:
+    """Train on the train split of `data`, save to `out`; test metrics go into the model's info."""
+    data = Path(data)
+    x, y, _ = read_grids(data, require_target=True)
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    split = split_indices(len(x), seed, val_fraction, test_fraction)
+    torch.manual_seed(seed)
+    model = build_model(x, focus, context, net, hidden, ndim, padding)
+    train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
+    fit_target_scaling(model, train)
+    run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
+              seed=seed, resume=resume, progress=progress)
+    model.eval()
+    test = split["test"]
+    metrics = error_summary(model.predict(x[test]), y[test], train.n_sites) if len(test) else {}
+    model.info = {
+        "data": {"file": data.name, "sha256_16": file_digest(data), "n_examples": int(len(x)),
+                 "spatial_shape": list(x.shape[1:1 + model.ndim])},
+        "split": {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction,
+                  "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(test)},
+        "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam", "loss": "MSE",
+                     "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
+                     "wall_seconds": round(run["seconds"], 1), "resumed": bool(resume)},
+        "test_metrics": metrics,
+        "made_with": {"ednn": ednn.__version__, "torch": torch.__version__,
+                      "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+                      "date": datetime.date.today().isoformat()},
+    }
+    save_model(model, out)
+    return model
+
+
+def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
+    """Errors of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
+    model = load(model) if not isinstance(model, EDNN) else model
+    x, y, _ = read_grids(data, require_target=True)
+    if split is not None:
+        recorded = model.info.get("split")
+        if not recorded:
+            raise EDNNError("this model records no split; evaluate on the whole file instead")
+        x, y = x[:model.info["data"]["n_examples"]], y[:model.info["data"]["n_examples"]]
+        index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
+        x, y = x[index], y[index]
+    start = time.perf_counter()
+    predicted = model.predict(x)
+    seconds = time.perf_counter() - start
+    n_sites = int(np.prod(model.as_grid(x[:1]).shape[1:-1]))
+    summary = error_summary(predicted, y, n_sites)
+    summary.update(n_sites=n_sites, seconds=seconds, sites_per_second=len(x) * n_sites / max(seconds, 1e-12))
+    return {"summary": summary, "predicted": predicted, "true": np.asarray(y, float)}
