@@ -1,0 +1,117 @@
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ednn
+from ednn.cli import main, run
+from ednn.model import EDNN
+from ednn.nets import build_net
+
+
+@pytest.fixture
+def ednn_cli(capsys, monkeypatch):
+    """Run the `ednn` entry point in this process; returns (returncode, stdout, stderr)."""
+
+    def call(*args):
+        monkeypatch.setattr(sys, "argv", ["ednn", *map(str, args)])
+        capsys.readouterr()
+        try:
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return call
+
+
+def test_the_installed_command_runs():
+    result = subprocess.run([sys.executable, "-m", "ednn", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "version" in result.stdout
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "m.safetensors"
+    ednn.save_model(EDNN(build_net("dense", tile=4, hidden=[8]), 2, 1), path)
+    return path
+
+
+@pytest.mark.parametrize("command", [[], ["ising", "generate"], ["train"], ["evaluate"], ["predict"], ["quickstart"]])
+def test_every_command_explains_itself(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
+
+
+def test_predict_prints_and_writes_csv(ednn_cli, model_file, tmp_path):
+    x = np.random.default_rng(0).choice([-1, 1], size=(3, 8, 8)).astype(np.int8)
+    np.savez(tmp_path / "x.npz", x=x)
+    printed = ednn_cli("predict", model_file, tmp_path / "x.npz")
+    assert printed.returncode == 0, printed.stderr
+    expected = ednn.load(model_file).predict(x)
+    np.testing.assert_allclose([float(v) for v in printed.stdout.split()], expected, rtol=1e-9)
+    written = ednn_cli("predict", model_file, tmp_path / "x.npz", "--csv", tmp_path / "y.csv")
+    assert written.returncode == 0
+    rows = (tmp_path / "y.csv").read_text().splitlines()
+    assert rows[0] == "index,energy" and len(rows) == 4
+    assert float(rows[1].split(",")[1]) == expected[0]
+
+
+def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
+    data = tmp_path / "d.h5"
+    assert ednn_cli("ising", "generate", data, "-L", 4, "--n", 400, "--chunk-size", 200).returncode == 0
+    trained = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--batch-size", 100,
+                       "--hidden", "8", "--run-dir", tmp_path / "run")
+    assert trained.returncode == 0, trained.stderr
+    assert "test split: 40 examples" in trained.stdout
+    assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/metrics.csv").is_file()
+    evaluated = ednn_cli("evaluate", tmp_path / "m.safetensors", data, "--split", "test", "--json",
+                         tmp_path / "e.json", "--plot", tmp_path / "p.png")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert (tmp_path / "p.png").stat().st_size > 10_000 and (tmp_path / "e.json").is_file()
+    again = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--run-dir", tmp_path / "run")
+    assert again.returncode == 2 and "--resume" in again.stderr
+
+
+def bad_inputs(tmp_path, model_file):
+    np.savez(tmp_path / "odd.npz", x=np.ones((2, 7, 8)))
+    np.savez(tmp_path / "nan.npz", x=np.full((2, 8, 8), np.nan))
+    np.savez(tmp_path / "channels.npz", x=np.ones((2, 8, 8, 3)))
+    np.savez(tmp_path / "nox.npz", y=np.ones(3))
+    with h5py.File(tmp_path / "nox.h5", "w") as handle:
+        handle["energy"] = np.ones(3)
+    (tmp_path / "corrupt.h5").write_bytes(b"not hdf5 at all")
+    (tmp_path / "corrupt.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    return [
+        (["predict", model_file, tmp_path / "odd.npz"], "not a whole number of focus regions"),
+        (["predict", model_file, tmp_path / "nan.npz"], "NaN"),
+        (["predict", model_file, tmp_path / "channels.npz"], "3 channels"),
+        (["predict", model_file, tmp_path / "nox.npz"], "no dataset 'x'"),
+        (["predict", model_file, tmp_path / "nox.h5"], "no dataset 'x'"),
+        (["predict", model_file, tmp_path / "corrupt.h5"], "not a readable HDF5 file"),
+        (["predict", model_file, tmp_path / "missing.h5"], "does not exist"),
+        (["predict", tmp_path / "corrupt.safetensors", tmp_path / "odd.npz"], "not a readable model file"),
+        (["predict", tmp_path / "missing.safetensors", tmp_path / "odd.npz"], "does not exist"),
+        (["train", tmp_path / "nox.h5", "-o", tmp_path / "o.safetensors"], "no dataset 'x'"),
+        (["train", tmp_path / "odd.npz", "-o", tmp_path / "o.safetensors", "-f", 2], "has no dataset 'energy'"),
+        (["ising", "generate", tmp_path / "g.h5", "-L", 5, "--n", 10], "even"),
+    ]
+
+
+def test_bad_input_gives_one_clear_line_and_writes_nothing(ednn_cli, tmp_path, model_file):
+    for args, message in bad_inputs(tmp_path, model_file):
+        before = set(tmp_path.rglob("*"))
+        result = ednn_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert set(tmp_path.rglob("*")) == before, args
