@@ -4,8 +4,8 @@ Training: 8×8 configurations per second for one Adam step (forward, MSE on the
 summed tile outputs, backward, update) with
   - ednn tile patterns: what `ednn.train` does for discrete inputs (the network runs
     once on the distinct tiles, sums gather their outputs);
-  - ednn model(x): the generic path, dense layer as strided convolution (default)
-    or on explicit tile copies;
+  - ednn model(x): the generic path, on explicit tile copies (default) or with the
+    first dense layer as a strided convolution;
   - naive: a Python loop over tile positions, running the network on one tile
     position of the whole batch at a time and adding to a running sum.
 Inference: spins per second of `EDNN.predict` on L×L lattices of ±1 spins (dense
@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ednn.ising import ising_energy
 from ednn.model import EDNN
 from ednn.nets import build_net
 from ednn.train import GridSet, TilePatterns
@@ -53,12 +54,6 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> t
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
-
-
-def ising_energy(x: torch.Tensor) -> torch.Tensor:
-    """Nearest-neighbour periodic Ising energy (J=1) of spins x (N, 1, L, L), shape (N, 1)."""
-    bonds = x * (x.roll(1, 2) + x.roll(1, 3))
-    return -bonds.sum((2, 3)).double()
 
 
 def naive_sums(net: nn.Module, x: torch.Tensor, focus: int, context: int,
@@ -102,7 +97,7 @@ def make_stepper(model: EDNN, sums: Callable[[torch.Tensor], torch.Tensor], y: t
 def training_methods(base: EDNN, data: GridSet, table: TilePatterns) -> dict[str, tuple[EDNN, Callable]]:
     """Each training method with its own copy of the (same) initial model."""
     patterns, generic, tiles, naive = (copy.deepcopy(base) for _ in range(4))
-    tiles.use_dense_conv = False
+    generic.use_dense_conv = True
     return {
         "ednn tile patterns": (patterns, lambda i: patterns.net(table.patterns)[table.index[i]].sum(1)),
         "ednn model(x), dense conv": (generic, lambda i: generic(data.x[i])),
@@ -234,7 +229,7 @@ def main() -> None:
     print(f"inference: predict on {args.lattice}² ±1 spins, naive loop on {args.naive_lattice}² (per-spin rates)")
 
     spins = torch.randint(0, 2, (n_train, 1, SIZE, SIZE), generator=torch.Generator().manual_seed(0)).float() * 2 - 1
-    data = GridSet(spins, ising_energy(spins))
+    data = GridSet(spins, torch.from_numpy(ising_energy(spins[:, 0].numpy()))[:, None])
     bases = {name: make_model(options) for name, options in NETS.items()}
     rows: list[dict] = []
     print("\nchecks:")

@@ -30,7 +30,9 @@ def test_dense_layer_as_strided_convolution_matches_tile_copies(ndim, focus, con
 def test_user_network_without_dense_start_uses_tile_copies():
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 1))
     model = EDNN(net, 1, 1)
-    assert not model.use_dense_conv
+    assert not model.dense_conv_possible
+    with pytest.raises(EDNNError, match="dense layer"):
+        model.tile_outputs(torch.zeros(1, 1, 4, 4), dense_conv=True)
     assert model.predict(np.ones((2, 4, 4))).shape == (2,)
 
 

@@ -170,6 +170,15 @@ def predict(model: Path, data: Path, csv_out: Path | None) -> None:
 
 
 @main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+def info(model: Path) -> None:
+    """Show what MODEL is: geometry, network, scaling, training data and metrics (JSON)."""
+    from ednn.model_file import load, model_config
+
+    click.echo(json.dumps(model_config(load(model)), indent=2))
+
+
+@main.command()
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/quickstart"),
               show_default=True, help="Folder for data, model, plots and the table.")
 @click.option("--epochs", default=40, show_default=True)

@@ -44,13 +44,17 @@ class EDNN(nn.Module):
     net: maps tiles (B, C, *t) with t = focus + 2·context to (B, outputs).
     ndim: number of spatial dimensions; channels: C; padding: 'periodic' or 'zeros'.
     scale, offset_per_site: per output, see the module docstring.
+    dense_conv: evaluate a leading dense layer over the whole tile as a strided
+        convolution over the padded grid instead of copying tiles. Same numbers; on
+        CPU it measured slower than tile copies (docs/speed.md), hence off by default.
     """
 
     def __init__(self, net: nn.Module, focus: int, context: int, *, ndim: int = 2,
                  channels: int = 1, outputs: int = 1, padding: Padding = "periodic",
                  scale: Sequence[float] | float = 1.0,
                  offset_per_site: Sequence[float] | float = 0.0,
-                 targets: Sequence[str] = ("energy",), info: dict[str, Any] | None = None):
+                 targets: Sequence[str] = ("energy",), info: dict[str, Any] | None = None,
+                 dense_conv: bool = False):
         super().__init__()
         check_geometry(focus, context)
         if padding not in ("periodic", "zeros"):
@@ -62,7 +66,10 @@ class EDNN(nn.Module):
         self.info: dict[str, Any] = dict(info or {})
         self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
-        self.use_dense_conv = _starts_with_dense(net, self.channels * self.tile**self.ndim) and self.ndim in _CONV
+        self.dense_conv_possible = _starts_with_dense(net, self.channels * self.tile**self.ndim) and self.ndim in _CONV
+        if dense_conv and not self.dense_conv_possible:
+            raise EDNNError("dense_conv needs a network that starts with Flatten and a dense layer over the whole tile")
+        self.use_dense_conv = dense_conv
 
     @property
     def tile(self) -> int:
@@ -75,9 +82,11 @@ class EDNN(nn.Module):
         """Scaled tile outputs (N, *n, outputs) of an already padded grid (N, C, *P).
 
         `dense_conv` picks the strided-convolution evaluation of a leading dense layer
-        (default: whenever the network allows it) or the explicit tile copy.
+        or the explicit tile copies (default: the model's `use_dense_conv`).
         """
-        use_conv = self.use_dense_conv if dense_conv is None else dense_conv and self.use_dense_conv
+        use_conv = self.use_dense_conv if dense_conv is None else dense_conv
+        if use_conv and not self.dense_conv_possible:
+            raise EDNNError("this tile network does not start with a dense layer over the whole tile")
         if use_conv:
             first = self.net[1]
             weight = first.weight.view(first.out_features, self.channels, *[self.tile] * self.ndim)

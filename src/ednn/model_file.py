@@ -48,6 +48,7 @@ def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
+    tmp.chmod(0o644)  # safetensors creates files readable by the owner only
     os.replace(tmp, path)
     return path
 
