@@ -120,3 +120,19 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
         torch.testing.assert_close(pa, pb, rtol=1e-6, atol=1e-7, msg=name)
     logs = (tmp_path / "b/logs/metrics.csv").read_text()
     assert logs.count("\n3,") >= 1  # epoch 3 finished after the resume
+
+
+def test_ctrl_c_is_reported_not_taken_for_a_finished_run(tmp_path):
+    import lightning as L
+
+    class CtrlC(L.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.current_epoch == 1:
+                raise KeyboardInterrupt
+
+    x = random_spins(200, 4, 5)
+    model = build_model(x, 1, 1, hidden=[4])
+    data = GridSet.from_numpy(model, x, ising_energy(x))
+    with pytest.raises(EDNNError, match="interrupted in epoch 1.*--resume"):
+        fit(model, data, data, tmp_path, epochs=3, batch_size=50, progress=False, callbacks=[CtrlC()])
+    assert (tmp_path / "checkpoints/last.ckpt").is_file()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import time
 import warnings
 from dataclasses import dataclass
@@ -241,10 +242,19 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
         num_sanity_val_steps=0, default_root_dir=run_dir,
     )
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        trainer.fit(task, _loader(train, model, batch_size, seed, True),
-                    _loader(val, model, batch_size, seed, False),
-                    ckpt_path=str(last) if resume else None)
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            trainer.fit(task, _loader(train, model, batch_size, seed, True),
+                        _loader(val, model, batch_size, seed, False),
+                        ckpt_path=str(last) if resume else None)
+    except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
+        if not trainer.interrupted:
+            raise
+        raise EDNNError(f"training interrupted in epoch {trainer.current_epoch}; finished epochs are in {last}, "
+                        "continue with --resume") from None
+    finally:
+        signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
     return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,
             "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}
