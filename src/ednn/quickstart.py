@@ -29,12 +29,14 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
                                              seed=seed + size, chunk_size=min(n, 1000))
     model_path = run_dir / "ising-8x8-f1c1.safetensors"
     if model_path.is_file():
-        echo(f"[train] reusing {model_path}")
+        echo(f"[train] reusing {model_path} (delete it to train again)")
         model = load(model_path)
     else:
-        echo(f"[train] EDNN f=1, c=1 for {epochs} epochs (checkpoints in {run_dir / 'train'})")
-        model = train_on_file(paths[8], model_path, run_dir / "train", focus=1, context=1, epochs=epochs,
-                              batch_size=500, lr=3e-3, seed=seed, resume=(run_dir / "train/checkpoints/last.ckpt").is_file())
+        echo(f"[train] EDNN f=1, c=1, the paper's dense tile network, {epochs} epochs "
+             f"(checkpoints in {run_dir / 'train'})")
+        model = train_on_file(paths[8], model_path, run_dir / "train", focus=1, context=1, hidden=None,
+                              epochs=epochs, batch_size=250, lr=1e-3, lr_min=1e-6, seed=seed,
+                              resume=(run_dir / "train/checkpoints/last.ckpt").is_file())
     results = {}
     for label, size, split in (("8×8 test split", 8, "test"), ("128×128 near Tc", 128, None)):
         result = evaluate_on_file(model, paths[size], split)

@@ -20,7 +20,8 @@ from typing import Iterator, Sequence
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -201,6 +202,13 @@ class EDNNTask(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
+class _EpochBar(TQDMProgressBar):
+    """Lightning's progress bar without the flashing per-epoch validation bar."""
+
+    def init_validation_tqdm(self) -> Tqdm:
+        return Tqdm(disable=True)
+
+
 def _loggers(run_dir: Path) -> list:
     loggers = [CSVLogger(run_dir, name="logs", version="")]
     try:
@@ -237,7 +245,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
                                   every_n_epochs=1)
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
-        callbacks=[checkpoints, *callbacks], enable_progress_bar=progress, enable_model_summary=False,
+        callbacks=[checkpoints, *([_EpochBar()] if progress else []), *callbacks], enable_progress_bar=progress, enable_model_summary=False,
         use_distributed_sampler=False, deterministic=True, log_every_n_steps=max(1, steps_per_epoch),
         num_sanity_val_steps=0, default_root_dir=run_dir,
     )
