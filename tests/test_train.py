@@ -136,3 +136,16 @@ def test_ctrl_c_is_reported_not_taken_for_a_finished_run(tmp_path):
     with pytest.raises(EDNNError, match="interrupted in epoch 1.*--resume"):
         fit(model, data, data, tmp_path, epochs=3, batch_size=50, progress=False, callbacks=[CtrlC()])
     assert (tmp_path / "checkpoints/last.ckpt").is_file()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(epochs=0), "at least 1"), (dict(batch_size=0), "at least 1"),
+    (dict(lr=1e-3, lr_min=1e-2), "lr-min"), (dict(lr=0.0, lr_min=0.0), "lr-min"),
+])
+def test_nonsense_training_settings_are_refused(tmp_path, options, message):
+    x = random_spins(20, 4, 6)
+    model = build_model(x, 1, 1, hidden=[4])
+    data = GridSet.from_numpy(model, x, ising_energy(x))
+    settings = dict(epochs=1, batch_size=10, lr=1e-3, lr_min=1e-6) | options
+    with pytest.raises(EDNNError, match=message):
+        fit(model, data, data, tmp_path, progress=False, **settings)

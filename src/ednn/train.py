@@ -229,6 +229,12 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
     `callbacks` are extra Lightning callbacks.
     """
+    if epochs < 1 or batch_size < 1:
+        raise EDNNError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
+    if not 0 < lr_min <= lr:
+        raise EDNNError(f"learning rates must satisfy 0 < lr-min <= lr, got lr={lr}, lr-min={lr_min}")
+    if len(train) == 0 or len(val) == 0:
+        raise EDNNError("training and validation sets must both hold examples")
     run_dir = Path(run_dir)
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():

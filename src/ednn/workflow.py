@@ -96,6 +96,9 @@ def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | No
         recorded = model.info.get("split")
         if not recorded:
             raise EDNNError("this model records no split; evaluate on the whole file instead")
+        if file_digest(Path(data)) != model.info["data"]["sha256_16"]:
+            raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
+                            f"{Path(data).name} is a different file")
         x, y = x[:model.info["data"]["n_examples"]], y[:model.info["data"]["n_examples"]]
         index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
         x, y = x[index], y[index]

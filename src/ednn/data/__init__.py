@@ -1,0 +1,1 @@
+"""Grid data sets on disk and their splits."""

@@ -1,0 +1,56 @@
+"""Read grid data sets: HDF5 or .npz files holding `x` and, for training, targets.
+
+`x` has shape (N, *spatial) or (N, *spatial, C); a target dataset (default
+`energy`) has shape (N,) or (N, outputs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ednn.errors import EDNNError
+
+
+def _read_h5(path: Path, names: list[str]) -> tuple[dict[str, np.ndarray], dict]:
+    try:
+        handle = h5py.File(path, "r")
+    except OSError:
+        raise EDNNError(f"{path} is not a readable HDF5 file (truncated or corrupt?)") from None
+    with handle:
+        if not bool(handle.attrs.get("complete", True)):
+            raise EDNNError(f"{path} is incomplete (its generation was interrupted); rerun the same command to resume it")
+        return {n: handle[n][()] for n in names if n in handle}, dict(handle.attrs)
+
+
+def _read_npz(path: Path, names: list[str]) -> tuple[dict[str, np.ndarray], dict]:
+    try:
+        with np.load(path, allow_pickle=False) as handle:
+            return {n: handle[n] for n in names if n in handle.files}, {}
+    except (OSError, ValueError) as exc:
+        raise EDNNError(f"{path} is not a readable .npz file: {exc}".splitlines()[0]) from None
+
+
+def read_grids(path: str | Path, target: str | None = "energy",
+               require_target: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Return (x, targets or None, attributes) from an .h5/.hdf5 or .npz file."""
+    path = Path(path)
+    if not path.is_file():
+        raise EDNNError(f"data file {path} does not exist")
+    names = ["x"] + ([target] if target else [])
+    if path.suffix in (".h5", ".hdf5"):
+        data, attrs = _read_h5(path, names)
+    elif path.suffix == ".npz":
+        data, attrs = _read_npz(path, names)
+    else:
+        raise EDNNError(f"{path}: unknown data format {path.suffix!r}; use .h5 or .npz holding 'x'")
+    if "x" not in data:
+        raise EDNNError(f"{path} has no dataset 'x'")
+    y = data.get(target) if target else None
+    if require_target and y is None:
+        raise EDNNError(f"{path} has no dataset {target!r} with the targets")
+    if y is not None and len(y) != len(data["x"]):
+        raise EDNNError(f"{path}: 'x' holds {len(data['x'])} examples but {target!r} holds {len(y)}")
+    return data["x"], y, attrs
