@@ -72,7 +72,7 @@ def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
                        "--hidden", "8", "--run-dir", tmp_path / "run")
     assert trained.returncode == 0, trained.stderr
     assert "test split: 40 examples" in trained.stdout
-    assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/metrics.csv").is_file()
+    assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/version_0/metrics.csv").is_file()
     evaluated = ednn_cli("evaluate", tmp_path / "m.safetensors", data, "--split", "test", "--json",
                          tmp_path / "e.json", "--plot", tmp_path / "p.png")
     assert evaluated.returncode == 0, evaluated.stderr
@@ -93,7 +93,7 @@ def bad_inputs(tmp_path, model_file):
     return [
         (["predict", model_file, tmp_path / "odd.npz"], "not a whole number of focus regions"),
         (["predict", model_file, tmp_path / "nan.npz"], "NaN"),
-        (["predict", model_file, tmp_path / "channels.npz"], "3 channels"),
+        (["predict", model_file, tmp_path / "channels.npz"], "2-D model with 1 channel expects"),
         (["predict", model_file, tmp_path / "nox.npz"], "no dataset 'x'"),
         (["predict", model_file, tmp_path / "nox.h5"], "no dataset 'x'"),
         (["predict", model_file, tmp_path / "corrupt.h5"], "not a readable HDF5 file"),
@@ -115,3 +115,22 @@ def test_bad_input_gives_one_clear_line_and_writes_nothing(ednn_cli, tmp_path, m
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert set(tmp_path.rglob("*")) == before, args
+
+
+def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):
+    data = tmp_path / "d.h5"
+    assert ednn_cli("ising", "generate", data, "-L", 4, "--n", 200, "--chunk-size", 200).returncode == 0
+    common = ["train", data, "-o", tmp_path / "m.safetensors", "--batch-size", 50, "--hidden", "4",
+              "--run-dir", tmp_path / "run"]
+    assert ednn_cli(*common, "--epochs", 2).returncode == 0
+    changed = ednn_cli(*common, "--epochs", 2, "--seed", 5, "--resume")
+    assert changed.returncode == 2 and "seed: 0 in the run, 5 now" in changed.stderr
+    assert ednn_cli(*common, "--epochs", 2, "--resume").returncode == 0
+    assert (tmp_path / "run/logs/version_0/metrics.csv").is_file()
+    assert (tmp_path / "run/logs/version_1").is_dir()
+
+
+def test_nan_targets_are_refused_by_evaluate(ednn_cli, tmp_path, model_file):
+    np.savez(tmp_path / "nan.npz", x=np.ones((2, 8, 8)), energy=np.array([1.0, np.nan]))
+    result = ednn_cli("evaluate", model_file, tmp_path / "nan.npz")
+    assert result.returncode == 2 and "NaN" in result.stderr

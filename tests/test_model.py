@@ -76,7 +76,7 @@ def test_cnns_map_tiles_to_scalars():
 
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((2, 5, 4)), "not a whole number of focus regions"),
-    (np.zeros((2, 4, 4, 3)), "3 channels"),
+    (np.zeros((2, 4, 4, 3)), r"shape \(2, 4, 4, 3\); this 2-D model with 1 channel expects \(N, L1, L2, 1\)"),
     (np.zeros((4, 4)), "expects"),
     (np.full((1, 4, 4), np.nan), "NaN"),
     (np.zeros((0, 4, 4)), "no examples"),

@@ -39,19 +39,25 @@ def ising() -> None:
 
 @ising.command("generate")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--size", "-L", default=8, show_default=True, help="Lattice edge L (spins).")
-@click.option("--n", "n_configs", default=100_000, show_default=True, help="Number of configurations.")
+@click.option("--size", "-L", type=click.IntRange(2), default=8, show_default=True,
+              help="Lattice edge L in spins (even: the Metropolis sweeps are checkerboard).")
+@click.option("--n", "n_configs", type=click.IntRange(1), default=100_000, show_default=True,
+              help="Number of configurations.")
 @click.option("--t-min", default=1.0, show_default=True, help="Lowest temperature (J/k_B).")
 @click.option("--t-max", default=5.0, show_default=True, help="Highest temperature (J/k_B).")
-@click.option("--seed", default=0, show_default=True, help="Random seed; same seed, same file.")
-@click.option("--chunk-size", default=1000, show_default=True, help="Configurations per resumable chunk.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed; same seed, same file.")
+@click.option("--chunk-size", type=click.IntRange(1), default=1000, show_default=True,
+              help="Configurations per resumable chunk.")
 @click.option("--even-energies", is_flag=True, help="Select configurations so energies are spread evenly.")
 def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: float, seed: int,
                    chunk_size: int, even_energies: bool) -> None:
     """Monte Carlo Ising configurations (Metropolis + Wolff) into an HDF5 file OUT.
 
-    OUT holds x (int8 spins, N×L×L), energy and T. Temperatures are uniform in
-    [t-min, t-max]. Interrupted? Run the same command again: it resumes.
+    OUT holds x (int8 spins ±1, N×L×L), energy (E = −Σ over nearest-neighbour bonds
+    s_i·s_j, J = 1, periodic; 2L² bonds) and T (k_B = 1). Temperatures are uniform in
+    [t-min, t-max]; each configuration comes from its own chain (20 + 2L sweeps of
+    equilibration, Wolff cluster moves between sweeps). Interrupted? Run the same
+    command again: it resumes where it stopped.
     """
     from ednn.ising import generate_ising_dataset
 
@@ -64,33 +70,48 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file to write (.safetensors).")
-@click.option("--focus", "-f", default=1, show_default=True, help="Focus f: edge of each tile's own region (pixels).")
-@click.option("--context", "-c", default=1, show_default=True, help="Context c: pixels of surroundings each tile sees.")
-@click.option("--net", default="dense", show_default=True, help="Tile network: dense, paper_cnn, lean_cnn.")
+@click.option("--focus", "-f", type=click.IntRange(1), default=1, show_default=True,
+              help="Focus f: edge of each tile's own region (pixels).")
+@click.option("--context", "-c", type=click.IntRange(0), default=1, show_default=True,
+              help="Context c: pixels of surroundings each tile sees on every side.")
+@click.option("--net", type=click.Choice(["dense", "paper_cnn", "lean_cnn"]), default="dense", show_default=True,
+              help="Tile network: dense (fully connected, the paper's Ising net), paper_cnn (the paper's "
+                   "13-convolution net for atom images, tile edge a multiple of 8), lean_cnn (a small strided CNN).")
 @click.option("--hidden", default="64,64", show_default=True,
-              help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64.")
-@click.option("--ndim", type=int, default=None, help="Spatial dimensions when x has a trailing channel axis.")
-@click.option("--padding", type=click.Choice(["periodic", "zeros"]), default="periodic", show_default=True)
-@click.option("--epochs", default=100, show_default=True)
-@click.option("--batch-size", default=2000, show_default=True)
-@click.option("--lr", default=1e-3, show_default=True, help="Initial Adam learning rate.")
-@click.option("--lr-min", default=1e-6, show_default=True, help="Final learning rate of the cosine decay.")
-@click.option("--seed", default=0, show_default=True, help="Seed for the split, initial weights and shuffling.")
-@click.option("--val-fraction", default=0.1, show_default=True)
-@click.option("--test-fraction", default=0.1, show_default=True)
-@click.option("--limit", type=int, default=None, help="Use only the first N examples of DATA.")
+              help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c).")
+@click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
+@click.option("--ndim", type=click.IntRange(1), default=None,
+              help="Number of spatial axes of x [default: all after N when that is at most 3, else all but a "
+                   "trailing channel axis]. Give it for (N, L1, L2, C) data.")
+@click.option("--padding", type=click.Choice(["periodic", "zeros"]), default="periodic", show_default=True,
+              help="How tiles see past the edge: periodic images, or zeros for open boundaries.")
+@click.option("--epochs", type=click.IntRange(1), default=100, show_default=True,
+              help="Passes over the training split; the learning rate decays over all of them.")
+@click.option("--batch-size", type=click.IntRange(1), default=2000, show_default=True, help="Examples per step.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
+              help="Initial Adam learning rate.")
+@click.option("--lr-min", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
+              help="Final learning rate of the cosine decay.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seed for the split, initial weights and shuffling.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
+              show_default=True, help="Share of DATA held out to monitor training.")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="Share of DATA held out for the final test errors.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N examples of DATA.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
-def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str, ndim: int | None,
+def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str, target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
-    """Train an EDNN on the grids in DATA (.h5/.npz with x and energy).
+    """Train an EDNN on the grids in DATA (.h5/.npz with x and the target).
 
-    The loss is the MSE of each example's summed tile contributions. A checkpoint is
-    written every epoch; after an interruption add --resume to the same command.
-    Test-split errors are printed and stored in the model file.
+    x: (N, *spatial) or (N, *spatial, C); the target (default `energy`): (N,), in any
+    unit — predictions come back in it. The loss is the MSE of each example's summed
+    tile contributions. A checkpoint is written every epoch; after an interruption run
+    the same command with --resume. Test-split errors are printed and stored in MODEL.
     """
     from ednn.workflow import train_on_file
 
@@ -99,7 +120,7 @@ def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str
                           hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
                           val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
-                          resume=resume)
+                          target=target, resume=resume, progress=sys.stdout.isatty())
     click.echo(f"wrote {out} (run folder {run_dir})")
     _print_summary(model.info["test_metrics"], "test split")
 
@@ -125,7 +146,11 @@ def _print_summary(summary: dict, label: str) -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the error summary as JSON.")
 def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None) -> None:
-    """Errors of MODEL on the labelled grids in DATA (per system and per site)."""
+    """Errors of MODEL on the labelled grids in DATA (per system and per site).
+
+    DATA (.h5/.npz) holds x and the model's target dataset (usually `energy`);
+    errors are in the target's unit.
+    """
     from ednn.analysis.plots import parity_plot
     from ednn.workflow import evaluate_on_file
 
@@ -147,7 +172,10 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write index,prediction rows to this CSV instead of printing.")
 def predict(model: Path, data: Path, csv_out: Path | None) -> None:
-    """Predict the total of each grid in DATA (.h5/.npz holding x) with MODEL."""
+    """Predict the total of each grid in DATA (.h5/.npz holding x) with MODEL.
+
+    One line (or CSV row) per grid, in the unit of the model's training target.
+    """
     import ednn
     from ednn.data.grids import read_grids
 
@@ -181,8 +209,10 @@ def info(model: Path) -> None:
 @main.command()
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/quickstart"),
               show_default=True, help="Folder for data, model, plots and the table.")
-@click.option("--epochs", default=300, show_default=True, help="Training epochs (about 0.2 s each).")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=300, show_default=True,
+              help="Training epochs (about 0.2 s each).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seed for the data, the split and the training.")
 def quickstart(run_dir: Path, epochs: int, seed: int) -> None:
     """Train on 8×8 Ising configurations, predict 128×128 ones near Tc (about 2 minutes).
 
@@ -203,8 +233,8 @@ def run() -> None:
     except EDNNError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted: run the same command again to resume (add --resume for `ednn train`)", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

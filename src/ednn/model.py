@@ -135,15 +135,13 @@ class EDNN(nn.Module):
         x = np.asarray(x)
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise EDNNError(f"input must be a numeric array, got dtype {x.dtype}")
+        axes = ", ".join(f"L{i + 1}" for i in range(self.ndim))
+        expect = f"(N, {axes}, {self.channels})" + (f" or (N, {axes})" if self.channels == 1 else "")
         if x.ndim == self.ndim + 1 and self.channels == 1:
             x = x[..., None]
-        if x.ndim != self.ndim + 2:
-            expect = f"(N, {', '.join('L' * self.ndim)}, {self.channels})"
-            if self.channels == 1:
-                expect = f"(N, {', '.join('L' * self.ndim)}) or {expect}"
-            raise EDNNError(f"input has shape {x.shape}; this model expects {expect}")
-        if x.shape[-1] != self.channels:
-            raise EDNNError(f"input has {x.shape[-1]} channels; this model expects {self.channels}")
+        if x.ndim != self.ndim + 2 or x.shape[-1] != self.channels:
+            raise EDNNError(f"input has shape {x.shape}; this {self.ndim}-D model with {self.channels} "
+                            f"channel{'s' * (self.channels > 1)} expects {expect}")
         if x.shape[0] == 0:
             raise EDNNError("input holds no examples")
         if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 from ednn.analysis.plots import parity_plot
+from ednn.errors import EDNNError
 from ednn.ising import generate_ising_dataset
 from ednn.model_file import load
 from ednn.workflow import evaluate_on_file, train_on_file
@@ -21,6 +23,12 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
     """Run (or reuse) every step in `run_dir`; returns the error summaries."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    settings, record = {"epochs": epochs, "seed": seed}, run_dir / "quickstart.json"
+    if record.is_file() and json.loads(record.read_text()) != settings:
+        made = json.loads(record.read_text())
+        raise EDNNError(f"{run_dir} was made with --epochs {made['epochs']} --seed {made['seed']}; "
+                        "repeat those to reuse it, or choose another --run-dir")
+    record.write_text(json.dumps(settings))
     clock = time.perf_counter()
     paths = {}
     for name, size, n, (t_min, t_max) in (TRAIN_SET, TRANSFER_SET):
@@ -36,7 +44,8 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
              f"(checkpoints in {run_dir / 'train'})")
         model = train_on_file(paths[8], model_path, run_dir / "train", focus=1, context=1, hidden=None,
                               epochs=epochs, batch_size=250, lr=1e-3, lr_min=1e-6, seed=seed,
-                              resume=(run_dir / "train/checkpoints/last.ckpt").is_file())
+                              resume=(run_dir / "train/checkpoints/last.ckpt").is_file(),
+                              progress=sys.stdout.isatty())
     results = {}
     for label, size, split in (("8×8 test split", 8, "test"), ("128×128 near Tc", 128, None)):
         result = evaluate_on_file(model, paths[size], split)

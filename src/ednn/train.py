@@ -1,7 +1,8 @@
 """Training with Lightning: loss (MSE) on the summed, scaled tile outputs.
 
-A run folder holds `checkpoints/` (one per epoch, `last.ckpt` to resume), CSV logs
-(and TensorBoard ones when tensorboard is installed). Shuffling depends only on
+A run folder holds `checkpoints/` (one per epoch, `last.ckpt` to resume), CSV logs in
+`logs/version_<k>/metrics.csv`, one per session (and TensorBoard ones when tensorboard
+is installed). Shuffling depends only on
 (seed, epoch), so a run killed mid-epoch and resumed from its last checkpoint
 repeats exactly what an uninterrupted run does.
 """
@@ -210,11 +211,12 @@ class _EpochBar(TQDMProgressBar):
 
 
 def _loggers(run_dir: Path) -> list:
-    loggers = [CSVLogger(run_dir, name="logs", version="")]
+    # one version_<k> folder per session of a run, so resuming keeps earlier logs
+    loggers = [CSVLogger(run_dir, name="logs")]
     try:
         from lightning.pytorch.loggers import TensorBoardLogger
         import tensorboard  # noqa: F401
-        loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
+        loggers.append(TensorBoardLogger(run_dir, name="tensorboard"))
     except ImportError:
         pass
     return loggers
@@ -260,6 +262,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
             trainer.fit(task, _loader(train, model, batch_size, seed, True),
                         _loader(val, model, batch_size, seed, False),
                         ckpt_path=str(last) if resume else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import platform
 import time
 from pathlib import Path
@@ -38,16 +39,37 @@ def file_digest(path: Path) -> str:
 
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
                 hidden: Sequence[int] | None = (64, 64), ndim: int | None = None,
-                padding: str = "periodic", outputs: int = 1) -> EDNN:
-    """An untrained EDNN for grids like x: (N, *spatial) with one channel, or
-    (N, *spatial, C) when `ndim` says there is a trailing channel axis."""
-    ndim = x.ndim - 1 if ndim is None else ndim
+                padding: str = "periodic", outputs: int = 1, target: str = "energy") -> EDNN:
+    """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
+
+    `ndim` says how many axes are spatial; by default all axes after N when that makes
+    at most 3, else all but a trailing channel axis.
+    """
+    if ndim is None:
+        ndim = x.ndim - 1 if x.ndim <= 4 else x.ndim - 2
     if x.ndim not in (ndim + 1, ndim + 2):
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
     options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else {}
     tile_net = build_net(net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=outputs, **options)
-    return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding)
+    return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
+                targets=[target])
+
+
+def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
+    """Record a run's settings; on resume, refuse settings that differ from the recorded ones."""
+    record = run_dir / "settings.json"
+    if not resume:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / "checkpoints" / "last.ckpt").is_file():
+            record.write_text(json.dumps(settings, indent=2))
+        return
+    if not record.is_file():
+        raise EDNNError(f"{run_dir} holds no settings.json to resume from")
+    recorded = json.loads(record.read_text())
+    changed = [f"{k}: {recorded.get(k)!r} in the run, {v!r} now" for k, v in settings.items() if recorded.get(k) != v]
+    if changed:
+        raise EDNNError(f"--resume must repeat the run's settings; changed: {'; '.join(changed)}")
 
 
 def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, focus: int, context: int,
@@ -55,15 +77,25 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                   padding: str = "periodic", epochs: int = 100,
                   batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
-                  resume: bool = False, progress: bool = True) -> EDNN:
-    """Train on the train split of `data`, save to `out`; test metrics go into the model's info."""
-    data = Path(data)
-    x, y, _ = read_grids(data, require_target=True)
+                  target: str = "energy", resume: bool = False, progress: bool = True) -> EDNN:
+    """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
+
+    The run's settings are kept in run_dir/settings.json; `resume` continues the run
+    from its last checkpoint and refuses settings that differ.
+    """
+    data, run_dir = Path(data), Path(run_dir)
+    x, y, _ = read_grids(data, target=target, require_target=True)
+    digest = file_digest(data)
+    settings = dict(data_sha256_16=digest, limit=limit, target=target, focus=focus, context=context, net=net,
+                    hidden=None if hidden is None else list(hidden), ndim=ndim, padding=padding, epochs=epochs,
+                    batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
+                    test_fraction=test_fraction)
+    _check_run_settings(run_dir, settings, resume)
     if limit is not None:
         x, y = x[:limit], y[:limit]
     split = split_indices(len(x), seed, val_fraction, test_fraction)
     torch.manual_seed(seed)
-    model = build_model(x, focus, context, net, hidden, ndim, padding)
+    model = build_model(x, focus, context, net, hidden, ndim, padding, target=target)
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     fit_target_scaling(model, train)
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
@@ -72,7 +104,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     test = split["test"]
     metrics = error_summary(model.predict(x[test]), y[test], train.n_sites) if len(test) else {}
     model.info = {
-        "data": {"file": data.name, "sha256_16": file_digest(data), "n_examples": int(len(x)),
+        "data": {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
                  "spatial_shape": list(x.shape[1:1 + model.ndim])},
         "split": {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction,
                   "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(test)},
@@ -91,7 +123,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
 def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
     """Errors of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
     model = load(model) if not isinstance(model, EDNN) else model
-    x, y, _ = read_grids(data, require_target=True)
+    x, y, _ = read_grids(data, target=model.targets[0], require_target=True)
     if split is not None:
         recorded = model.info.get("split")
         if not recorded:

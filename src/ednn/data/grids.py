@@ -53,4 +53,6 @@ def read_grids(path: str | Path, target: str | None = "energy",
         raise EDNNError(f"{path} has no dataset {target!r} with the targets")
     if y is not None and len(y) != len(data["x"]):
         raise EDNNError(f"{path}: 'x' holds {len(data['x'])} examples but {target!r} holds {len(y)}")
+    if y is not None and not np.isfinite(np.asarray(y, dtype=np.float64)).all():
+        raise EDNNError(f"{path}: {target!r} contains NaN or infinite values")
     return data["x"], y, attrs
