@@ -103,6 +103,8 @@ def bad_inputs(tmp_path, model_file):
         (["train", tmp_path / "nox.h5", "-o", tmp_path / "o.safetensors"], "no dataset 'x'"),
         (["train", tmp_path / "odd.npz", "-o", tmp_path / "o.safetensors", "-f", 2], "has no dataset 'energy'"),
         (["ising", "generate", tmp_path / "g.h5", "-L", 5, "--n", 10], "even"),
+        (["ising", "generate", tmp_path / "g.txt", "-L", 4, "--n", 10], "must end in .h5"),
+        (["train", tmp_path / "nox.h5", "-o", tmp_path / "o.txt"], "must end in .safetensors"),
     ]
 
 

@@ -21,6 +21,11 @@ def _int_list(text: str | None) -> list[int] | None:
         raise click.BadParameter(f"expected comma-separated integers or 'paper', got {text!r}") from None
 
 
+def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:
+    if path.suffix not in suffixes:
+        raise EDNNError(f"{path}: the file name must end in {' or '.join(suffixes)}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ednn")
 def main() -> None:
@@ -61,6 +66,7 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
     """
     from ednn.ising import generate_ising_dataset
 
+    _require_suffix(out, (".h5", ".hdf5"))
     generate_ising_dataset(out, size=size, n_configs=n_configs, t_min=t_min, t_max=t_max, seed=seed,
                            chunk_size=chunk_size, even_energies=even_energies, progress=True)
     click.echo(f"wrote {out}")
@@ -115,6 +121,7 @@ def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str
     """
     from ednn.workflow import train_on_file
 
+    _require_suffix(out, (".safetensors",))
     run_dir = run_dir or Path("runs") / out.stem
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,

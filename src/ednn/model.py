@@ -10,7 +10,7 @@ inputs of any size. Training works on the scaled sum (`forward`); users call
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -153,35 +153,41 @@ class EDNN(nn.Module):
         t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32).movedim(-1, 1)
         return pad(t, self.context, self.padding)
 
-    def _scaled_tile_map(self, x: np.ndarray) -> np.ndarray:
-        """Scaled tile outputs (N, *n, outputs) as float64, evaluated chunk by chunk."""
+    def _scaled_tile_chunks(self, x: np.ndarray) -> Iterator[tuple[slice, slice, np.ndarray]]:
+        """Scaled tile outputs of x (N, *spatial, C), chunk by chunk, as float64.
+
+        Yields (examples, first-axis tile rows, outputs of shape (examples, rows, *n[1:],
+        outputs)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels, so a single
+        large grid is cut into bands of tile rows.
+        """
         counts = [s // self.focus for s in x.shape[1:-1]]
         tiles_per_example = math.prod(counts)
-        pixels_per_tile = self.channels * self.tile**self.ndim
-        out = np.empty((x.shape[0], *counts, self.outputs))
-        budget = max(1, PREDICT_CHUNK_PIXELS // pixels_per_tile)
+        budget = max(1, PREDICT_CHUNK_PIXELS // (self.channels * self.tile**self.ndim))
         with torch.inference_mode():
             if tiles_per_example <= budget:
                 step = budget // tiles_per_example
                 for i in range(0, x.shape[0], step):
-                    out[i:i + step] = self.raw_from_padded(self._padded(x[i:i + step])).double().numpy()
-                return out
+                    values = self.raw_from_padded(self._padded(x[i:i + step]))
+                    yield slice(i, i + step), slice(None), values.double().numpy()
+                return
             rows = max(1, budget // (tiles_per_example // counts[0]))
             f, c = self.focus, self.context
             for i in range(x.shape[0]):
                 padded = self._padded(x[i:i + 1])
                 for r in range(0, counts[0], rows):
                     band = padded[:, :, r * f:(r + rows) * f + 2 * c]
-                    out[i, r:r + rows] = self.raw_from_padded(band)[0].double().numpy()
-        return out
+                    yield slice(i, i + 1), slice(r, r + rows), self.raw_from_padded(band).double().numpy()
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Physical contribution of each tile, float64 (N, *n) or (N, *n, outputs).
 
         The map of where the extensive quantity lives; it sums to `predict(x)`.
         """
+        self.eval()
         x = self.as_grid(x)
-        tiles = self._scaled_tile_map(x)
+        tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.outputs))
+        for examples, rows, values in self._scaled_tile_chunks(x):
+            tiles[examples, rows] = values
         per_tile = tiles * self.scale.numpy() + self.offset_per_site.numpy() * self.focus**self.ndim
         return per_tile[..., 0] if self.outputs == 1 else per_tile
 
@@ -189,11 +195,14 @@ class EDNN(nn.Module):
         """Totals of x (N, *spatial) or (N, *spatial, C): float64 (N,) or (N, outputs).
 
         Any spatial size that is a whole number of focus regions works; tile outputs
-        are summed in float64, and memory stays bounded on large inputs.
+        are summed in float64. Working memory: a padded float32 copy of at most one
+        large example, plus PREDICT_CHUNK_PIXELS tile pixels at a time.
         """
         self.eval()
         x = self.as_grid(x)
-        scaled = self._scaled_tile_map(x).reshape(x.shape[0], -1, self.outputs).sum(1)
+        scaled = np.zeros((x.shape[0], self.outputs))
+        for examples, _, values in self._scaled_tile_chunks(x):
+            scaled[examples] += values.reshape(len(values), -1, self.outputs).sum(1)
         n_sites = math.prod(x.shape[1:-1])
         totals = self.to_physical(torch.from_numpy(scaled), n_sites).numpy()
         return totals[:, 0] if self.outputs == 1 else totals
