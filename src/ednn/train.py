@@ -98,6 +98,8 @@ class TilePatterns:
         if len(torch.unique(data.x[: min(len(data), 256)])) > max_values:
             return None
         values = torch.unique(data.x)
+        if model.padding == "zeros" and model.context > 0:  # padded tiles hold zeros too
+            values = torch.unique(torch.cat([values, values.new_zeros(1)]))
         bits = max(1, math.ceil(math.log2(len(values))))
         width = model.channels * model.tile**model.ndim
         if len(values) > max_values or width * bits > 62:
