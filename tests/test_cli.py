@@ -86,6 +86,7 @@ def bad_inputs(tmp_path, model_file):
     np.savez(tmp_path / "nan.npz", x=np.full((2, 8, 8), np.nan))
     np.savez(tmp_path / "channels.npz", x=np.ones((2, 8, 8, 3)))
     np.savez(tmp_path / "nox.npz", y=np.ones(3))
+    np.savez(tmp_path / "d.npz", x=np.ones((20, 8, 8)), energy=np.zeros(20))
     with h5py.File(tmp_path / "nox.h5", "w") as handle:
         handle["energy"] = np.ones(3)
     (tmp_path / "corrupt.h5").write_bytes(b"not hdf5 at all")
@@ -105,6 +106,10 @@ def bad_inputs(tmp_path, model_file):
         (["ising", "generate", tmp_path / "g.h5", "-L", 5, "--n", 10], "even"),
         (["ising", "generate", tmp_path / "g.txt", "-L", 4, "--n", 10], "must end in .h5"),
         (["train", tmp_path / "nox.h5", "-o", tmp_path / "o.txt"], "must end in .safetensors"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--val-fraction", 0.6,
+          "--test-fraction", 0.5, "--run-dir", tmp_path / "r1"], "sum to less than 1"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "paper_cnn",
+          "--run-dir", tmp_path / "r2"], "divisible by 8"),
     ]
 
 

@@ -28,6 +28,9 @@ def test_target_scaling_is_extensive():
     assert model.offset_per_site.item() == pytest.approx(expected)
     scaled = model.to_scaled(train.y, 64)
     assert torch.allclose(model.to_physical(scaled, 64), train.y, atol=1e-4)  # float32 scaled units
+    # the offset is per site: a 4x larger lattice shifts by 4x as much, the scale is a plain factor
+    zero = torch.zeros(1, 1)
+    assert model.to_physical(zero, 256).item() == pytest.approx(4 * model.to_physical(zero, 64).item())
 
 
 @pytest.mark.parametrize("padding", ["periodic", "zeros"])
@@ -39,6 +42,23 @@ def test_tile_patterns_reproduce_every_tile(padding):
     assert table is not None and (padding == "zeros" or len(table.patterns) <= 512)
     tiles = model.tiles(data.x).reshape(300, 64, 1, 3, 3)
     assert torch.equal(table.patterns[table.index], tiles)
+
+
+def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
+    x = random_spins(64, 8, 7)
+    model = build_model(x, 1, 1, hidden=[8, 8])
+    data = GridSet.from_numpy(model, x, ising_energy(x))
+    table = TilePatterns.find(model, data, batch_size=32)
+    batch = torch.arange(10, 42)
+    grads = []
+    for sums in (lambda: model(data.x[batch]), lambda: model.net(table.patterns)[table.index[batch]].sum(1)):
+        model.zero_grad()
+        loss = (sums() ** 2).mean()
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_tile_patterns_skip_continuous_grids():

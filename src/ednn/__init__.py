@@ -4,9 +4,11 @@ Public surface: `ednn.load(path)` returns a trained `EDNN`, whose `predict(x)` g
 float64 totals of grids of any size that is a whole number of focus regions.
 """
 
+from importlib.metadata import version
+
 from ednn.errors import EDNNError
 from ednn.model import EDNN
 from ednn.model_file import load, save_model
 
 __all__ = ["EDNN", "EDNNError", "load", "save_model"]
-__version__ = "0.1.0"
+__version__ = version("ednn")

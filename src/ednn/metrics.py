@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ednn.errors import EDNNError
+
 
 def error_summary(predicted: np.ndarray, true: np.ndarray, n_sites: int | np.ndarray) -> dict[str, float]:
     """Median and mean absolute errors per system and per site, RMSE, max, bias.
 
-    predicted, true: totals (N,) in the target's unit; n_sites: sites per system.
+    predicted, true: totals (N,) or (N, outputs) in the target's unit; n_sites: sites
+    per system. Errors over several outputs are pooled.
     """
     predicted = np.asarray(predicted, dtype=np.float64).reshape(len(predicted), -1)
     true = np.asarray(true, dtype=np.float64).reshape(len(true), -1)
+    if predicted.shape != true.shape:
+        raise EDNNError(f"predictions of shape {predicted.shape} cannot be compared with targets of shape {true.shape}")
     error = predicted - true
     per_site = error / np.asarray(n_sites, dtype=np.float64).reshape(-1, 1)
     return {

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ednn.errors import EDNNError
-from ednn.tiling import Padding, check_geometry, check_spatial_shape, pad, tiles_from_padded
+from ednn.tiling import Padding, check_geometry, check_spatial_shape, pad, tile, tiles_from_padded
 
 _ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Softplus, nn.LeakyReLU, nn.ELU)
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -57,7 +57,7 @@ class EDNN(nn.Module):
                  channels: int = 1, outputs: int = 1, padding: Padding = "periodic",
                  scale: Sequence[float] | float = 1.0,
                  offset_per_site: Sequence[float] | float = 0.0,
-                 targets: Sequence[str] = ("energy",), info: dict[str, Any] | None = None,
+                 targets: Sequence[str] | None = None, info: dict[str, Any] | None = None,
                  dense_conv: bool = False):
         super().__init__()
         check_geometry(focus, context)
@@ -66,7 +66,10 @@ class EDNN(nn.Module):
         self.net = net
         self.focus, self.context, self.ndim = int(focus), int(context), int(ndim)
         self.channels, self.outputs, self.padding = int(channels), int(outputs), padding
-        self.targets = list(targets)
+        self.targets = list(targets) if targets is not None else (
+            ["energy"] if outputs == 1 else [f"y{i}" for i in range(outputs)])
+        if len(self.targets) != self.outputs:
+            raise EDNNError(f"{len(self.targets)} target names for {self.outputs} outputs")
         self.info: dict[str, Any] = dict(info or {})
         self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
@@ -108,8 +111,7 @@ class EDNN(nn.Module):
 
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""
-        check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
-        return tiles_from_padded(pad(x, self.context, self.padding), self.focus, self.context)
+        return tile(x, self.focus, self.context, self.padding)
 
     def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
         """Scaled tile outputs (N, *n, outputs) of a grid x (N, C, *spatial)."""
@@ -121,11 +123,13 @@ class EDNN(nn.Module):
         return self.tile_outputs(x).flatten(1, self.ndim).sum(1)
 
     def to_physical(self, scaled_sum: torch.Tensor, n_sites: int) -> torch.Tensor:
-        """Physical totals from scaled sums over `n_sites` pixels (float64)."""
+        """Physical totals (N, outputs), float64, in the target's unit, from scaled sums
+        (N, outputs) over grids of `n_sites` pixels."""
         return scaled_sum.double() * self.scale + self.offset_per_site * n_sites
 
     def to_scaled(self, totals: torch.Tensor, n_sites: int) -> torch.Tensor:
-        """Scaled targets from physical totals over `n_sites` pixels (float32)."""
+        """Scaled targets (N, outputs), float32, from physical totals (N, outputs) over
+        grids of `n_sites` pixels."""
         return ((totals.double() - self.offset_per_site * n_sites) / self.scale).float()
 
     # ---- numpy path for users ---------------------------------------------------------
@@ -192,7 +196,8 @@ class EDNN(nn.Module):
         return per_tile[..., 0] if self.outputs == 1 else per_tile
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Totals of x (N, *spatial) or (N, *spatial, C): float64 (N,) or (N, outputs).
+        """Totals of x (N, *spatial) or (N, *spatial, C): float64 (N,) or (N, outputs),
+        in the unit of the training target.
 
         Any spatial size that is a whole number of focus regions works; tile outputs
         are summed in float64. Working memory: a padded float32 copy of at most one

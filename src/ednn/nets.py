@@ -9,7 +9,7 @@ the output layer. Any other `torch.nn.Module` with the same contract works insid
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -30,16 +30,11 @@ def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     return decorate
 
 
-def build_net(name: str, **config) -> nn.Module:
+def build_net(name: str, **config: Any) -> nn.Module:
     """Build a registered tile network from its name and configuration."""
     if name not in _NETS:
         raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(sorted(_NETS))}")
     return _NETS[name](**config)
-
-
-def net_names() -> list[str]:
-    """Names of all registered tile networks."""
-    return sorted(_NETS)
 
 
 def _conv(ndim: int) -> type[nn.Module]:
@@ -64,7 +59,8 @@ class DenseTileNet(nn.Sequential):
 
     Layers: flatten, dense 32·t^ndim, dense 64, dense 64, dense `outputs`, ReLU
     between. `hidden` overrides the hidden sizes. Because it starts with a dense
-    layer over the whole tile, `EDNN` evaluates that layer as a strided convolution.
+    layer over the whole tile, `EDNN(..., dense_conv=True)` can evaluate that layer
+    as a strided convolution.
     """
 
     def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,

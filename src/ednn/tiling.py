@@ -36,8 +36,8 @@ def nearest_valid_sizes(size: int, focus: int) -> tuple[int, ...]:
 def check_spatial_shape(shape: Sequence[int], focus: int, context: int, padding: Padding) -> None:
     """Check that every spatial size is a whole number of focus regions.
 
-    With periodic padding the context may not exceed the system size, since a tile
-    would then see the same pixel twice through the boundary.
+    With periodic padding the context may not exceed the system size: the halo would
+    wrap around the whole system more than once.
     """
     check_geometry(focus, context)
     for axis, size in enumerate(shape):

@@ -1,6 +1,6 @@
 """Training with Lightning: loss (MSE) on the summed, scaled tile outputs.
 
-A run folder holds `checkpoints/` (one per epoch, `last.ckpt` to resume), CSV logs in
+A run folder holds `checkpoints/` (the latest epoch's, linked as `last.ckpt` to resume), CSV logs in
 `logs/version_<k>/metrics.csv`, one per session (and TensorBoard ones when tensorboard
 is installed). Shuffling depends only on
 (seed, epoch), so a run killed mid-epoch and resumed from its last checkpoint
@@ -43,6 +43,7 @@ class GridSet:
 
     @classmethod
     def from_numpy(cls, model: EDNN, x: np.ndarray, y: np.ndarray) -> "GridSet":
+        """Check x (N, *spatial[, C]) against the model and y (N,) or (N, outputs) for NaN."""
         grid = model.as_grid(x)
         xt = torch.as_tensor(grid, dtype=torch.float32).movedim(-1, 1).contiguous()
         yt = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(len(grid), -1)
@@ -157,15 +158,15 @@ def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: boo
 class EDNNTask(L.LightningModule):
     """Adam on the MSE of scaled sums, cosine learning-rate decay per step."""
 
-    def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, n_sites_val: int,
+    def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, val: GridSet,
                  patterns: dict[str, TilePatterns | None]):
         super().__init__()
         self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
-        self.n_sites_val = n_sites_val
+        self.val_y, self.n_sites_val = val.y, val.n_sites  # float64 targets for the metrics
         self.patterns = patterns
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
-    def _sums(self, batch, stage: str) -> torch.Tensor:
+    def _sums(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         index, x, _ = batch
         table = self.patterns[stage]
         if table is None:
@@ -173,27 +174,27 @@ class EDNNTask(L.LightningModule):
         values = self.model.net(table.patterns)
         return values[table.index[index]].sum(1)
 
-    def training_step(self, batch, _):
+    def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
         loss = torch.nn.functional.mse_loss(self._sums(batch, "train"), batch[2])
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
         return loss
 
-    def validation_step(self, batch, _):
-        y = batch[2]
+    def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
+        index, _, y = batch
         pred = self._sums(batch, "val")
         self.log("val_loss", torch.nn.functional.mse_loss(pred, y), prog_bar=True, batch_size=len(y))
-        self._val.append((pred.detach(), y))
+        self._val.append((pred.detach(), index))
 
-    def on_validation_epoch_end(self):
+    def on_validation_epoch_end(self) -> None:
         pred = torch.cat([p for p, _ in self._val])
-        true = torch.cat([t for _, t in self._val])
+        true = self.val_y[torch.cat([i for _, i in self._val])]
         self._val.clear()
         n = self.n_sites_val
-        errors = error_summary(self.model.to_physical(pred, n).numpy(), self.model.to_physical(true, n).numpy(), n)
+        errors = error_summary(self.model.to_physical(pred, n).numpy(), true.numpy(), n)
         self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
         self.log("val_mae_per_system", errors["mean_abs_per_system"])
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
         ratio = self.lr_min / self.lr
 
@@ -227,7 +228,7 @@ def _loggers(run_dir: Path) -> list:
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
         batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
         resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = ()) -> dict:
-    """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from'}.
+    """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
 
     Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
     run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
@@ -249,9 +250,9 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),
                 "val": TilePatterns.find(model, val, batch_size)}
-    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val.n_sites, patterns)
+    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns)
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
-                                  auto_insert_metric_name=False, save_last=True, save_top_k=1,
+                                  auto_insert_metric_name=False, save_last="link", save_top_k=1,
                                   every_n_epochs=1)
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
@@ -271,8 +272,9 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
         if not trainer.interrupted:
             raise
-        raise EDNNError(f"training interrupted in epoch {trainer.current_epoch}; finished epochs are in {last}, "
-                        "continue with --resume") from None
+        kept = f"finished epochs are kept in {last}" if last.exists() else "no epoch had finished"
+        raise EDNNError(f"training interrupted in epoch {trainer.current_epoch}; {kept}; run the same command "
+                        "again to continue (ednn train: add --resume)") from None
     finally:
         signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
     return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,

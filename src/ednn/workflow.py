@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from ednn.metrics import error_summary
 from ednn.model import EDNN
 from ednn.model_file import load, save_model
 from ednn.nets import build_net
+from ednn.tiling import Padding
 from ednn.train import GridSet, fit, fit_target_scaling
 
 
@@ -38,22 +40,24 @@ def file_digest(path: Path) -> str:
 
 
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
-                hidden: Sequence[int] | None = (64, 64), ndim: int | None = None,
-                padding: str = "periodic", outputs: int = 1, target: str = "energy") -> EDNN:
+                hidden: Sequence[int] | None = None, ndim: int | None = None,
+                padding: Padding = "periodic", outputs: int = 1, target: str = "energy") -> EDNN:
     """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
 
-    `ndim` says how many axes are spatial; by default all axes after N when that makes
-    at most 3, else all but a trailing channel axis.
+    `ndim` says how many axes are spatial; by default all axes after N, except a
+    trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
     """
     if ndim is None:
-        ndim = x.ndim - 1 if x.ndim <= 4 else x.ndim - 2
+        trailing_channels = x.ndim > 4 or (x.ndim >= 3 and x.shape[-1] == 1)
+        ndim = x.ndim - 2 if trailing_channels else x.ndim - 1
     if x.ndim not in (ndim + 1, ndim + 2):
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
     options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else {}
     tile_net = build_net(net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=outputs, **options)
+    targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
-                targets=[target])
+                targets=targets)
 
 
 def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
@@ -73,8 +77,8 @@ def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
 
 
 def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, focus: int, context: int,
-                  net: str = "dense", hidden: Sequence[int] | None = (64, 64), ndim: int | None = None,
-                  padding: str = "periodic", epochs: int = 100,
+                  net: str = "dense", hidden: Sequence[int] | None = None, ndim: int | None = None,
+                  padding: Padding = "periodic", epochs: int = 100,
                   batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
                   target: str = "energy", resume: bool = False, progress: bool = True) -> EDNN:
@@ -90,19 +94,19 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                     hidden=None if hidden is None else list(hidden), ndim=ndim, padding=padding, epochs=epochs,
                     batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
                     test_fraction=test_fraction)
-    _check_run_settings(run_dir, settings, resume)
     if limit is not None:
         x, y = x[:limit], y[:limit]
     split = split_indices(len(x), seed, val_fraction, test_fraction)
     torch.manual_seed(seed)
-    model = build_model(x, focus, context, net, hidden, ndim, padding, target=target)
+    outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
+    model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target)
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     fit_target_scaling(model, train)
+    _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
               seed=seed, resume=resume, progress=progress)
     model.eval()
     test = split["test"]
-    metrics = error_summary(model.predict(x[test]), y[test], train.n_sites) if len(test) else {}
     model.info = {
         "data": {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
                  "spatial_shape": list(x.shape[1:1 + model.ndim])},
@@ -111,7 +115,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
         "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam", "loss": "MSE",
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
                      "wall_seconds": round(run["seconds"], 1), "resumed": bool(resume)},
-        "test_metrics": metrics,
+        "test_metrics": errors(model, x[test], y[test])["summary"] if len(test) else {},
         "made_with": {"ednn": ednn.__version__, "torch": torch.__version__,
                       "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
                       "date": datetime.date.today().isoformat()},
@@ -120,10 +124,24 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     return model
 
 
+def errors(model: EDNN, x: np.ndarray, y: np.ndarray) -> dict:
+    """Predict x and compare with targets y: {'summary', 'predicted', 'true'}.
+
+    summary: `error_summary` (target's unit) plus n_sites, seconds and sites_per_second.
+    """
+    start = time.perf_counter()
+    predicted = model.predict(x)
+    seconds = time.perf_counter() - start
+    n_sites = math.prod(x.shape[1:1 + model.ndim])
+    summary = error_summary(predicted, y, n_sites)
+    summary.update(n_sites=n_sites, seconds=seconds, sites_per_second=len(x) * n_sites / max(seconds, 1e-12))
+    return {"summary": summary, "predicted": predicted, "true": np.asarray(y, float)}
+
+
 def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
-    """Errors of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
+    """`errors` of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
     model = load(model) if not isinstance(model, EDNN) else model
-    x, y, _ = read_grids(data, target=model.targets[0], require_target=True)
+    x, y, _ = read_grids(data, target=model.info.get("data", {}).get("target", "energy"), require_target=True)
     if split is not None:
         recorded = model.info.get("split")
         if not recorded:
@@ -134,10 +152,4 @@ def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | No
         x, y = x[:model.info["data"]["n_examples"]], y[:model.info["data"]["n_examples"]]
         index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
         x, y = x[index], y[index]
-    start = time.perf_counter()
-    predicted = model.predict(x)
-    seconds = time.perf_counter() - start
-    n_sites = int(np.prod(model.as_grid(x[:1]).shape[1:-1]))
-    summary = error_summary(predicted, y, n_sites)
-    summary.update(n_sites=n_sites, seconds=seconds, sites_per_second=len(x) * n_sites / max(seconds, 1e-12))
-    return {"summary": summary, "predicted": predicted, "true": np.asarray(y, float)}
+    return errors(model, x, y)

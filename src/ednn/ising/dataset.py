@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from ednn.data.grids import read_datasets
 from ednn.errors import EDNNError
 from ednn.ising.energy import ising_energy
 from ednn.ising.monte_carlo import sample_configurations
@@ -74,30 +75,9 @@ def load_ising_dataset(path: str | Path) -> dict[str, np.ndarray]:
     Returns {"x": int8 (N, *spatial), "energy": float64 (N,), "T": float64 (N,)}.
     Raises EDNNError for a missing, unreadable, incomplete or inconsistent file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise EDNNError(f"dataset file {path} does not exist")
-    try:
-        with h5py.File(path, "r") as f:
-            for name in ("x", "energy", "T"):
-                if not isinstance(f.get(name), h5py.Dataset):
-                    raise EDNNError(f"dataset file {path} has no dataset '{name}'")
-            if not f.attrs.get("complete", True):
-                raise EDNNError(
-                    f"dataset file {path} is incomplete ({int(f.attrs.get('chunks_done', 0))} chunks written); "
-                    "run the same generation command again to resume it"
-                )
-            data = {
-                "x": f["x"][()].astype(np.int8, copy=False),
-                "energy": f["energy"][()].astype(np.float64, copy=False),
-                "T": f["T"][()].astype(np.float64, copy=False),
-            }
-    except (OSError, KeyError, RuntimeError) as error:
-        raise EDNNError(f"dataset file {path} is not a readable HDF5 file ({_first_line(error)})") from error
-    lengths = {name: len(array) for name, array in data.items()}
-    if len(set(lengths.values())) != 1:
-        raise EDNNError(f"dataset file {path} has datasets of different lengths {lengths}")
-    return data
+    data, _ = read_datasets(path, ["x", "energy", "T"])
+    return {"x": data["x"].astype(np.int8, copy=False), "energy": data["energy"].astype(np.float64, copy=False),
+            "T": data["T"].astype(np.float64, copy=False)}
 
 
 def _check_parameters(
