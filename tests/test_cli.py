@@ -135,6 +135,7 @@ def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):
     assert ednn_cli(*common, "--epochs", 2, "--resume").returncode == 0
     assert (tmp_path / "run/logs/version_0/metrics.csv").is_file()
     assert (tmp_path / "run/logs/version_1").is_dir()
+    assert ednn.load(tmp_path / "m.safetensors").info["training"]["sessions"] == 2  # wall time of both
 
 
 def test_nan_targets_are_refused_by_evaluate(ednn_cli, tmp_path, model_file):

@@ -106,6 +106,9 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
               seed=seed, resume=resume, progress=progress)
     model.eval()
+    sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
+    seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
+    sessions.write_text(json.dumps(seconds))
     test = split["test"]
     model.info = {
         "data": {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
@@ -114,7 +117,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                   "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(test)},
         "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam", "loss": "MSE",
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
-                     "wall_seconds": round(run["seconds"], 1), "resumed": bool(resume)},
+                     "wall_seconds": round(sum(seconds), 1), "sessions": len(seconds)},
         "test_metrics": errors(model, x[test], y[test])["summary"] if len(test) else {},
         "made_with": {"ednn": ednn.__version__, "torch": torch.__version__,
                       "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
