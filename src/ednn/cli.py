@@ -87,8 +87,9 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
               help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c).")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
 @click.option("--ndim", type=click.IntRange(1), default=None,
-              help="Number of spatial axes of x [default: all after N when that is at most 3, else all but a "
-                   "trailing channel axis]. Give it for (N, L1, L2, C) data.")
+              help="Number of spatial axes of x [default: all after N, except a trailing axis of size 1 "
+                   "or one that would make more than 3 spatial axes, which is read as channels]. "
+                   "Give it for (N, L1, L2, C) data with C > 1.")
 @click.option("--padding", type=click.Choice(["periodic", "zeros"]), default="periodic", show_default=True,
               help="How tiles see past the edge: periodic images, or zeros for open boundaries.")
 @click.option("--epochs", type=click.IntRange(1), default=100, show_default=True,
