@@ -76,13 +76,21 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file to write (.safetensors).")
-@click.option("--focus", "-f", type=click.IntRange(1), default=1, show_default=True,
-              help="Focus f: edge of each tile's own region (pixels).")
-@click.option("--context", "-c", type=click.IntRange(0), default=1, show_default=True,
-              help="Context c: pixels of surroundings each tile sees on every side.")
-@click.option("--net", type=click.Choice(["dense", "paper_cnn", "lean_cnn"]), default="dense", show_default=True,
+@click.option("--focus", "-f", type=click.IntRange(1), default=None,
+              help="Focus f: edge of each tile's own region (pixels) [default: 1; atoms 16].")
+@click.option("--context", "-c", type=click.IntRange(0), default=None,
+              help="Context c: pixels of surroundings each tile sees on every side [default: 1; atoms 8].")
+@click.option("--net", type=click.Choice(["dense", "paper_cnn", "lean_cnn", "atom_cnn"]), default=None,
               help="Tile network: dense (fully connected, the paper's Ising net), paper_cnn (the paper's "
-                   "13-convolution net for atom images, tile edge a multiple of 8), lean_cnn (a small strided CNN).")
+                   "13-convolution net for atom images, tile edge a multiple of 8), lean_cnn (a small strided CNN "
+                   "with a position-blind mean), atom_cnn (strided CNN + dense, smooth) [default: dense; atoms atom_cnn].")
+@click.option("--grid", default="64x64", show_default=True,
+              help="Atoms only: pixels NXxNY of the training cell; fixes the model's pixel size.")
+@click.option("--z-weighted", is_flag=True,
+              help="Atoms only: one image channel weighted by atomic number (the paper's images) "
+                   "instead of one channel per element.")
+@click.option("--gamma", type=click.FloatRange(0, min_open=True), default=0.2, show_default=True,
+              help="Atoms only: Gaussian width γ of each atom (Å).")
 @click.option("--hidden", default="64,64", show_default=True,
               help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c).")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
@@ -94,7 +102,8 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
               help="How tiles see past the edge: periodic images, or zeros for open boundaries.")
 @click.option("--epochs", type=click.IntRange(1), default=100, show_default=True,
               help="Passes over the training split; the learning rate decays over all of them.")
-@click.option("--batch-size", type=click.IntRange(1), default=2000, show_default=True, help="Examples per step.")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Examples per step [default: 2000; atoms 32].")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
               help="Initial Adam learning rate.")
 @click.option("--lr-min", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
@@ -109,21 +118,43 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
-def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str, target: str, ndim: int | None,
-          padding: str, epochs: int, batch_size: int, lr: float, lr_min: float, seed: int,
+def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
+          z_weighted: bool, gamma: float, hidden: str, target: str, ndim: int | None,
+          padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
-    """Train an EDNN on the grids in DATA (.h5/.npz with x and the target).
+    """Train an EDNN on the grids or the labelled atomic structures in DATA.
 
-    x: (N, *spatial) or (N, *spatial, C); the target (default `energy`): (N,), in any
-    unit — predictions come back in it. The loss is the MSE of each example's summed
-    tile contributions. A checkpoint is written every epoch; after an interruption run
-    the same command with --resume. Test-split errors are printed and stored in MODEL.
+    Grids: .h5/.npz with x (N, *spatial) or (N, *spatial, C) and the target (default
+    `energy`, (N,), in any unit — predictions come back in it).
+
+    Atoms: an ednn structure file (`ednn sheets generate` + `ednn label`, or `ednn
+    import` of your own DFT data); energies in eV. Every training cell has the same
+    in-plane size, rendered on --grid pixels (Gaussian images, paper eq. 2); the model
+    then predicts cells of any size that are whole numbers of its focus regions.
+
+    The loss is the MSE of each example's summed tile contributions. A checkpoint is
+    written every epoch; after an interruption run the same command with --resume.
+    Test-split errors are printed and stored in MODEL.
     """
+    from ednn.data.atoms import is_structure_file
     from ednn.workflow import train_on_file
 
     _require_suffix(out, (".safetensors",))
     run_dir = run_dir or Path("runs") / out.stem
+    if is_structure_file(data):
+        from ednn.atoms.workflow import train_on_structures
+        from ednn.cli_atoms import parse_pair
+
+        model = train_on_structures(
+            data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
+            context=8 if context is None else context, net=net or "atom_cnn", per_element=not z_weighted,
+            gamma=gamma, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
+            val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
+        click.echo(f"wrote {out} (run folder {run_dir})")
+        _print_atom_summary(model.info["test_metrics"], "test split")
+        return
+    focus, context, net, batch_size = focus or 1, 1 if context is None else context, net or "dense", batch_size or 2000
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
@@ -131,6 +162,17 @@ def train(data: Path, out: Path, focus: int, context: int, net: str, hidden: str
                           target=target, resume=resume, progress=sys.stdout.isatty())
     click.echo(f"wrote {out} (run folder {run_dir})")
     _print_summary(model.info["test_metrics"], "test split")
+
+
+def _print_atom_summary(summary: dict, label: str) -> None:
+    if not summary:
+        return
+    click.echo(f"{label}: {summary['n']} structures")
+    for stat in ("median", "mean"):
+        click.echo(f"  {stat:6} |error| {summary[f'{stat}_abs_meV_per_A2']:.4g} meV/Å²   "
+                   f"{summary[f'{stat}_abs_meV_per_atom']:.4g} meV/atom   {summary[f'{stat}_abs_eV']:.4g} eV/structure")
+    if "seconds_per_structure" in summary:
+        click.echo(f"  {1000 * summary['seconds_per_structure']:.3g} ms per structure")
 
 
 def _print_summary(summary: dict, label: str) -> None:
@@ -154,20 +196,34 @@ def _print_summary(summary: dict, label: str) -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the error summary as JSON.")
 def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None) -> None:
-    """Errors of MODEL on the labelled grids in DATA (per system and per site).
+    """Errors of MODEL on the labelled grids or structures in DATA.
 
-    DATA (.h5/.npz) holds x and the model's target dataset (usually `energy`);
-    errors are in the target's unit.
+    Grid models: DATA (.h5/.npz) holds x and the model's target dataset (usually
+    `energy`); errors per system and per site, in the target's unit. Atom models: DATA
+    is an ednn structure file or any ASE-readable file with energies (extxyz, ASE db,
+    OUTCAR); errors in meV/Å², meV/atom and eV per structure.
     """
+    import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.workflow import evaluate_on_file
 
-    result = evaluate_on_file(model, data, split)
-    summary = result["summary"]
-    _print_summary(summary, f"{data.name}{' (' + split + ' split)' if split else ''}")
+    loaded = ednn.load(model)
+    label = f"{data.name}{' (' + split + ' split)' if split else ''}"
+    if loaded.imaging is not None:
+        from ednn.atoms.workflow import evaluate_structure_file
+
+        result = evaluate_structure_file(loaded, data, split)
+        summary = result["summary"]
+        _print_atom_summary(summary, label)
+        sites, unit, site = result["n_atoms"], "eV", "atom"
+    else:
+        result = evaluate_on_file(loaded, data, split)
+        summary = result["summary"]
+        _print_summary(summary, label)
+        sites, unit, site = summary["n_sites"], "J", "site"
     if plot:
-        parity_plot(result["predicted"], result["true"], summary["n_sites"], plot,
-                    f"{model.name} on {data.name}")
+        parity_plot(result["predicted"], result["true"], sites, plot,
+                    f"{model.name} on {data.name}", unit=unit, site=site)
         click.echo(f"wrote {plot}")
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2))
@@ -180,16 +236,22 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write index,prediction rows to this CSV instead of printing.")
 def predict(model: Path, data: Path, csv_out: Path | None) -> None:
-    """Predict the total of each grid in DATA (.h5/.npz holding x) with MODEL.
+    """Predict the total of each grid or structure in DATA with MODEL.
 
-    One line (or CSV row) per grid, in the unit of the model's training target.
+    Grid models: DATA is .h5/.npz holding x. Atom models: DATA is an ednn structure
+    file or any file ASE can read (extxyz, POSCAR, ASE db, OUTCAR, ...); totals in eV.
+    One line (or CSV row) per grid or structure, in the unit of the model's target.
     """
     import ednn
     from ednn.data.grids import read_grids
 
     loaded = ednn.load(model)
-    x, _, _ = read_grids(data, target=None)
-    totals = loaded.predict(x)
+    if loaded.imaging is not None:
+        from ednn.data.atoms import read_structures
+
+        totals = loaded.predict_atoms(read_structures(data)[0])
+    else:
+        totals = loaded.predict(read_grids(data, target=None)[0])
     rows = totals.reshape(len(totals), -1)
     names = loaded.targets if rows.shape[1] == len(loaded.targets) else [f"y{i}" for i in range(rows.shape[1])]
     if csv_out:
@@ -232,6 +294,17 @@ def quickstart(run_dir: Path, epochs: int, seed: int) -> None:
     from ednn.quickstart import run_quickstart
 
     run_quickstart(run_dir, epochs=epochs, seed=seed, echo=click.echo)
+
+
+def _add_atom_commands() -> None:
+    from ednn.cli_atoms import import_structures, label, sheets
+
+    main.add_command(sheets)
+    main.add_command(label)
+    main.add_command(import_structures)
+
+
+_add_atom_commands()
 
 
 def run() -> None:

@@ -32,3 +32,23 @@ def error_summary(predicted: np.ndarray, true: np.ndarray, n_sites: int | np.nda
         "median_abs_per_site": float(np.median(np.abs(per_site))),
         "mean_abs_per_site": float(np.mean(np.abs(per_site))),
     }
+
+
+def atom_error_summary(predicted: np.ndarray, true: np.ndarray, areas: np.ndarray,
+                       n_atoms: np.ndarray) -> dict[str, float]:
+    """Errors of total energies (eV) of structures with in-plane `areas` (Å²) and `n_atoms`:
+    median and mean absolute error in eV per structure, meV/Å² (the paper's unit) and
+    meV/atom, plus RMSE, max and bias in eV."""
+    error = np.asarray(predicted, np.float64) - np.asarray(true, np.float64)
+    if error.ndim != 1:
+        raise EDNNError(f"expected one energy per structure, got shape {error.shape}")
+    per_area = 1000 * np.abs(error) / np.asarray(areas, np.float64)
+    per_atom = 1000 * np.abs(error) / np.asarray(n_atoms, np.float64)
+    return {
+        "n": int(len(error)),
+        "median_abs_eV": float(np.median(np.abs(error))), "mean_abs_eV": float(np.mean(np.abs(error))),
+        "median_abs_meV_per_A2": float(np.median(per_area)), "mean_abs_meV_per_A2": float(np.mean(per_area)),
+        "median_abs_meV_per_atom": float(np.median(per_atom)), "mean_abs_meV_per_atom": float(np.mean(per_atom)),
+        "rmse_eV": float(np.sqrt(np.mean(error**2))), "max_abs_eV": float(np.max(np.abs(error))),
+        "mean_error_eV": float(np.mean(error)),
+    }

@@ -1,9 +1,11 @@
 """The EDNN: one shared tile network applied to every tile, contributions summed.
 
 Targets live in scaled units inside the network: a physical total is
-    total = scale · Σ_tiles net(tile) + offset_per_site · n_sites,
-a scale factor and an extensive (per-site) offset, so the model stays extensive on
-inputs of any size. Training works on the scaled sum (`forward`); users call
+    total = scale · Σ_tiles net(tile) + offset_per_site · n_sites
+            + Σ_c offset_per_intensity_c · Σ_pixels x_c,
+a scale factor and extensive offsets (per site, and per unit of each channel's
+intensity: for atom images with one channel per element that is a reference energy
+per atom of each element), so the model stays extensive on inputs of any size. Training works on the scaled sum (`forward`); users call
 `predict`, which takes numpy grids of any valid size and returns float64 totals.
 """
 
@@ -15,6 +17,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from ase import Atoms
 from torch import nn
 
 from ednn.errors import EDNNError
@@ -47,7 +50,10 @@ class EDNN(nn.Module):
 
     net: maps tiles (B, C, *t) with t = focus + 2·context to (B, outputs).
     ndim: number of spatial dimensions; channels: C; padding: 'periodic' or 'zeros'.
-    scale, offset_per_site: per output, see the module docstring.
+    scale, offset_per_site: per output; buffer offset_per_intensity (outputs, C): see the
+        module docstring.
+    imaging: for models of atoms, an `AtomImaging` dict (pixel size, Gaussian width,
+        elements); enables `predict_atoms`.
     dense_conv: evaluate a leading dense layer over the whole tile as a strided
         convolution over the padded grid instead of copying tiles. Same numbers; on
         CPU it measured slower than tile copies (docs/speed.md), hence off by default.
@@ -58,7 +64,7 @@ class EDNN(nn.Module):
                  scale: Sequence[float] | float = 1.0,
                  offset_per_site: Sequence[float] | float = 0.0,
                  targets: Sequence[str] | None = None, info: dict[str, Any] | None = None,
-                 dense_conv: bool = False):
+                 dense_conv: bool = False, imaging: dict[str, Any] | None = None):
         super().__init__()
         check_geometry(focus, context)
         if padding not in ("periodic", "zeros"):
@@ -73,6 +79,15 @@ class EDNN(nn.Module):
         self.info: dict[str, Any] = dict(info or {})
         self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
+        self.register_buffer("offset_per_intensity", torch.zeros(outputs, self.channels, dtype=torch.float64))
+        self.imaging = None
+        if imaging is not None:
+            from ednn.atoms.images import AtomImaging
+
+            self.imaging = AtomImaging.from_dict(imaging)
+            if self.imaging.channels != self.channels or ndim != 2:
+                raise EDNNError(f"atom imaging with {self.imaging.channels} channels needs a 2-D model with "
+                                f"as many channels, got {ndim}-D with {self.channels}")
         self.dense_conv_possible = _starts_with_dense(net, self.channels * self.tile**self.ndim) and self.ndim in _CONV
         if dense_conv and not self.dense_conv_possible:
             raise EDNNError("dense_conv needs a network that starts with Flatten and a dense layer over the whole tile")
@@ -122,15 +137,24 @@ class EDNN(nn.Module):
         """Scaled sums (N, outputs) of a grid x (N, C, *spatial); the training target."""
         return self.tile_outputs(x).flatten(1, self.ndim).sum(1)
 
-    def to_physical(self, scaled_sum: torch.Tensor, n_sites: int) -> torch.Tensor:
-        """Physical totals (N, outputs), float64, in the target's unit, from scaled sums
-        (N, outputs) over grids of `n_sites` pixels."""
-        return scaled_sum.double() * self.scale + self.offset_per_site * n_sites
+    def offsets(self, n_sites: int, intensity: torch.Tensor | None = None) -> torch.Tensor:
+        """Extensive offsets (N or 1, outputs), float64, of grids of `n_sites` pixels whose
+        channels sum to `intensity` (N, C) (None: no intensity offset)."""
+        offset = (self.offset_per_site * n_sites)[None]
+        if intensity is not None:
+            offset = offset + intensity.double() @ self.offset_per_intensity.T
+        return offset
 
-    def to_scaled(self, totals: torch.Tensor, n_sites: int) -> torch.Tensor:
-        """Scaled targets (N, outputs), float32, from physical totals (N, outputs) over
-        grids of `n_sites` pixels."""
-        return ((totals.double() - self.offset_per_site * n_sites) / self.scale).float()
+    def to_physical(self, scaled_sum: torch.Tensor, n_sites: int,
+                    intensity: torch.Tensor | None = None) -> torch.Tensor:
+        """Physical totals (N, outputs), float64, in the target's unit, from scaled sums
+        (N, outputs) over grids of `n_sites` pixels with channel sums `intensity` (N, C)."""
+        return scaled_sum.double() * self.scale + self.offsets(n_sites, intensity)
+
+    def to_scaled(self, totals: torch.Tensor, n_sites: int, intensity: torch.Tensor | None = None) -> torch.Tensor:
+        """Scaled targets (N, outputs), float32, from physical totals (N, outputs); see
+        `to_physical`."""
+        return ((totals.double() - self.offsets(n_sites, intensity)) / self.scale).float()
 
     # ---- numpy path for users ---------------------------------------------------------
 
@@ -192,7 +216,11 @@ class EDNN(nn.Module):
         tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.outputs))
         for examples, rows, values in self._scaled_tile_chunks(x):
             tiles[examples, rows] = values
-        per_tile = tiles * self.scale.numpy() + self.offset_per_site.numpy() * self.focus**self.ndim
+        focus_shape = [d for s in x.shape[1:-1] for d in (s // self.focus, self.focus)]
+        region_intensity = x.reshape(x.shape[0], *focus_shape, self.channels).sum(
+            axis=tuple(range(2, 2 * self.ndim + 1, 2)), dtype=np.float64)
+        per_tile = (tiles * self.scale.numpy() + self.offset_per_site.numpy() * self.focus**self.ndim
+                    + region_intensity @ self.offset_per_intensity.numpy().T)
         return per_tile[..., 0] if self.outputs == 1 else per_tile
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -209,5 +237,24 @@ class EDNN(nn.Module):
         for examples, _, values in self._scaled_tile_chunks(x):
             scaled[examples] += values.reshape(len(values), -1, self.outputs).sum(1)
         n_sites = math.prod(x.shape[1:-1])
-        totals = self.to_physical(torch.from_numpy(scaled), n_sites).numpy()
+        intensity = torch.from_numpy(x.sum(axis=tuple(range(1, self.ndim + 1)), dtype=np.float64))
+        totals = self.to_physical(torch.from_numpy(scaled), n_sites, intensity).numpy()
+        return totals[:, 0] if self.outputs == 1 else totals
+
+    def predict_atoms(self, structures: Atoms | Sequence[Atoms]) -> np.ndarray:
+        """Total energies (N,) float64, in the training target's unit (eV for ednn's atom
+        models), of ase.Atoms structures (one or a list) with rectangular in-plane cells
+        that are whole numbers of this model's focus regions."""
+        if self.imaging is None:
+            raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
+        structures = [structures] if isinstance(structures, Atoms) else list(structures)
+        if not structures:
+            raise EDNNError("no structures to predict")
+        by_shape: dict[tuple[int, int], list[int]] = {}
+        for k, atoms in enumerate(structures):
+            by_shape.setdefault(self.imaging.grid_shape(atoms, self.focus), []).append(k)
+        totals = np.empty((len(structures), self.outputs))
+        for indices in by_shape.values():
+            images = np.stack([self.imaging.image(structures[k], self.focus).numpy() for k in indices])
+            totals[indices] = self.predict(images).reshape(len(indices), self.outputs)
         return totals[:, 0] if self.outputs == 1 else totals

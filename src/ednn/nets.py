@@ -126,3 +126,31 @@ class LeanCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(2).mean(-1))
+
+
+@register_net("atom_cnn")
+class AtomCNN(nn.Module):
+    """A CPU-lean CNN for atom images: strided 3×3 convolutions, then dense layers.
+
+    Each of `widths` is a 3×3 convolution with stride 2 and SiLU (smooth, so energies
+    have continuous forces); the feature map is flattened — keeping where in the tile a
+    feature is, so focus and context stay distinguishable — into dense `hidden`, `outputs`.
+    """
+
+    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
+                 widths: Sequence[int] = (16, 32, 64), hidden: int = 64):
+        super().__init__()
+        conv = _conv(ndim)
+        layers: list[nn.Module] = []
+        width, edge = channels, tile
+        for filters in widths:
+            layers += [conv(width, filters, 3, stride=2, padding=1), nn.SiLU()]
+            width, edge = filters, (edge + 1) // 2
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(width * edge**ndim, hidden), nn.SiLU(),
+                                  nn.Linear(hidden, outputs))
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs,
+                           widths=list(widths), hidden=hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

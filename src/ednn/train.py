@@ -57,23 +57,33 @@ class GridSet:
     def n_sites(self) -> int:
         return math.prod(self.x.shape[2:])
 
+    @property
+    def intensity(self) -> torch.Tensor:
+        """(N, C) float64: each channel summed over the grid."""
+        return self.x.sum(tuple(range(2, self.x.dim())), dtype=torch.float64)
+
     def __len__(self) -> int:
         return len(self.x)
 
 
-def fit_target_scaling(model: EDNN, train: GridSet) -> None:
-    """Set the model's per-site offset (mean per site) and scale (std of the rest).
+def fit_target_scaling(model: EDNN, train: GridSet, offsets: str = "site") -> None:
+    """Set the model's extensive offsets and its scale (std of what the offsets leave).
 
-    Both are extensive-safe: the offset grows with the number of sites, the scale is
-    a plain factor.
+    offsets='site': the mean target per site. offsets='intensity': least squares of the
+    targets on each channel's summed intensity (for atom images with a channel per
+    element: a reference energy per atom of each element). Both are extensive-safe: the
+    offsets grow with the system, the scale is a plain factor.
     """
-    per_site = train.y / train.n_sites
-    offset = per_site.mean(0)
-    rest = train.y - offset * train.n_sites
-    scale = rest.std(0) if len(train) > 1 else torch.ones_like(offset)
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    model.offset_per_site.copy_(offset)
-    model.scale.copy_(scale)
+    if offsets == "site":
+        model.offset_per_site.copy_((train.y / train.n_sites).mean(0))
+    elif offsets == "intensity":
+        solution = torch.linalg.lstsq(train.intensity, train.y).solution  # (C, outputs)
+        model.offset_per_intensity.copy_(solution.T)
+    else:
+        raise EDNNError(f"offsets must be 'site' or 'intensity', got {offsets!r}")
+    rest = train.y - model.offsets(train.n_sites, train.intensity)
+    scale = rest.std(0) if len(train) > 1 else torch.ones(model.outputs, dtype=torch.float64)
+    model.scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
 
 
 @dataclass
@@ -121,7 +131,7 @@ class TilePatterns:
 class _Batches(Dataset):
     def __init__(self, data: GridSet, model: EDNN):
         self.x = data.x
-        self.y = model.to_scaled(data.y, data.n_sites)
+        self.y = model.to_scaled(data.y, data.n_sites, data.intensity)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -163,6 +173,7 @@ class EDNNTask(L.LightningModule):
         super().__init__()
         self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
         self.val_y, self.n_sites_val = val.y, val.n_sites  # float64 targets for the metrics
+        self.val_intensity = val.intensity
         self.patterns = patterns
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
@@ -187,10 +198,11 @@ class EDNNTask(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         pred = torch.cat([p for p, _ in self._val])
-        true = self.val_y[torch.cat([i for _, i in self._val])]
+        index = torch.cat([i for _, i in self._val])
         self._val.clear()
         n = self.n_sites_val
-        errors = error_summary(self.model.to_physical(pred, n).numpy(), true.numpy(), n)
+        physical = self.model.to_physical(pred, n, self.val_intensity[index])
+        errors = error_summary(physical.numpy(), self.val_y[index].numpy(), n)
         self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
         self.log("val_mae_per_system", errors["mean_abs_per_system"])
 

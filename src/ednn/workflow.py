@@ -100,8 +100,19 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     torch.manual_seed(seed)
     outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
     model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target)
+    data_info = {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
+                 "spatial_shape": list(x.shape[1:1 + model.ndim])}
+    return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
+                        batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress)
+
+
+def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
+                 run_dir: Path, *, settings: dict, data_info: dict, epochs: int, batch_size: int, lr: float,
+                 lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site") -> EDNN:
+    """Fit target scaling (`offsets`, see `fit_target_scaling`), train on split['train'],
+    monitor split['val'], record provenance and test metrics in model.info, save to `out`."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
-    fit_target_scaling(model, train)
+    fit_target_scaling(model, train, offsets)
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
               seed=seed, resume=resume, progress=progress)
@@ -111,9 +122,8 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     sessions.write_text(json.dumps(seconds))
     test = split["test"]
     model.info = {
-        "data": {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
-                 "spatial_shape": list(x.shape[1:1 + model.ndim])},
-        "split": {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction,
+        "data": data_info,
+        "split": {"seed": seed, "val_fraction": settings["val_fraction"], "test_fraction": settings["test_fraction"],
                   "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(test)},
         "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam", "loss": "MSE",
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",

@@ -19,21 +19,25 @@ def _pyplot():
     return plt
 
 
-def parity_plot(predicted: np.ndarray, true: np.ndarray, n_sites: int, path: str | Path,
-                title: str, unit: str = "J") -> Path:
-    """Two panels: predicted vs true per site, and error per system vs true per site."""
+def parity_plot(predicted: np.ndarray, true: np.ndarray, n_sites: int | np.ndarray, path: str | Path,
+                title: str, unit: str = "J", site: str = "site") -> Path:
+    """Two panels: predicted vs true per site, and error per system vs true per site.
+
+    n_sites: sites (pixels, spins, atoms) per system, one number or one per system.
+    """
     plt = _pyplot()
     predicted, true = np.asarray(predicted, float), np.asarray(true, float)
     error = predicted - true
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
-    lo, hi = true.min() / n_sites, true.max() / n_sites
+    n_sites = np.asarray(n_sites, float)
+    lo, hi = (true / n_sites).min(), (true / n_sites).max()
     ax1.plot([lo, hi], [lo, hi], color="0.6", lw=1, zorder=0)
     ax1.scatter(true / n_sites, predicted / n_sites, s=4, alpha=0.5)
-    ax1.set(xlabel=f"true energy per site ({unit})", ylabel=f"predicted energy per site ({unit})",
+    ax1.set(xlabel=f"true energy per {site} ({unit})", ylabel=f"predicted energy per {site} ({unit})",
             title="(a) parity")
     ax2.axhline(0, color="0.6", lw=1, zorder=0)
     ax2.scatter(true / n_sites, error, s=4, alpha=0.5)
-    ax2.set(xlabel=f"true energy per site ({unit})", ylabel=f"predicted − true per system ({unit})",
+    ax2.set(xlabel=f"true energy per {site} ({unit})", ylabel=f"predicted − true per system ({unit})",
             title=f"(b) error; median |err| = {np.median(np.abs(error)):.3g} {unit}")
     fig.suptitle(title)
     fig.tight_layout()

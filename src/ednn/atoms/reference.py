@@ -1,0 +1,124 @@
+"""Reference energies: GFN1-xTB (tblite), Tersoff–Brenner (matscipy) or any ASE calculator.
+
+`label_file` fills the `energy` of a structure file in parallel worker processes with one
+thread each, writing every result as it arrives, so an interrupted run loses at most the
+structures in flight; running it again labels only what is still missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from ednn.data.atoms import StructureFile, store_labels
+from ednn.errors import EDNNError
+
+METHODS = ("gfn1-xtb", "gfn2-xtb", "tersoff-bcn")
+"""Built-in reference methods; any ASE calculator is accepted as 'module:factory' too."""
+
+
+def make_calculator(method: str):
+    """An ASE calculator for a built-in method name or a 'module:callable' factory spec.
+
+    gfn1-xtb / gfn2-xtb: tblite with its default accuracy and electronic temperature (300 K).
+    tersoff-bcn: Tersoff–Brenner with the B/C/N parameters of Matsunaga, Fisher and
+    Matsubara (Jpn. J. Appl. Phys. 39, L48, 2000) through matscipy.
+    """
+    if method in ("gfn1-xtb", "gfn2-xtb"):
+        try:
+            from tblite.ase import TBLite
+        except ImportError:
+            raise EDNNError("GFN-xTB labels need tblite: pip install 'ednn[atoms]'") from None
+        return TBLite(method=method.upper().replace("XTB", "xTB"), verbosity=0)
+    if method == "tersoff-bcn":
+        try:
+            from matscipy.calculators.manybody import Manybody
+            from matscipy.calculators.manybody.explicit_forms import TersoffBrenner
+            from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
+                Matsunaga_Fisher_Matsubara_Jpn_J_Appl_Phys_39_48_B_C_N as parameters)
+        except ImportError:
+            raise EDNNError("Tersoff–Brenner labels need matscipy: pip install 'ednn[atoms]'") from None
+        # matscipy's np.power(..., where=...) warns about memory that its np.where then discards
+        warnings.filterwarnings("ignore", message="'where' used without 'out'", category=UserWarning)
+        return Manybody(**TersoffBrenner(parameters))
+    if ":" in method:
+        module_name, _, factory = method.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), factory)()
+        except (ImportError, AttributeError) as exc:
+            raise EDNNError(f"cannot make calculator {method!r}: {exc}") from None
+    raise EDNNError(f"unknown reference method {method!r}; choose one of {', '.join(METHODS)} "
+                    "or give an ASE calculator factory as 'module:callable'")
+
+
+_worker_calculator = None
+
+
+def _init_worker(method: str) -> None:
+    global _worker_calculator
+    _worker_calculator = make_calculator(method)
+
+
+def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool]:
+    index, atoms = item
+    atoms.calc = _worker_calculator
+    start = time.perf_counter()
+    try:
+        energy, failed = float(atoms.get_potential_energy()), False
+    except Exception:  # the reference code did not converge or refused the structure
+        energy, failed = float("nan"), True
+    return index, energy, time.perf_counter() - start, failed
+
+
+def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
+               progress: bool = True, flush_every: int = 20,
+               on_label: Callable[[int], None] | None = None) -> StructureFile:
+    """Label every structure of `path` that has no energy yet (resumable), return the file.
+
+    Energies in eV; the wall seconds of each calculation go to `label_seconds`. Structures
+    whose calculation raises are marked `failed` and not retried.
+    """
+    path = Path(path)
+    data = StructureFile(path)
+    if data.attrs.get("energy_method") not in (None, method):
+        raise EDNNError(f"{path} is labelled with {data.attrs['energy_method']!r}, not {method!r}; "
+                        "use a copy of the unlabelled file for another method")
+    make_calculator(method)  # fail early, in this process, if the method is unusable
+    todo = np.flatnonzero(~data.labelled & ~data.failed)
+    import h5py
+    with h5py.File(path, "r+") as f:
+        f.attrs["energy_method"] = method
+    if len(todo) == 0:
+        return data
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: one thread each
+    context = multiprocessing.get_context("spawn")
+    pending: list[tuple[int, float, float, bool]] = []
+
+    def flush() -> None:
+        if pending:
+            store_labels(path, *zip(*pending))
+            pending.clear()
+
+    items = ((int(k), s) for k, s in zip(todo, data.structures(todo)))
+    with context.Pool(workers, initializer=_init_worker, initargs=(method,)) as pool, \
+            tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
+                 desc=f"{method} {path.name}", disable=not progress) as bar:
+        try:
+            for result in pool.imap_unordered(_label_one, items):
+                pending.append(result)
+                bar.update()
+                if on_label:
+                    on_label(result[0])
+                if len(pending) >= flush_every:
+                    flush()
+        finally:
+            flush()
+    return StructureFile(path)

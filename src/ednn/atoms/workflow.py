@@ -1,0 +1,131 @@
+"""Atoms end to end: a labelled structure file → rendered images → a trained, saved EDNN;
+a model and labelled structures → errors in eV, meV/Å² and meV/atom."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from ase import Atoms
+from tqdm import tqdm
+
+from ednn.atoms.images import AtomImaging
+from ednn.data.atoms import StructureFile
+from ednn.data.splits import split_indices
+from ednn.errors import EDNNError
+from ednn.metrics import atom_error_summary
+from ednn.model import EDNN
+from ednn.nets import build_net
+from ednn.workflow import file_digest, train_arrays
+
+
+def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: int,
+                      progress: bool = False) -> np.ndarray:
+    """Images (N, nx, ny, C) float32 of structures that share one grid shape."""
+    images = [imaging.image(s, focus).numpy() for s in tqdm(structures, desc="render", unit="structure",
+                                                               disable=not progress, leave=False)]
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise EDNNError(f"structures map onto different grids {sorted(shapes)}; train on cells of one size")
+    return np.stack(images)
+
+
+def labelled_split(data: StructureFile, seed: int, val_fraction: float,
+                   test_fraction: float) -> dict[str, np.ndarray]:
+    """The file's fixed split by structure index (seed), keeping labelled structures only."""
+    split = split_indices(len(data), seed, val_fraction, test_fraction)
+    usable = data.labelled & ~data.failed
+    if not usable.any():
+        raise EDNNError(f"{data.path} has no energies; label it first with `ednn label {data.path}`")
+    return {k: v[usable[v]] for k, v in split.items()}
+
+
+def areas(structures: Sequence[Atoms]) -> np.ndarray:
+    """In-plane cell areas (N,) in Å²."""
+    return np.array([abs(np.linalg.det(s.cell.array[:2, :2])) for s in structures])
+
+
+def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, *, grid: tuple[int, int] = (64, 64),
+                        focus: int = 16, context: int = 8, net: str = "atom_cnn", per_element: bool = True,
+                        gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
+                        lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
+                        test_fraction: float = 0.1, resume: bool = False, progress: bool = True) -> EDNN:
+    """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
+
+    All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
+    the model's pixel size. Offsets: a reference energy per element (one channel per
+    element) or per unit of Z-weighted intensity, fitted by least squares.
+    """
+    data, run_dir = Path(data), Path(run_dir)
+    source = StructureFile(data)
+    split = labelled_split(source, seed, val_fraction, test_fraction)
+    used = np.sort(np.concatenate(list(split.values())))
+    structures = source.structures(used)
+    lengths = {(round(s.cell[0, 0], 6), round(s.cell[1, 1], 6)) for s in structures}
+    if len(lengths) > 1:
+        raise EDNNError(f"{data} holds cells of {len(lengths)} different in-plane sizes; training needs one")
+    length = np.array(next(iter(lengths)))
+    if grid[0] % focus or grid[1] % focus:
+        raise EDNNError(f"grid {grid[0]}x{grid[1]} is not a whole number of focus regions of {focus} pixels")
+    elements = tuple(sorted({int(z) for s in structures for z in s.numbers}))
+    imaging = AtomImaging(pixel_size=tuple((length / np.array(grid)).tolist()), elements=elements,
+                          gamma=gamma, per_element=per_element)
+    x = render_structures(structures, imaging, focus, progress)
+    y = source.energy[used]
+    position = {int(k): i for i, k in enumerate(used)}
+    local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
+    torch.manual_seed(seed)
+    tile_net = build_net(net, tile=focus + 2 * context, ndim=2, channels=imaging.channels)
+    model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
+                 imaging=imaging.to_dict())
+    settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
+                    per_element=per_element, gamma=gamma, epochs=epochs, batch_size=batch_size, lr=lr,
+                    lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
+                 "n_examples": int(len(used)), "spatial_shape": list(grid),
+                 "energy_method": str(source.attrs.get("energy_method", "unknown"))}
+    model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
+                         batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
+                         progress=progress, offsets="intensity")
+    test = [structures[i] for i in local["test"]]
+    if test:
+        model.info["test_metrics"] = evaluate_structures(model, test, y[local["test"]])["summary"]
+        from ednn.model_file import save_model
+
+        save_model(model, out)
+    return model
+
+
+def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray) -> dict:
+    """Predict structures and compare with reference energies (eV): {'summary', 'predicted',
+    'true', 'seconds'}; summary is `atom_error_summary` plus seconds per structure."""
+    start = time.perf_counter()
+    predicted = model.predict_atoms(structures)
+    seconds = time.perf_counter() - start
+    summary = atom_error_summary(predicted, energies, areas(structures), np.array([len(s) for s in structures]))
+    summary["seconds_per_structure"] = seconds / len(structures)
+    return {"summary": summary, "predicted": predicted, "true": np.asarray(energies, float), "seconds": seconds,
+            "n_atoms": np.array([len(s) for s in structures])}
+
+
+def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None) -> dict:
+    """`evaluate_structures` on a labelled structure file or ASE-readable file with energies;
+    split='test' (or 'val', 'train') uses the model's own split of its training file."""
+    from ednn.data.atoms import read_structures
+
+    data = Path(data)
+    if split is None:
+        structures, energies = read_structures(data, require_energy=True)
+        return evaluate_structures(model, structures, energies)
+    recorded = model.info.get("split")
+    if not recorded or "sha256_16" not in model.info.get("data", {}):
+        raise EDNNError("this model records no split; evaluate on the whole file instead")
+    if file_digest(data) != model.info["data"]["sha256_16"]:
+        raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
+                        f"{data.name} is a different file")
+    source = StructureFile(data)
+    index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
+    return evaluate_structures(model, source.structures(index), source.energy[index])
