@@ -1,6 +1,5 @@
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -9,27 +8,9 @@ import torch
 from click.testing import CliRunner
 
 import ednn
-from ednn.cli import main, run
+from ednn.cli import main
 from ednn.model import EDNN
 from ednn.nets import build_net
-
-
-@pytest.fixture
-def ednn_cli(capsys, monkeypatch):
-    """Run the `ednn` entry point in this process; returns (returncode, stdout, stderr)."""
-
-    def call(*args):
-        monkeypatch.setattr(sys, "argv", ["ednn", *map(str, args)])
-        capsys.readouterr()
-        try:
-            run()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
-
-    return call
 
 
 def test_the_installed_command_runs():

@@ -83,7 +83,7 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
 @click.option("--net", type=click.Choice(["dense", "paper_cnn", "lean_cnn", "atom_cnn"]), default=None,
               help="Tile network: dense (fully connected, the paper's Ising net), paper_cnn (the paper's "
                    "13-convolution net for atom images, tile edge a multiple of 8), lean_cnn (a small strided CNN "
-                   "with a position-blind mean), atom_cnn (strided CNN + dense, smooth) [default: dense; atoms atom_cnn].")
+                   "with a position-blind mean), atom_cnn (strided CNN + dense, smooth) [default: dense].")
 @click.option("--grid", default="64x64", show_default=True,
               help="Atoms only: pixels NXxNY of the training cell; fixes the model's pixel size.")
 @click.option("--z-weighted", is_flag=True,
@@ -91,8 +91,12 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
                    "instead of one channel per element.")
 @click.option("--gamma", type=click.FloatRange(0, min_open=True), default=0.2, show_default=True,
               help="Atoms only: Gaussian width γ of each atom (Å).")
-@click.option("--hidden", default="64,64", show_default=True,
-              help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c).")
+@click.option("--augment", is_flag=True,
+              help="Atoms only: shift each batch periodically by random whole pixels and flip it "
+                   "(energies are invariant); slower to learn, less tied to the training lattice.")
+@click.option("--hidden", default=None,
+              help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c) "
+                   "[default: 64,64; atoms 256,64 with SiLU].")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
 @click.option("--ndim", type=click.IntRange(1), default=None,
               help="Number of spatial axes of x [default: all after N, except a trailing axis of size 1 "
@@ -119,7 +123,7 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
-          z_weighted: bool, gamma: float, hidden: str, target: str, ndim: int | None,
+          z_weighted: bool, gamma: float, augment: bool, hidden: str, target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
@@ -144,17 +148,26 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
     run_dir = run_dir or Path("runs") / out.stem
     if is_structure_file(data):
         from ednn.atoms.workflow import train_on_structures
+
+        ignored = [name for name, value, default in (("--limit", limit, None), ("--target", target, "energy"),
+                                                     ("--ndim", ndim, None), ("--padding", padding, "periodic"))
+                   if value != default]
+        if ignored:
+            raise EDNNError(f"{', '.join(ignored)} do not apply to atomic structures (energies in eV, periodic 2-D images)")
         from ednn.cli_atoms import parse_pair
 
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
-            context=8 if context is None else context, net=net or "atom_cnn", per_element=not z_weighted,
-            gamma=gamma, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
+            context=8 if context is None else context, net=net or "dense",
+            net_options=None if hidden is None or (net or "dense") != "dense"
+            else {"hidden": _int_list(hidden), "activation": "silu"}, per_element=not z_weighted,
+            gamma=gamma, augment=augment, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
         _print_atom_summary(model.info["test_metrics"], "test split")
         return
     focus, context, net, batch_size = focus or 1, 1 if context is None else context, net or "dense", batch_size or 2000
+    hidden = hidden or "64,64"
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,

@@ -43,13 +43,18 @@ def _conv(ndim: int) -> type[nn.Module]:
     return (nn.Conv1d, nn.Conv2d, nn.Conv3d)[ndim - 1]
 
 
-def _mlp(sizes: Sequence[int]) -> list[nn.Module]:
-    """Dense layers of the given sizes with ReLU between them, none after the last."""
+_ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
+
+
+def _mlp(sizes: Sequence[int], activation: str = "relu") -> list[nn.Module]:
+    """Dense layers of the given sizes with `activation` between them, none after the last."""
+    if activation not in _ACTIVATIONS:
+        raise EDNNError(f"unknown activation {activation!r}; known: {', '.join(_ACTIVATIONS)}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+            layers.append(_ACTIVATIONS[activation]())
     return layers
 
 
@@ -58,16 +63,18 @@ class DenseTileNet(nn.Sequential):
     """Fully connected tile network; the paper's Ising net by default (§2.1).
 
     Layers: flatten, dense 32·t^ndim, dense 64, dense 64, dense `outputs`, ReLU
-    between. `hidden` overrides the hidden sizes. Because it starts with a dense
+    between. `hidden` overrides the hidden sizes, `activation` ('relu' or 'silu', smooth:
+    continuous forces for atoms) the nonlinearity. Because it starts with a dense
     layer over the whole tile, `EDNN(..., dense_conv=True)` can evaluate that layer
     as a strided convolution.
     """
 
     def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
-                 hidden: Sequence[int] | None = None):
+                 hidden: Sequence[int] | None = None, activation: str = "relu"):
         hidden = list(hidden) if hidden is not None else [32 * tile**ndim, 64, 64]
-        super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs]))
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, hidden=hidden)
+        super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs], activation))
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, hidden=hidden,
+                           activation=activation)
 
 
 @register_net("paper_cnn")

@@ -59,10 +59,12 @@ class AtomImaging:
             raise EDNNError("structure must be periodic along x and y (pbc)")
         cell = atoms.cell.array
         lengths = np.array([cell[0, 0], cell[1, 1]])
-        off_axis = np.abs([cell[0, 1], cell[0, 2], cell[1, 0], cell[1, 2], cell[2, 0], cell[2, 1]])
-        if (lengths <= 0).any() or (off_axis > FIT_TOLERANCE * max(lengths.max(), 1.0)).any():
+        tolerance = FIT_TOLERANCE * max(abs(lengths).max(), 1.0)
+        if (lengths <= 0).any() or (np.abs([cell[0, 1], cell[0, 2], cell[1, 0], cell[1, 2]]) > tolerance).any():
             raise EDNNError("the in-plane cell must be rectangular, a along x and b along y "
                             f"(got a = {np.round(cell[0], 4).tolist()}, b = {np.round(cell[1], 4).tolist()})")
+        if (np.abs(cell[2, :2]) > tolerance).any():
+            raise EDNNError(f"the cell's c vector must be along z (got c = {np.round(cell[2], 4).tolist()})")
         unit = np.asarray(self.pixel_size) * focus
         regions = lengths / unit
         whole = np.maximum(np.round(regions), 1)

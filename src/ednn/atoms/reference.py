@@ -1,8 +1,9 @@
 """Reference energies: GFN1-xTB (tblite), Tersoff–Brenner (matscipy) or any ASE calculator.
 
 `label_file` fills the `energy` of a structure file in parallel worker processes with one
-thread each, writing every result as it arrives, so an interrupted run loses at most the
-structures in flight; running it again labels only what is still missing.
+thread each, writing results to the file at least once a second (and at once on Ctrl-C),
+so a killed run loses at most the last second's results and the structures in flight;
+running it again labels only what is still missing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import multiprocessing
 import os
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
+import h5py
 import numpy as np
 from tqdm import tqdm
 
@@ -79,7 +83,7 @@ def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool]:
 
 
 def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
-               progress: bool = True, flush_every: int = 20,
+               progress: bool = True, flush_seconds: float = 1.0,
                on_label: Callable[[int], None] | None = None) -> StructureFile:
     """Label every structure of `path` that has no energy yet (resumable), return the file.
 
@@ -93,32 +97,49 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
                         "use a copy of the unlabelled file for another method")
     make_calculator(method)  # fail early, in this process, if the method is unusable
     todo = np.flatnonzero(~data.labelled & ~data.failed)
-    import h5py
-    with h5py.File(path, "r+") as f:
-        f.attrs["energy_method"] = method
+    if data.attrs.get("energy_method") != method:
+        with h5py.File(path, "r+") as f:
+            f.attrs["energy_method"] = method
     if len(todo) == 0:
         return data
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: one thread each
-    context = multiprocessing.get_context("spawn")
     pending: list[tuple[int, float, float, bool]] = []
+    last_flush = time.monotonic()
 
     def flush() -> None:
+        nonlocal last_flush
         if pending:
             store_labels(path, *zip(*pending))
             pending.clear()
+        last_flush = time.monotonic()
 
-    items = ((int(k), s) for k, s in zip(todo, data.structures(todo)))
-    with context.Pool(workers, initializer=_init_worker, initargs=(method,)) as pool, \
-            tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
-                 desc=f"{method} {path.name}", disable=not progress) as bar:
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers: one thread each
+    try:
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(method,))
+    finally:
+        if threads is None:
+            os.environ.pop("OMP_NUM_THREADS")
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
+    with executor, tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
+                        desc=f"{method} {path.name}", disable=not progress) as bar:
         try:
-            for result in pool.imap_unordered(_label_one, items):
+            futures = [executor.submit(_label_one, (int(k), s)) for k, s in zip(todo, data.structures(todo))]
+            for future in as_completed(futures):
+                result = future.result()
                 pending.append(result)
                 bar.update()
                 if on_label:
                     on_label(result[0])
-                if len(pending) >= flush_every:
+                if time.monotonic() - last_flush >= flush_seconds:
                     flush()
+        except BrokenProcessPool:
+            raise EDNNError(f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + bar.n} "
+                            f"labels are saved; run the same command again to go on") from None
+        except BaseException:  # Ctrl-C: do not wait for the queued structures
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
         finally:
             flush()
     return StructureFile(path)

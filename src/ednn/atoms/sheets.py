@@ -73,7 +73,8 @@ def _numbers(kind: str, xy: np.ndarray, sublattice: np.ndarray, lengths: np.ndar
         axis = int(rng.integers(2))
         inside = np.zeros(len(xy), bool)
         for _ in range(scale):
-            start, width = rng.uniform(0, lengths[axis]), rng.uniform(2.5, lengths[axis] / (2 * scale))
+            widest = lengths[axis] / (2 * scale)
+            start, width = rng.uniform(0, lengths[axis]), rng.uniform(min(2.5, widest), widest)
             inside |= (xy[:, axis] - start) % lengths[axis] < width
         return np.where(inside, other, numbers)
     if kind == "random":

@@ -21,6 +21,9 @@ from ednn.model import EDNN
 from ednn.nets import build_net
 from ednn.workflow import file_digest, train_arrays
 
+#: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
+DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
+
 
 def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: int,
                       progress: bool = False) -> np.ndarray:
@@ -49,15 +52,19 @@ def areas(structures: Sequence[Atoms]) -> np.ndarray:
 
 
 def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, *, grid: tuple[int, int] = (64, 64),
-                        focus: int = 16, context: int = 8, net: str = "atom_cnn", per_element: bool = True,
+                        focus: int = 16, context: int = 8, net: str = "dense", net_options: dict | None = None,
+                        per_element: bool = True,
                         gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
-                        test_fraction: float = 0.1, resume: bool = False, progress: bool = True) -> EDNN:
+                        test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
+                        augment: bool = False) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
     the model's pixel size. Offsets: a reference energy per element (one channel per
-    element) or per unit of Z-weighted intensity, fitted by least squares.
+    element) or per unit of Z-weighted intensity, fitted by least squares. augment:
+    random periodic whole-pixel shifts and axis flips of each batch (energies are
+    invariant under both).
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -67,7 +74,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     lengths = {(round(s.cell[0, 0], 6), round(s.cell[1, 1], 6)) for s in structures}
     if len(lengths) > 1:
         raise EDNNError(f"{data} holds cells of {len(lengths)} different in-plane sizes; training needs one")
-    length = np.array(next(iter(lengths)))
+    length = np.array([structures[0].cell[0, 0], structures[0].cell[1, 1]])
     if grid[0] % focus or grid[1] % focus:
         raise EDNNError(f"grid {grid[0]}x{grid[1]} is not a whole number of focus regions of {focus} pixels")
     elements = tuple(sorted({int(z) for s in structures for z in s.numbers}))
@@ -78,18 +85,21 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     position = {int(k): i for i, k in enumerate(used)}
     local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
     torch.manual_seed(seed)
-    tile_net = build_net(net, tile=focus + 2 * context, ndim=2, channels=imaging.channels)
+    if net_options is None:
+        net_options = DEFAULT_NET_OPTIONS.get(net, {})
+    tile_net = build_net(net, tile=focus + 2 * context, ndim=2, channels=imaging.channels, **net_options)
     model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
                  imaging=imaging.to_dict())
     settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
-                    per_element=per_element, gamma=gamma, epochs=epochs, batch_size=batch_size, lr=lr,
+                    net_options=net_options,
+                    per_element=per_element, gamma=gamma, augment=augment, epochs=epochs, batch_size=batch_size, lr=lr,
                     lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
                  "n_examples": int(len(used)), "spatial_shape": list(grid),
                  "energy_method": str(source.attrs.get("energy_method", "unknown"))}
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
-                         progress=progress, offsets="intensity")
+                         progress=progress, offsets="intensity", augment=augment)
     test = [structures[i] for i in local["test"]]
     if test:
         model.info["test_metrics"] = evaluate_structures(model, test, y[local["test"]])["summary"]

@@ -31,6 +31,7 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
         raise EDNNError("no structures to write")
     counts = np.array([len(s) for s in structures])
     energy = np.full(len(structures), np.nan) if energies is None else np.asarray(energies, np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
@@ -155,7 +156,7 @@ def read_structures(path: str | Path, require_energy: bool = False) -> tuple[lis
     With require_energy, every structure must carry a finite energy.
     """
     path = Path(path)
-    if is_structure_file(path):
+    if path.suffix in (".h5", ".hdf5"):
         data = StructureFile(path)
         structures = data.structures()
         energies = data.energy if data.labelled.any() else None

@@ -1,0 +1,199 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from ase import Atoms
+
+import ednn
+from ednn.atoms.images import AtomImaging
+from ednn.atoms.sheets import honeycomb, random_sheet
+from ednn.errors import EDNNError
+from ednn.model import EDNN
+from ednn.nets import build_net
+
+FOCUS, CONTEXT, GRID = 16, 8, 64
+CELL = honeycomb((5, 3))[0].cell.lengths()[:2]  # 12.50 × 12.99... Å, the 60-site cell
+PIXEL = (CELL[0] / GRID, CELL[1] / GRID)
+GAMMA = 0.2
+
+
+def atom_model(seed=0):
+    """An untrained atom EDNN with nonzero per-element offsets and a scale that makes the
+    network's share of the energy a few eV, comparable to what training gives."""
+    torch.manual_seed(seed)
+    imaging = AtomImaging(pixel_size=PIXEL, elements=(5, 6, 7), gamma=GAMMA)
+    model = EDNN(build_net("atom_cnn", tile=FOCUS + 2 * CONTEXT, channels=3), FOCUS, CONTEXT, channels=3,
+                 imaging=imaging.to_dict())
+    with torch.no_grad():
+        model.offset_per_intensity.copy_(torch.tensor([[-0.31, -0.52, -0.43]], dtype=torch.float64))
+        model.scale.fill_(7.5)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return atom_model()
+
+
+def sheet(index=0, seed=1):
+    return random_sheet((5, 3), seed, index)[0]
+
+
+def network_part(model, atoms):
+    """Prediction minus the per-element offsets: what the tile network adds."""
+    image = model.imaging.image(atoms, model.focus).numpy()
+    intensity = torch.from_numpy(image.sum((0, 1), dtype=np.float64))[None]
+    return model.predict_atoms(atoms)[0] - float(model.offsets(0, intensity)[0, 0])
+
+
+def test_energy_is_extensive_over_supercells(model):
+    """A 2×2 (3×2) supercell renders to the 60-atom image tiled 2×2 (3×2): the same tiles,
+    summed in float64. The images are float32, but a periodic copy of an atom shifted by a
+    whole cell lands on the same sub-pixel offset (up to float64 rounding of x + L before the
+    float32 cast), so the tiles are the same up to at most an ulp: relative 1e-9 on the total
+    is a tolerance with a wide margin (measured ~1e-12). The network's own share is held to
+    1e-6, the float32 precision of one tile's output."""
+    for index in range(3):
+        atoms = sheet(index)
+        single = model.predict_atoms(atoms)[0]
+        for reps, copies in (((2, 2, 1), 4), ((3, 2, 1), 6)):
+            big = atoms.repeat(reps)
+            assert len(big) == copies * len(atoms)
+            np.testing.assert_allclose(model.predict_atoms(big)[0], copies * single, rtol=1e-9)
+            net = network_part(model, atoms)
+            assert abs(net) > 1e-2 * abs(single) / 60  # the network contributes something real
+            np.testing.assert_allclose(network_part(model, big), copies * net, rtol=1e-6)
+
+
+def test_invariant_under_translations_by_whole_focus_regions(model):
+    atoms = sheet(2)
+    reference = model.predict_atoms(atoms)[0]
+    moved = []
+    for shift in ((FOCUS * PIXEL[0], 0), (-3 * FOCUS * PIXEL[0], 2 * FOCUS * PIXEL[1]), (0, 5 * FOCUS * PIXEL[1])):
+        copy = atoms.copy()
+        copy.positions[:, :2] += shift
+        moved.append(copy)
+    lifted = atoms.copy()
+    lifted.positions[:, 2] += 1.7  # z is not part of the image
+    np.testing.assert_allclose(model.predict_atoms(moved + [lifted]), reference, rtol=1e-5)
+
+
+def test_equals_predict_on_the_rendered_image(model):
+    structures = [sheet(k) for k in range(3)]
+    images = np.stack([model.imaging.image(s, FOCUS).numpy() for s in structures])
+    assert images.shape == (3, GRID, GRID, 3) and images.dtype == np.float32
+    np.testing.assert_array_equal(model.predict_atoms(structures), model.predict(images))
+
+
+def test_returns_float64_of_shape_n(model):
+    one = model.predict_atoms(sheet(0))
+    assert one.dtype == np.float64 and one.shape == (1,)
+    several = model.predict_atoms((sheet(k) for k in range(4)))  # any iterable
+    assert several.dtype == np.float64 and several.shape == (4,)
+    assert np.isfinite(several).all()
+
+
+def test_a_list_of_mixed_cell_sizes(model):
+    small, other = sheet(0), sheet(1)
+    big = random_sheet((10, 6), 1, 0)[0]
+    wide = random_sheet((15, 3), 1, 0)[0]
+    mixed = model.predict_atoms([small, big, other, wide, small.repeat((2, 1, 1))])
+    one_by_one = [model.predict_atoms(s)[0] for s in (small, big, other, wide, small.repeat((2, 1, 1)))]
+    np.testing.assert_array_equal(mixed, one_by_one)
+    np.testing.assert_allclose(mixed[4], 2 * mixed[0], rtol=1e-9)
+
+
+def test_save_and_load_keep_imaging_and_predictions(model, tmp_path):
+    path = ednn.save_model(model, tmp_path / "atoms.safetensors")
+    loaded = ednn.load(path)
+    assert loaded.imaging == model.imaging
+    assert loaded.imaging.pixel_size == PIXEL and loaded.imaging.elements == (5, 6, 7)
+    torch.testing.assert_close(loaded.offset_per_intensity, model.offset_per_intensity, rtol=0, atol=0)
+    structures = [sheet(k) for k in range(3)] + [sheet(0).repeat((2, 2, 1))]
+    np.testing.assert_array_equal(loaded.predict_atoms(structures), model.predict_atoms(structures))
+
+
+def test_zero_network_leaves_per_element_reference_energies():
+    """Σ over pixels of one atom's Gaussian is 2πγ²/(ΔxΔy) (pixel ≈ γ, so the sampling
+    error is ~e^(−2π²γ²/Δ²) ≈ 1e-9; the truncation at 1e-6 of the peak and float32 pixels
+    leave ~1e-7): each atom of element e then adds μ_e = offset_per_intensity[0, e] · 2πγ²/(ΔxΔy)."""
+    model = atom_model(seed=1)
+    with torch.no_grad():
+        model.net.head[-1].weight.zero_()
+        model.net.head[-1].bias.zero_()
+    per_atom = model.offset_per_intensity[0].numpy() * 2 * math.pi * GAMMA**2 / (PIXEL[0] * PIXEL[1])
+    structures = [sheet(k) for k in range(6)] + [random_sheet((10, 6), 1, 3)[0]]
+    counts = np.array([[np.sum(s.numbers == z) for z in (5, 6, 7)] for s in structures])
+    np.testing.assert_allclose(model.predict_atoms(structures), counts @ per_atom, rtol=1e-6)
+
+
+# ---- bad input --------------------------------------------------------------------------
+
+
+def check_refused(model, atoms, *fragments):
+    with pytest.raises(EDNNError) as excinfo:
+        model.predict_atoms(atoms)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_non_rectangular_cell(model):
+    atoms = sheet(0)
+    cell = atoms.cell.array.copy()
+    cell[1, 0] = 2.0  # b tilted towards x
+    atoms.set_cell(cell)
+    check_refused(model, atoms, "rectangular")
+
+
+def test_tilted_c_vector_is_named_in_the_message(model):
+    atoms = sheet(0)
+    atoms.set_cell([[CELL[0], 0, 0], [0, CELL[1], 0], [1.0, 0, 20.0]])
+    check_refused(model, atoms, "c = ")
+
+
+def test_cell_that_is_not_whole_focus_regions_names_the_nearest_valid_cell(model):
+    atoms = sheet(0)
+    atoms.set_cell([12.4, CELL[1], 20.0])
+    message = check_refused(model, atoms, "12.4000", "nearest valid cell 12.5000 × 12.9904 Å")
+    assert "focus" in message
+    tiny = sheet(0)
+    tiny.set_cell([1.0, CELL[1], 20.0])  # less than one focus region
+    check_refused(model, tiny, "nearest valid cell 3.1250 × 12.9904 Å")
+
+
+def test_unknown_element(model):
+    atoms = sheet(0)
+    atoms.numbers[5] = 14
+    check_refused(model, atoms, "Si", "B, C, N")
+
+
+def test_nan_position(model):
+    atoms = sheet(0)
+    atoms.positions[3, 1] = np.nan
+    check_refused(model, atoms, "NaN")
+
+
+def test_empty_structure_and_empty_list(model):
+    check_refused(model, Atoms(cell=[*CELL, 20.0], pbc=True), "no atoms")
+    check_refused(model, [], "no structures")
+
+
+def test_non_periodic_structure(model):
+    atoms = sheet(0)
+    atoms.pbc = [True, False, True]
+    check_refused(model, atoms, "periodic")
+
+
+def test_one_bad_structure_in_a_list_is_reported(model):
+    bad = sheet(1)
+    bad.numbers[0] = 8
+    check_refused(model, [sheet(0), bad], "O")
+
+
+def test_grid_model_has_no_predict_atoms():
+    grid_model = EDNN(build_net("dense", tile=4, hidden=[8]), 2, 1)
+    check_refused(grid_model, sheet(0), "grids", "predict()")

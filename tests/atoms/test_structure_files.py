@@ -1,0 +1,269 @@
+import ase.db
+import ase.io
+import h5py
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from ednn.atoms.sheets import random_sheet
+from ednn.data.atoms import FORMAT, StructureFile, is_structure_file, read_structures, store_labels, write_structures
+from ednn.errors import EDNNError
+
+
+def sheets(count, reps=(5, 3), seed=0):
+    return [random_sheet(reps, seed, k)[0] for k in range(count)]
+
+
+def with_energy(atoms, energy):
+    atoms = atoms.copy()
+    atoms.calc = SinglePointCalculator(atoms, energy=energy)
+    return atoms
+
+
+def assert_same_structures(read, written, atol=0.0):
+    """Same atoms; exact for HDF5, `atol` Å for text formats (extxyz keeps 8 decimals)."""
+    assert len(read) == len(written)
+    for a, b in zip(read, written):
+        np.testing.assert_array_equal(a.numbers, b.numbers)
+        np.testing.assert_allclose(a.positions, b.positions, rtol=0, atol=atol)
+        np.testing.assert_allclose(a.cell.array, b.cell.array, rtol=0, atol=atol)
+        assert a.pbc.all()
+
+
+def one_line_error(excinfo):
+    message = str(excinfo.value)
+    assert message and "\n" not in message
+    return message
+
+
+# ---- ednn's own HDF5 structure files ---------------------------------------------------
+
+
+def test_round_trip_keeps_structures_and_energy_is_nan_until_labelled(tmp_path):
+    written = sheets(4) + sheets(1, reps=(10, 6))  # different sizes in one file
+    path = write_structures(tmp_path / "s.h5", written, {"seed": 0, "note": "made in a test"})
+    assert path == tmp_path / "s.h5" and not (tmp_path / "s.h5.tmp").exists()
+    assert is_structure_file(path)
+    data = StructureFile(path)
+    assert len(data) == 5 and data.attrs["format"] == FORMAT and data.attrs["note"] == "made in a test"
+    np.testing.assert_array_equal(data.n_atoms, [len(s) for s in written])
+    np.testing.assert_array_equal(data.kind, [s.info["kind"] for s in written])
+    assert np.isnan(data.energy).all() and np.isnan(data.label_seconds).all() and not data.failed.any()
+    assert not data.labelled.any()
+    assert_same_structures(data.structures(), written)
+    subset = data.structures([4, 1])
+    assert [s.info["index"] for s in subset] == [4, 1] and len(subset[0]) == len(written[4])
+    assert np.isnan(subset[0].info["energy"]) and subset[1].info["kind"] == written[1].info["kind"]
+
+    store_labels(path, [3, 0], [-2.5, -1.5], [0.25, 0.5], [False, False])
+    store_labels(path, [2], [np.nan], [0.1], [True])
+    data = StructureFile(path)
+    np.testing.assert_array_equal(data.labelled, [True, False, False, True, False])
+    assert data.energy[0] == -1.5 and data.energy[3] == -2.5
+    assert data.label_seconds[0] == 0.5 and data.label_seconds[3] == 0.25
+    np.testing.assert_array_equal(data.failed, [False, False, True, False, False])
+    assert data.structures([3])[0].info["energy"] == -2.5
+
+    # read_structures on the file: energies with NaN where missing; require_energy says how many
+    structures, energies = read_structures(path)
+    assert_same_structures(structures, written)
+    np.testing.assert_array_equal(energies, data.energy)
+    with pytest.raises(EDNNError, match="3 of 5 structures have no energy") as excinfo:
+        read_structures(path, require_energy=True)
+    one_line_error(excinfo)
+
+
+def test_written_energies_are_kept(tmp_path):
+    path = write_structures(tmp_path / "s.h5", sheets(3), energies=[-1.0, -2.0, -3.0])
+    structures, energies = read_structures(path, require_energy=True)
+    np.testing.assert_array_equal(energies, [-1.0, -2.0, -3.0])
+    assert [s.info["energy"] for s in structures] == [-1.0, -2.0, -3.0]
+
+
+def test_nothing_to_write_is_an_error(tmp_path):
+    with pytest.raises(EDNNError):
+        write_structures(tmp_path / "s.h5", [])
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_is_structure_file_only_for_ednn_hdf5(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    text = tmp_path / "s.h5"
+    text.write_text("not hdf5")
+    renamed = tmp_path / "s.xyz"
+    write_structures(tmp_path / "real.h5", sheets(1)).rename(renamed)
+    assert not is_structure_file(other)
+    assert not is_structure_file(text)
+    assert not is_structure_file(renamed)  # only .h5 / .hdf5 names count
+    assert not is_structure_file(tmp_path / "missing.h5")
+    with pytest.raises(EDNNError, match="not an ednn structure file") as excinfo:
+        StructureFile(other)
+    one_line_error(excinfo)
+
+
+@pytest.mark.parametrize("keep", [0.05, 0.5, 0.95])
+def test_truncated_file_is_an_error(tmp_path, keep):
+    full = write_structures(tmp_path / "full.h5", sheets(3)).read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(full[: int(keep * len(full))])
+    with pytest.raises(EDNNError) as excinfo:
+        StructureFile(cut)
+    assert "truncated or corrupt" in one_line_error(excinfo)
+    with pytest.raises(EDNNError) as excinfo:
+        read_structures(cut)
+    one_line_error(excinfo)
+    with pytest.raises(EDNNError) as excinfo:
+        store_labels(cut, [0], [-1.0], [0.1], [False])
+    one_line_error(excinfo)
+
+
+def test_truncated_file_read_structures_says_it_is_damaged(tmp_path):
+    full = write_structures(tmp_path / "full.h5", sheets(2)).read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(full[: len(full) // 2])
+    with pytest.raises(EDNNError, match="truncated or corrupt"):
+        read_structures(cut)
+
+
+def test_missing_file_is_an_error(tmp_path):
+    for call in (lambda p: StructureFile(p), lambda p: read_structures(p),
+                 lambda p: store_labels(p, [0], [0.0], [0.0], [False])):
+        for name in ("missing.h5", "missing.extxyz"):
+            with pytest.raises(EDNNError, match="does not exist") as excinfo:
+                call(tmp_path / name)
+            one_line_error(excinfo)
+
+
+# ---- files ASE reads ---------------------------------------------------------------------
+
+
+def test_extxyz_with_energies(tmp_path):
+    written = sheets(3)
+    energies = [-400.25, -390.5, -380.125]
+    path = tmp_path / "e.extxyz"
+    ase.io.write(path, [with_energy(s, e) for s, e in zip(written, energies)], format="extxyz")
+    assert not is_structure_file(path)
+    structures, read_energies = read_structures(path, require_energy=True)
+    assert_same_structures(structures, written, atol=1e-8)
+    np.testing.assert_allclose(read_energies, energies, rtol=1e-12)
+    assert read_energies.dtype == np.float64
+
+
+def test_extxyz_energy_in_info_without_calculator(tmp_path):
+    written = sheets(2)
+    for s, e in zip(written, (-1.5, -2.5)):
+        s.info["energy"] = e
+    path = tmp_path / "e.xyz"
+    ase.io.write(path, written, format="extxyz")
+    _, energies = read_structures(path, require_energy=True)
+    np.testing.assert_allclose(energies, [-1.5, -2.5])
+
+
+def test_ase_database(tmp_path):
+    written = sheets(3)
+    path = tmp_path / "e.db"
+    with ase.db.connect(path) as db:
+        for s, e in zip(written, (-3.0, -2.0, -1.0)):
+            db.write(with_energy(s, e))
+    structures, energies = read_structures(path, require_energy=True)
+    assert_same_structures(structures, written)
+    np.testing.assert_allclose(energies, [-3.0, -2.0, -1.0])
+
+
+@pytest.mark.parametrize("name", ["unlabelled.h5", "plain.extxyz"])
+def test_file_without_energies(tmp_path, name):
+    path = tmp_path / name
+    if path.suffix == ".h5":
+        write_structures(path, sheets(2))
+    else:
+        ase.io.write(path, sheets(2), format="extxyz")
+    structures, energies = read_structures(path)
+    assert len(structures) == 2 and energies is None
+    with pytest.raises(EDNNError, match="has no energies") as excinfo:
+        read_structures(path, require_energy=True)
+    one_line_error(excinfo)
+
+
+def test_some_energies_missing(tmp_path):
+    written = sheets(3)
+    path = tmp_path / "some.extxyz"
+    ase.io.write(path, [with_energy(written[0], -1.0), written[1], with_energy(written[2], -3.0)], format="extxyz")
+    _, energies = read_structures(path)
+    assert energies[0] == -1.0 and np.isnan(energies[1]) and energies[2] == -3.0
+    with pytest.raises(EDNNError, match="1 of 3 structures have no energy"):
+        read_structures(path, require_energy=True)
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "notes.xyz", "notes.extxyz"])
+def test_text_ase_cannot_read(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("hello\nthis is not a structure\n")
+    with pytest.raises(EDNNError, match="ASE cannot read") as excinfo:
+        read_structures(path)
+    one_line_error(excinfo)
+
+
+# ---- `ednn import` -----------------------------------------------------------------------
+
+
+def test_cli_import_extxyz(ednn_cli, tmp_path):
+    written = sheets(3) + [random_sheet((10, 6), 0, 0)[0]]
+    energies = [-400.0, -395.5, -390.25, -1600.0]
+    source = tmp_path / "dft.extxyz"
+    ase.io.write(source, [with_energy(s, e) for s, e in zip(written, energies)], format="extxyz")
+    out = tmp_path / "dft.h5"
+    result = ednn_cli("import", source, out)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 4 labelled structures" in result.stdout
+    data = StructureFile(out)
+    assert data.attrs["energy_method"] == "imported" and data.attrs["imported_from"] == "dft.extxyz"
+    assert data.labelled.all()
+    np.testing.assert_allclose(data.energy, energies)
+    assert_same_structures(data.structures(), written, atol=1e-8)
+
+    before = out.read_bytes()
+    again = ednn_cli("import", source, out)
+    assert again.returncode == 2 and again.stderr.startswith("error:") and "exists" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert out.read_bytes() == before
+
+
+def test_cli_import_refuses_a_file_without_energies(ednn_cli, tmp_path):
+    source = tmp_path / "plain.extxyz"
+    ase.io.write(source, sheets(2), format="extxyz")
+    result = ednn_cli("import", source, tmp_path / "out.h5")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:") and "no energies" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.h5").exists() and not (tmp_path / "out.h5.tmp").exists()
+
+
+def test_cli_import_needs_an_h5_name_and_a_readable_source(ednn_cli, tmp_path):
+    source = tmp_path / "dft.extxyz"
+    ase.io.write(source, [with_energy(sheets(1)[0], -1.0)], format="extxyz")
+    wrong = ednn_cli("import", source, tmp_path / "out.xyz")
+    assert wrong.returncode == 2 and ".h5" in wrong.stderr
+    missing = ednn_cli("import", tmp_path / "nothing.extxyz", tmp_path / "out.h5")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_any_kind_text_round_trips(tmp_path):
+    odd = Atoms("C2", positions=[[0, 0, 0], [1.4, 0, 0]], cell=[5, 5, 5], pbc=True)
+    odd.info["kind"] = "dimer ünïcode"
+    data = StructureFile(write_structures(tmp_path / "s.h5", [odd]))
+    assert data.kind[0] == "dimer ünïcode"
+    assert_same_structures(data.structures(), [odd])
+
+
+def test_cli_import_into_a_missing_folder(ednn_cli, tmp_path):
+    source = tmp_path / "dft.extxyz"
+    ase.io.write(source, [with_energy(sheets(1)[0], -1.0)], format="extxyz")
+    result = ednn_cli("import", source, tmp_path / "new" / "out.h5")
+    if result.returncode == 0:
+        assert StructureFile(tmp_path / "new" / "out.h5").labelled.all()
+    else:
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
