@@ -68,7 +68,7 @@ def label(structures: Path, method: str, workers: int) -> None:
     """
     from ednn.atoms.reference import label_file
 
-    data = label_file(structures, method, workers=workers)
+    data = label_file(structures, method, workers=workers, command=shlex.join(["ednn", *sys.argv[1:]]))
     seconds = data.label_seconds[data.labelled]
     click.echo(f"{structures}: {int(data.labelled.sum())} of {len(data)} labelled "
                f"({int(data.failed.sum())} failed), median {np.median(seconds) if len(seconds) else float('nan'):.3f} s each")

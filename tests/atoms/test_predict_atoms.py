@@ -197,3 +197,16 @@ def test_one_bad_structure_in_a_list_is_reported(model):
 def test_grid_model_has_no_predict_atoms():
     grid_model = EDNN(build_net("dense", tile=4, hidden=[8]), 2, 1)
     check_refused(grid_model, sheet(0), "grids", "predict()")
+
+
+def test_paper_geometry_is_available_by_configuration():
+    """The paper's hexagonal-sheet model: 256×256 pixels for the 60-site cell, f=64, c=32,
+    its 13-convolution CNN, one Z-weighted channel; it predicts and stays extensive."""
+    torch.manual_seed(0)
+    imaging = AtomImaging(pixel_size=(CELL[0] / 256, CELL[1] / 256), elements=(5, 6, 7), per_element=False)
+    model = EDNN(build_net("paper_cnn", tile=64 + 2 * 32, channels=1), 64, 32, channels=1,
+                 imaging=imaging.to_dict()).eval()
+    atoms = sheet(0)
+    single = model.predict_atoms(atoms)[0]
+    assert model.imaging.grid_shape(atoms, model.focus) == (256, 256)
+    assert model.predict_atoms(atoms.repeat((2, 1, 1)))[0] == pytest.approx(2 * single, rel=1e-6)

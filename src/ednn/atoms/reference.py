@@ -84,11 +84,12 @@ def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool]:
 
 def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
                progress: bool = True, flush_seconds: float = 1.0,
-               on_label: Callable[[int], None] | None = None) -> StructureFile:
+               on_label: Callable[[int], None] | None = None, command: str = "") -> StructureFile:
     """Label every structure of `path` that has no energy yet (resumable), return the file.
 
     Energies in eV; the wall seconds of each calculation go to `label_seconds`. Structures
-    whose calculation raises are marked `failed` and not retried.
+    whose calculation raises are marked `failed` and not retried. `command`, if given, is
+    recorded in the file's `label_command` attribute.
     """
     path = Path(path)
     data = StructureFile(path)
@@ -97,9 +98,10 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
                         "use a copy of the unlabelled file for another method")
     make_calculator(method)  # fail early, in this process, if the method is unusable
     todo = np.flatnonzero(~data.labelled & ~data.failed)
-    if data.attrs.get("energy_method") != method:
+    new_attrs = {"energy_method": method, **({"label_command": command} if command else {})}
+    if any(data.attrs.get(k) != v for k, v in new_attrs.items()):
         with h5py.File(path, "r+") as f:
-            f.attrs["energy_method"] = method
+            f.attrs.update(new_attrs)
     if len(todo) == 0:
         return data
     pending: list[tuple[int, float, float, bool]] = []
