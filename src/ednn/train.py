@@ -16,7 +16,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import lightning as L
 import numpy as np
@@ -158,6 +158,18 @@ class EpochShuffle(Sampler):
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
+
+
+class RefreshGrids(L.Callback):
+    """Replace a data set's grids in place at the start of every training epoch with
+    `make(epoch)` (N, *spatial, C): e.g. the same structures rendered at new random
+    translations (augmentation that keeps the targets)."""
+
+    def __init__(self, data: GridSet, make: Callable[[int], np.ndarray]):
+        self.data, self.make = data, make
+
+    def on_train_epoch_start(self, trainer: L.Trainer, _: L.LightningModule) -> None:
+        self.data.x.copy_(torch.from_numpy(self.make(trainer.current_epoch)).movedim(-1, 1))
 
 
 def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool) -> DataLoader:

@@ -13,7 +13,7 @@ import math
 import platform
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from ednn.model import EDNN
 from ednn.model_file import load, save_model
 from ednn.nets import build_net
 from ednn.tiling import Padding
-from ednn.train import GridSet, fit, fit_target_scaling
+from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
 
 
 def file_digest(path: Path) -> str:
@@ -109,15 +109,16 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
 def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
                  run_dir: Path, *, settings: dict, data_info: dict, epochs: int, batch_size: int, lr: float,
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
-                 augment: bool = False) -> EDNN:
+                 augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`), train on split['train']
-    (with `augment`, see `fit`),
+    (with `augment`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     fit_target_scaling(model, train, offsets)
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
+    callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
-              seed=seed, resume=resume, progress=progress, augment=augment)
+              seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks)
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]

@@ -158,11 +158,11 @@ def test_tilted_c_vector_is_named_in_the_message(model):
 def test_cell_that_is_not_whole_focus_regions_names_the_nearest_valid_cell(model):
     atoms = sheet(0)
     atoms.set_cell([12.4, CELL[1], 20.0])
-    message = check_refused(model, atoms, "12.4000", "nearest valid cell 12.5000 × 12.9904 Å")
+    message = check_refused(model, atoms, "12.400000", "nearest valid cell 12.500000 × 12.990381 Å")
     assert "focus" in message
     tiny = sheet(0)
     tiny.set_cell([1.0, CELL[1], 20.0])  # less than one focus region
-    check_refused(model, tiny, "nearest valid cell 3.1250 × 12.9904 Å")
+    check_refused(model, tiny, "nearest valid cell 3.125000 × 12.990381 Å")
 
 
 def test_unknown_element(model):

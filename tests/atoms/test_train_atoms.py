@@ -32,7 +32,8 @@ def sheets_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(sheets_file, tmp_path_factory):
     folder = tmp_path_factory.mktemp("train")
-    model = train_on_structures(sheets_file, folder / "m.safetensors", folder / "run", **SMALL)
+    # fixed placement, so that evaluating the stored test split reproduces the stored metrics
+    model = train_on_structures(sheets_file, folder / "m.safetensors", folder / "run", translate=False, **SMALL)
     return model, folder / "m.safetensors"
 
 
@@ -183,3 +184,18 @@ def test_cli_train_refuses_an_unlabelled_file(ednn_cli, tmp_path):
     result = ednn_cli("train", path, "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run")
     assert result.returncode == 2 and "ednn label" in result.stderr
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_translated_training_records_it_and_renders_new_placements_each_epoch(sheets_file, tmp_path):
+    from ednn.atoms.workflow import render_structures, translated
+    from ednn.data.atoms import StructureFile
+
+    model = train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", **SMALL)
+    assert model.info["training"]["epochs"] == 2
+    structures = StructureFile(sheets_file).structures([0, 1])
+    first = render_structures(translated(structures, np.random.default_rng([0, 1, 0])), model.imaging, model.focus)
+    second = render_structures(translated(structures, np.random.default_rng([0, 1, 1])), model.imaging, model.focus)
+    assert not np.allclose(first, second)
+    # a translation moves pixels, not content: each channel's total stays (to ~1 % on this coarse
+    # 32-pixel grid, whose pixels are 2γ wide; to 1e-8 at the default's pixel ≈ γ)
+    np.testing.assert_allclose(first.sum((1, 2)), second.sum((1, 2)), rtol=0.03)

@@ -70,21 +70,19 @@ class AtomImaging:
         whole = np.maximum(np.round(regions), 1)
         if (np.abs(regions - whole) > FIT_TOLERANCE * whole).any():
             nearest = whole * unit
+            mismatch = np.abs(lengths - nearest).max() / nearest[np.abs(lengths - nearest).argmax()]
             raise EDNNError(
-                f"cell {lengths[0]:.4f} × {lengths[1]:.4f} Å does not fit this model's grid: lengths must be whole "
-                f"numbers of focus regions of {unit[0]:.4f} × {unit[1]:.4f} Å ({focus} pixels of "
-                f"{self.pixel_size[0]:.4f} × {self.pixel_size[1]:.4f} Å); nearest valid cell "
-                f"{nearest[0]:.4f} × {nearest[1]:.4f} Å")
+                f"cell {lengths[0]:.6f} × {lengths[1]:.6f} Å does not fit this model's grid: lengths must be whole "
+                f"numbers of focus regions of {unit[0]:.6f} × {unit[1]:.6f} Å ({focus} pixels of "
+                f"{self.pixel_size[0]:.6f} × {self.pixel_size[1]:.6f} Å); nearest valid cell "
+                f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})")
         return int(whole[0]) * focus, int(whole[1]) * focus
 
-    def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32,
-              positions: torch.Tensor | None = None) -> torch.Tensor:
-        """The structure's image (nx, ny, C); `positions` (natoms, 3) may replace
-        atoms.positions, e.g. a tensor that requires grad (forces)."""
+    def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The structure's image (nx, ny, C)."""
         from ednn.atoms.render import render
 
         shape = self.grid_shape(atoms, focus)
         lengths = (float(atoms.cell[0, 0]), float(atoms.cell[1, 1]))
-        source = atoms.positions if positions is None else positions
-        return render(source, atoms.numbers, lengths, shape, gamma=self.gamma,
+        return render(atoms.positions, atoms.numbers, lengths, shape, gamma=self.gamma,
                       elements=self.elements if self.per_element else None, dtype=dtype)

@@ -1,8 +1,8 @@
 """Reference energies: GFN1-xTB (tblite), Tersoff–Brenner (matscipy) or any ASE calculator.
 
 `label_file` fills the `energy` of a structure file in parallel worker processes with one
-thread each, writing results to the file at least once a second (and at once on Ctrl-C),
-so a killed run loses at most the last second's results and the structures in flight;
+thread each, writing results to the file within a second of their arrival (and at once on
+Ctrl-C), so a killed run loses at most the last second's results and the structures in flight;
 running it again labels only what is still missing.
 """
 
@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
@@ -66,6 +66,13 @@ def make_calculator(method: str):
 _worker_calculator = None
 
 
+def _restore_threads(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = value
+
+
 def _init_worker(method: str) -> None:
     global _worker_calculator
     _worker_calculator = make_calculator(method)
@@ -92,56 +99,54 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
     recorded in the file's `label_command` attribute.
     """
     path = Path(path)
+    if path.suffix not in (".h5", ".hdf5"):
+        raise EDNNError(f"{path} is not an ednn structure file (.h5); make one with `ednn sheets generate` "
+                        "or `ednn import`")
     data = StructureFile(path)
     if data.attrs.get("energy_method") not in (None, method):
         raise EDNNError(f"{path} is labelled with {data.attrs['energy_method']!r}, not {method!r}; "
                         "use a copy of the unlabelled file for another method")
     make_calculator(method)  # fail early, in this process, if the method is unusable
     todo = np.flatnonzero(~data.labelled & ~data.failed)
+    if len(todo) == 0:
+        return data
     new_attrs = {"energy_method": method, **({"label_command": command} if command else {})}
     if any(data.attrs.get(k) != v for k, v in new_attrs.items()):
         with h5py.File(path, "r+") as f:
             f.attrs.update(new_attrs)
-    if len(todo) == 0:
-        return data
     pending: list[tuple[int, float, float, bool]] = []
-    last_flush = time.monotonic()
+    saved = 0
 
     def flush() -> None:
-        nonlocal last_flush
+        nonlocal saved
         if pending:
             store_labels(path, *zip(*pending))
+            saved += len(pending)
             pending.clear()
-        last_flush = time.monotonic()
 
-    threads = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers: one thread each
-    try:
+    with tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
+              desc=f"{method} {path.name}", disable=not progress) as bar:
+        threads = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers, which start at the first submit
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_worker, initargs=(method,))
-    finally:
-        if threads is None:
-            os.environ.pop("OMP_NUM_THREADS")
-        else:
-            os.environ["OMP_NUM_THREADS"] = threads
-    with executor, tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
-                        desc=f"{method} {path.name}", disable=not progress) as bar:
         try:
-            futures = [executor.submit(_label_one, (int(k), s)) for k, s in zip(todo, data.structures(todo))]
-            for future in as_completed(futures):
-                result = future.result()
-                pending.append(result)
-                bar.update()
-                if on_label:
-                    on_label(result[0])
-                if time.monotonic() - last_flush >= flush_seconds:
-                    flush()
+            running = {executor.submit(_label_one, (int(k), s)) for k, s in zip(todo, data.structures(todo))}
+            _restore_threads(threads)
+            while running:
+                done, running = wait(running, timeout=flush_seconds, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    pending.append(result)
+                    bar.update()
+                    if on_label:
+                        on_label(result[0])
+                flush()
         except BrokenProcessPool:
-            raise EDNNError(f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + bar.n} "
+            raise EDNNError(f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + saved + len(pending)} "
                             f"labels are saved; run the same command again to go on") from None
-        except BaseException:  # Ctrl-C: do not wait for the queued structures
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
         finally:
+            _restore_threads(threads)
+            executor.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for queued structures
             flush()
     return StructureFile(path)

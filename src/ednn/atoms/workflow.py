@@ -36,6 +36,16 @@ def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: 
     return np.stack(images)
 
 
+def translated(structures: Sequence[Atoms], rng: np.random.Generator) -> list[Atoms]:
+    """Copies moved by a random in-plane translation each (uniform over the cell)."""
+    moved = []
+    for atoms in structures:
+        copy = atoms.copy()
+        copy.positions[:, :2] += rng.uniform(0, 1, 2) * [atoms.cell[0, 0], atoms.cell[1, 1]]
+        moved.append(copy)
+    return moved
+
+
 def labelled_split(data: StructureFile, seed: int, val_fraction: float,
                    test_fraction: float) -> dict[str, np.ndarray]:
     """The file's fixed split by structure index (seed), keeping labelled structures only."""
@@ -43,7 +53,12 @@ def labelled_split(data: StructureFile, seed: int, val_fraction: float,
     usable = data.labelled & ~data.failed
     if not usable.any():
         raise EDNNError(f"{data.path} has no energies; label it first with `ednn label {data.path}`")
-    return {k: v[usable[v]] for k, v in split.items()}
+    parts = {k: v[usable[v]] for k, v in split.items()}
+    empty = [k for k in ("train", "val") if len(parts[k]) == 0]
+    if empty:
+        raise EDNNError(f"only {int(usable.sum())} of {len(data)} structures in {data.path} are labelled, leaving "
+                        f"the {' and '.join(empty)} split empty; label more (`ednn label {data.path}`)")
+    return parts
 
 
 def areas(structures: Sequence[Atoms]) -> np.ndarray:
@@ -57,14 +72,16 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
-                        augment: bool = False) -> EDNN:
+                        augment: bool = False, translate: bool = True) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
     the model's pixel size. Offsets: a reference energy per element (one channel per
     element) or per unit of Z-weighted intensity, fitted by least squares. augment:
     random periodic whole-pixel shifts and axis flips of each batch (energies are
-    invariant under both).
+    invariant under both). translate: every structure is moved by a random in-plane
+    translation (validation and test once, with `seed`; training anew each epoch), so the
+    model learns energies that do not depend on where the lattice sits on the pixel grid.
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -77,13 +94,25 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     length = np.array([structures[0].cell[0, 0], structures[0].cell[1, 1]])
     if grid[0] % focus or grid[1] % focus:
         raise EDNNError(f"grid {grid[0]}x{grid[1]} is not a whole number of focus regions of {focus} pixels")
-    elements = tuple(sorted({int(z) for s in structures for z in s.numbers}))
+    position = {int(k): i for i, k in enumerate(used)}
+    train_numbers = {int(z) for k in split["train"] for z in structures[position[int(k)]].numbers}
+    elements = tuple(sorted(train_numbers))
+    unseen = sorted({int(z) for s in structures for z in s.numbers} - train_numbers)
+    if unseen:
+        raise EDNNError(f"elements {unseen} (atomic numbers) occur in validation or test structures but never in "
+                        "training; the model could not learn their energy")
     imaging = AtomImaging(pixel_size=tuple((length / np.array(grid)).tolist()), elements=elements,
                           gamma=gamma, per_element=per_element)
+    if translate:
+        structures = translated(structures, np.random.default_rng([seed, 0]))
     x = render_structures(structures, imaging, focus, progress)
     y = source.energy[used]
-    position = {int(k): i for i, k in enumerate(used)}
     local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
+    train_structures = [structures[i] for i in local["train"]]
+
+    def refresh_train(epoch: int) -> np.ndarray:
+        return render_structures(translated(train_structures, np.random.default_rng([seed, 1, epoch])), imaging, focus)
+
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
@@ -92,14 +121,15 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                  imaging=imaging.to_dict())
     settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options,
-                    per_element=per_element, gamma=gamma, augment=augment, epochs=epochs, batch_size=batch_size, lr=lr,
+                    per_element=per_element, gamma=gamma, augment=augment, translate=translate, epochs=epochs, batch_size=batch_size, lr=lr,
                     lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
                  "n_examples": int(len(used)), "spatial_shape": list(grid),
                  "energy_method": str(source.attrs.get("energy_method", "unknown"))}
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
-                         progress=progress, offsets="intensity", augment=augment)
+                         progress=progress, offsets="intensity", augment=augment,
+                         refresh_train=refresh_train if translate else None)
     test = [structures[i] for i in local["test"]]
     if test:
         model.info["test_metrics"] = evaluate_structures(model, test, y[local["test"]])["summary"]

@@ -10,6 +10,7 @@ Layout (format ``ednn-atoms-v1``), for N structures with A atoms in all:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -51,12 +52,20 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
 
 
 def _open(path: Path, mode: str = "r") -> h5py.File:
+    """Open a structure file; readers take no HDF5 lock, so a labelling run can write
+    while others read, and a writer retries for a few seconds if the file is locked."""
     if not path.is_file():
         raise EDNNError(f"structure file {path} does not exist")
-    try:
-        handle = h5py.File(path, mode)
-    except OSError:
-        raise EDNNError(f"{path} is not a readable HDF5 file (truncated or corrupt?)") from None
+    for attempt in range(10):
+        try:
+            handle = h5py.File(path, mode, locking=False) if mode == "r" else h5py.File(path, mode)
+            break
+        except BlockingIOError:
+            if attempt == 9:
+                raise EDNNError(f"{path} is locked by another process that writes to it") from None
+            time.sleep(0.5)
+        except OSError:
+            raise EDNNError(f"{path} is not a readable HDF5 file (truncated or corrupt?)") from None
     if handle.attrs.get("format") != FORMAT:
         handle.close()
         raise EDNNError(f"{path} is not an ednn structure file (format {FORMAT!r} expected)")
@@ -151,15 +160,17 @@ def _energy_of(atoms: Atoms) -> float | None:
 
 def read_structures(path: str | Path, require_energy: bool = False) -> tuple[list[Atoms], np.ndarray | None]:
     """Structures and their energies (eV; None if the file has none) from an ednn structure
-    file or any file ASE can read (extxyz, ASE database, VASP OUTCAR, POSCAR, ...).
+    file (without the structures whose labelling failed) or any file ASE can read (extxyz,
+    ASE database, VASP OUTCAR, POSCAR, ...).
 
     With require_energy, every structure must carry a finite energy.
     """
     path = Path(path)
     if path.suffix in (".h5", ".hdf5"):
         data = StructureFile(path)
-        structures = data.structures()
-        energies = data.energy if data.labelled.any() else None
+        kept = np.flatnonzero(~data.failed)  # structures whose reference calculation failed have no energy
+        structures = data.structures(kept)
+        energies = data.energy[kept] if data.labelled.any() else None
     else:
         if not path.is_file():
             raise EDNNError(f"structure file {path} does not exist")
