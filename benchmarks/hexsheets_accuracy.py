@@ -49,6 +49,29 @@ def transfer(model: ednn.EDNN, data: Path) -> dict:
     return result
 
 
+def local_features(structures: list) -> np.ndarray:
+    """Per structure: counts of B, C, N, of the six bond types (within 1.8 Å) and the summed
+    squared bond-length deviation from 1.443 Å — a hand-made local model to compare with."""
+    from ase.neighborlist import neighbor_list
+
+    pairs = [(5, 5), (5, 6), (5, 7), (6, 6), (6, 7), (7, 7)]
+    rows = []
+    for atoms in structures:
+        i, j, d = neighbor_list("ijd", atoms, 1.8)
+        zi, zj = np.minimum(atoms.numbers[i], atoms.numbers[j]), np.maximum(atoms.numbers[i], atoms.numbers[j])
+        rows.append([*(np.sum(atoms.numbers == z) for z in (5, 6, 7)),
+                     *(np.sum((zi == a) & (zj == b)) / 2 for a, b in pairs), np.sum((d - 1.443) ** 2) / 2])
+    return np.array(rows, float)
+
+
+def breakdown(source: StructureFile, test: np.ndarray, error: np.ndarray) -> dict:
+    """Mean |error| (eV per cell) by kind of sheet and by number of vacancies."""
+    kinds = {str(k): float(np.abs(error[source.kind[test] == k]).mean()) for k in np.unique(source.kind[test])}
+    vacancies = 60 - source.n_atoms[test]
+    by_vacancies = {int(v): float(np.abs(error[vacancies == v]).mean()) for v in np.unique(vacancies)}
+    return {"kind": kinds, "vacancies": by_vacancies}
+
+
 def transfer_figure(rows: dict, path: Path) -> None:
     plt = _pyplot()
     atoms = sorted(rows)
@@ -101,8 +124,21 @@ def main() -> None:
                 parity_plot(result["predicted"], result["true"], result["n_atoms"],
                             figures / f"hexsheets-fig5-{stem}.png",
                             f"{label} on the 60-site test split, randomly translated", unit="eV", site="atom")
+    split = labelled_split(source, 0, 0.1, 0.1)
+    features = {k: local_features(source.structures(split[k])) for k in ("train", "test")}
+    weights, *_ = np.linalg.lstsq(features["train"], source.energy[split["train"]], rcond=None)
+    linear_error = features["test"] @ weights - source.energy[test]
+    results["local_linear_fit_eV"] = {"mean_abs": float(np.abs(linear_error).mean()), "std": float(linear_error.std())}
+    print(f"\nlinear fit on element counts, bond-type counts and bond strain (train split): test mean |error| "
+          f"{np.abs(linear_error).mean():.2f} eV per cell, std {linear_error.std():.2f} eV")
     ednn_model = models.get("EDNN")
     if ednn_model is not None:
+        error = np.asarray(evaluate_structures(ednn_model, placements["translated"], source.energy[test])["predicted"]
+                           - source.energy[test])
+        results["ednn_breakdown_eV"] = parts = breakdown(source, test, error)
+        print("EDNN, translated test sheets, mean |error| per cell (eV) by kind: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
+              + "; by vacancies: " + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items()))
         base = results["test"]["EDNN"]["translated"]
         rows = {60: dict(base, gfn1xtb_seconds_median=float(np.median(source.label_seconds[source.labelled])))}
         print("\ntransfer of the EDNN, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)")
