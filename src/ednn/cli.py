@@ -95,6 +95,9 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
               help="Atoms only: train on the structures where they are, instead of moving each by a random "
                    "in-plane translation (anew every epoch); faster to fit, but the model then only knows "
                    "that placement of the lattice on the pixel grid.")
+@click.option("--huber", type=click.FloatRange(0, min_open=True), default=None,
+              help="Atoms only: train on the Huber loss with this threshold (in units of the fitted energy "
+                   "scale, e.g. 0.1) instead of the MSE, so a few wrong reference labels cannot dominate.")
 @click.option("--augment", is_flag=True,
               help="Atoms only: shift each batch periodically by random whole pixels and flip it "
                    "(energies are invariant); slower to learn, less tied to the training lattice.")
@@ -127,7 +130,7 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
-          z_weighted: bool, gamma: float, fixed_placement: bool, augment: bool, hidden: str, target: str, ndim: int | None,
+          z_weighted: bool, gamma: float, fixed_placement: bool, huber: float | None, augment: bool, hidden: str, target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
@@ -165,14 +168,15 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
             context=8 if context is None else context, net=net or "dense",
             net_options=None if hidden is None or (net or "dense") != "dense"
             else {"hidden": _int_list(hidden), "activation": "silu"}, per_element=not z_weighted,
-            gamma=gamma, augment=augment, translate=not fixed_placement, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
+            gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
         _print_atom_summary(model.info["test_metrics"], "test split")
         return
     ignored = [name for name, value, default in (("--grid", grid, "64x64"), ("--z-weighted", z_weighted, False),
                                                  ("--gamma", gamma, 0.2), ("--fixed-placement", fixed_placement, False),
-                                                 ("--augment", augment, False)) if value != default]
+                                                 ("--augment", augment, False), ("--huber", huber, None))
+               if value != default]
     if ignored:
         raise EDNNError(f"{', '.join(ignored)} apply only to atomic structures; {data} holds grids")
     focus, context, net, batch_size = focus or 1, 1 if context is None else context, net or "dense", batch_size or 2000

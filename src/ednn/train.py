@@ -181,9 +181,11 @@ class EDNNTask(L.LightningModule):
     """Adam on the MSE of scaled sums, cosine learning-rate decay per step."""
 
     def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, val: GridSet,
-                 patterns: dict[str, TilePatterns | None], augment: bool = False, seed: int = 0):
+                 patterns: dict[str, TilePatterns | None], augment: bool = False, seed: int = 0,
+                 huber: float | None = None):
         super().__init__()
         self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
+        self.huber = huber
         self.augment, self.seed = augment, seed
         self.val_y, self.n_sites_val = val.y, val.n_sites  # float64 targets for the metrics
         self.val_intensity = val.intensity
@@ -212,7 +214,9 @@ class EDNNTask(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, ...], step: int) -> torch.Tensor:
         if self.augment and self.patterns["train"] is None:
             batch = self._augmented(batch, step)
-        loss = torch.nn.functional.mse_loss(self._sums(batch, "train"), batch[2])
+        pred = self._sums(batch, "train")
+        loss = (torch.nn.functional.huber_loss(pred, batch[2], delta=self.huber) if self.huber
+                else torch.nn.functional.mse_loss(pred, batch[2]))
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
         return loss
 
@@ -266,12 +270,14 @@ def _loggers(run_dir: Path) -> list:
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
         batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
         resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
-        augment: bool = False) -> dict:
+        augment: bool = False, huber: float | None = None) -> dict:
     """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
 
     augment: shift each training batch periodically by a random whole number of pixels
     and flip it along random axes — only for targets invariant under both (periodic
-    atom images, Ising spins); not applied when tile patterns are used.
+    atom images, Ising spins); not applied when tile patterns are used. huber: train on the
+    Huber loss with this threshold (in units of the target scale) instead of the MSE, so that
+    a few wrong labels cannot dominate the gradient; validation loss stays the MSE.
     Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
     run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
     `callbacks` are extra Lightning callbacks.
@@ -292,7 +298,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),
                 "val": TilePatterns.find(model, val, batch_size)}
-    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed)
+    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
                                   auto_insert_metric_name=False, save_last="link", save_top_k=1,
                                   every_n_epochs=1)

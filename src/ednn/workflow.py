@@ -109,16 +109,17 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
 def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
                  run_dir: Path, *, settings: dict, data_info: dict, epochs: int, batch_size: int, lr: float,
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
-                 augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None) -> EDNN:
+                 augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None,
+                 huber: float | None = None) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`), train on split['train']
-    (with `augment`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
+    (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     fit_target_scaling(model, train, offsets)
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
     callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
-              seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks)
+              seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks, huber=huber)
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
@@ -128,7 +129,8 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
         "data": data_info,
         "split": {"seed": seed, "val_fraction": settings["val_fraction"], "test_fraction": settings["test_fraction"],
                   "n_train": len(split["train"]), "n_val": len(split["val"]), "n_test": len(test)},
-        "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam", "loss": "MSE",
+        "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam",
+                     "loss": f"Huber (delta {huber} × scale)" if huber else "MSE",
                      "augment": "periodic pixel shifts and axis flips" if augment else None,
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
                      "wall_seconds": round(sum(seconds), 1), "sessions": len(seconds)},

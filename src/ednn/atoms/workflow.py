@@ -72,7 +72,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
-                        augment: bool = False, translate: bool = True) -> EDNN:
+                        augment: bool = False, translate: bool = True, huber: float | None = None) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -82,6 +82,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     invariant under both). translate: every structure is moved by a random in-plane
     translation (validation and test once, with `seed`; training anew each epoch), so the
     model learns energies that do not depend on where the lattice sits on the pixel grid.
+    huber: Huber loss threshold in units of the scale (robust to a few wrong labels).
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -121,7 +122,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                  imaging=imaging.to_dict())
     settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options,
-                    per_element=per_element, gamma=gamma, augment=augment, translate=translate, epochs=epochs, batch_size=batch_size, lr=lr,
+                    per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
+                    epochs=epochs, batch_size=batch_size, lr=lr,
                     lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
                  "n_examples": int(len(used)), "spatial_shape": list(grid),
@@ -129,7 +131,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
-                         refresh_train=refresh_train if translate else None)
+                         refresh_train=refresh_train if translate else None, huber=huber)
     test = [structures[i] for i in local["test"]]
     if test:
         model.info["test_metrics"] = evaluate_structures(model, test, y[local["test"]])["summary"]
