@@ -31,6 +31,7 @@ from ednn.data.atoms import StructureFile
 MODELS = {
     "EDNN": ("hexsheets-gfn1xtb", 1.122),
     "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
+    "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
     "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
     "EDNN, lattice grid, fixed placement": ("hexsheets-gfn1xtb-lattice-grid", None),
     "whole-image, fixed placement": ("hexsheets-gfn1xtb-whole-image-fixed-placement", None),

@@ -4,10 +4,12 @@
 # line again with --resume appended. Usage: benchmarks/train_hexsheets.sh [NAME ...]
 #   hexsheets-gfn1xtb: the default EDNN. 64×64 pixels for the 60-site cell (0.195 × 0.203 Å),
 #       f = 16, c = 8 — the paper's physical focus (3.1 Å) and context (1.6 Å) — smooth dense
-#       tile net 256, 64; every structure moved by a random in-plane translation, anew each epoch.
+#       tile net 256, 64; every structure moved by a random in-plane translation, anew each epoch;
+#       Huber loss (threshold 0.2 × the energy scale) so that the few gross GFN1-xTB labels do not
+#       dominate.
 #   hexsheets-gfn1xtb-whole-image: the non-EDNN baseline, the same kind of network on the whole
 #       64×64 image (f = 64, c = 0), trained the same way.
-#   …-fixed-placement, …-lattice-grid: the same without the translations (the lattice always at
+#   …-mse: the default with the MSE loss. …-fixed-placement, …-lattice-grid: MSE, without the translations (the lattice always at
 #       the generator's place on the pixel grid); the lattice grid (80×48 pixels) makes each
 #       focus region exactly one rectangular four-atom cell.
 set -euo pipefail
@@ -22,8 +24,9 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(hexsheets-gfn1xtb hexsheets-gfn1xtb-whole-image)
 for name in "${names[@]}"; do
   case $name in
-    hexsheets-gfn1xtb) train "$name" --grid 64x64 -f 16 -c 8 ;;
-    hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 ;;
+    hexsheets-gfn1xtb) train "$name" --grid 64x64 -f 16 -c 8 --huber 0.2 ;;
+    hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 --huber 0.2 ;;
+    hexsheets-gfn1xtb-mse) train "$name" --grid 64x64 -f 16 -c 8 ;;
     hexsheets-gfn1xtb-fixed-placement) train "$name" --grid 64x64 -f 16 -c 8 --fixed-placement ;;
     hexsheets-gfn1xtb-whole-image-fixed-placement) train "$name" --grid 64x64 -f 64 -c 0 --fixed-placement ;;
     hexsheets-gfn1xtb-lattice-grid) train "$name" --grid 80x48 -f 16 -c 8 --epochs 120 --fixed-placement ;;
