@@ -268,3 +268,12 @@ def test_cli_import_into_a_missing_folder(ednn_cli, tmp_path):
         assert StructureFile(tmp_path / "new" / "out.h5").labelled.all()
     else:
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_structures_that_are_not_periodic_in_the_plane_are_refused(tmp_path):
+    written = sheets(2)
+    written[1].pbc = [True, False, True]
+    with pytest.raises(EDNNError, match="not periodic along x and y") as excinfo:
+        write_structures(tmp_path / "s.h5", written)
+    one_line_error(excinfo)
+    assert not (tmp_path / "s.h5").exists()

@@ -26,10 +26,17 @@ _STRING = h5py.string_dtype()
 
 def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict | None = None,
                      energies: Sequence[float] | None = None) -> Path:
-    """Write structures (and, if given, their energies in eV) to a new HDF5 file, atomically."""
+    """Write structures (and, if given, their energies in eV) to a new HDF5 file, atomically.
+
+    Every structure must be periodic along x and y (they are read back as fully periodic).
+    """
     path = Path(path)
     if not structures:
         raise EDNNError("no structures to write")
+    open_cells = [k for k, s in enumerate(structures) if not s.pbc[:2].all()]
+    if open_cells:
+        raise EDNNError(f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
+                        "and y; structure files hold periodic cells only")
     counts = np.array([len(s) for s in structures])
     energy = np.full(len(structures), np.nan) if energies is None else np.asarray(energies, np.float64)
     path.parent.mkdir(parents=True, exist_ok=True)
