@@ -110,10 +110,11 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
                  run_dir: Path, *, settings: dict, data_info: dict, epochs: int, batch_size: int, lr: float,
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
                  augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None,
-                 huber: float | None = None) -> EDNN:
+                 huber: float | None = None, test_metrics: Callable[[EDNN], dict] | None = None) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
-    monitor split['val'], record provenance and test metrics in model.info, save to `out`."""
+    monitor split['val'], record provenance and test metrics in model.info, save to `out`.
+    `test_metrics(model)` replaces the default per-site summary of split['test']."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     fit_target_scaling(model, train, offsets)
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
@@ -134,7 +135,8 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
                      "augment": "periodic pixel shifts and axis flips" if augment else None,
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
                      "wall_seconds": round(sum(seconds), 1), "sessions": len(seconds)},
-        "test_metrics": errors(model, x[test], y[test])["summary"] if len(test) else {},
+        "test_metrics": ({} if not len(test) else test_metrics(model) if test_metrics
+                         else errors(model, x[test], y[test])["summary"]),
         "made_with": {"ednn": ednn.__version__, "torch": torch.__version__,
                       "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
                       "date": datetime.date.today().isoformat()},

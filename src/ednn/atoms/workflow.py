@@ -131,13 +131,9 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
-                         refresh_train=refresh_train if translate else None, huber=huber)
-    test = [structures[i] for i in local["test"]]
-    if test:
-        model.info["test_metrics"] = evaluate_structures(model, test, y[local["test"]])["summary"]
-        from ednn.model_file import save_model
-
-        save_model(model, out)
+                         refresh_train=refresh_train if translate else None, huber=huber,
+                         test_metrics=lambda trained: evaluate_structures(
+                             trained, [structures[i] for i in local["test"]], y[local["test"]])["summary"])
     return model
 
 
@@ -147,10 +143,11 @@ def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.n
     start = time.perf_counter()
     predicted = model.predict_atoms(structures)
     seconds = time.perf_counter() - start
-    summary = atom_error_summary(predicted, energies, areas(structures), np.array([len(s) for s in structures]))
+    n_atoms = np.array([len(s) for s in structures])
+    summary = atom_error_summary(predicted, energies, areas(structures), n_atoms)
     summary["seconds_per_structure"] = seconds / len(structures)
     return {"summary": summary, "predicted": predicted, "true": np.asarray(energies, float), "seconds": seconds,
-            "n_atoms": np.array([len(s) for s in structures])}
+            "n_atoms": n_atoms}
 
 
 def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None) -> dict:
