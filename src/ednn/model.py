@@ -5,7 +5,8 @@ Targets live in scaled units inside the network: a physical total is
             + Σ_c offset_per_intensity_c · Σ_pixels x_c,
 a scale factor and extensive offsets (per site, and per unit of each channel's
 intensity: for atom images with one channel per element that is a reference energy
-per atom of each element), so the model stays extensive on inputs of any size. Training works on the scaled sum (`forward`); users call
+per atom of each element), so the model stays extensive on inputs of any size.
+Training works on the scaled sum (`forward`); users call
 `predict`, which takes numpy grids of any valid size and returns float64 totals.
 """
 
