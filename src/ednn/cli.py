@@ -324,8 +324,11 @@ def quickstart(run_dir: Path, epochs: int, seed: int) -> None:
 
 def _add_atom_commands() -> None:
     from ednn.cli_atoms import import_structures, label, sheets
+    from ednn.cli_simulate import SIMULATION_COMMANDS
 
     main.add_command(sheets)
+    for command in SIMULATION_COMMANDS:
+        main.add_command(command)
     main.add_command(label)
     main.add_command(import_structures)
 

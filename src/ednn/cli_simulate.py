@@ -1,0 +1,78 @@
+"""`ednn md` and `ednn mc`: simulations driven by a trained EDNN or by a reference calculator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ednn.cli_atoms import parse_pair
+from ednn.errors import EDNNError
+
+
+def _starting_structure(structure: Path | None, cells_text: str):
+    from ase.io import read
+
+    from ednn.atoms.sheets import honeycomb
+
+    if structure is None:
+        return honeycomb(parse_pair(cells_text))[0]
+    if not structure.exists():
+        raise EDNNError(f"{structure}: no such file")
+    try:
+        return read(structure)
+    except Exception as exc:  # ASE raises many kinds for unreadable files
+        raise EDNNError(f"{structure}: ASE cannot read it ({exc})") from None
+
+
+def _calculator(spec: str):
+    if spec.endswith(".safetensors"):
+        from ednn.model_file import load
+
+        return load(Path(spec)).calculator()
+    from ednn.atoms.reference import make_calculator
+
+    return make_calculator(spec)
+
+
+structure_argument = click.argument("structure", required=False,
+                                    type=click.Path(dir_okay=False, path_type=Path))
+cells_option = click.option("--cells", "cells_text", default="5x3", show_default=True,
+                            help="Without STRUCTURE: pristine graphene (a = 2.50 Å) of this many "
+                                 "rectangular four-atom cells; 5x3 is the 60-atom, 12.50 × 12.99 Å cell.")
+temperature_option = click.option("--temperature", "-T", type=float, default=1000.0, show_default=True,
+                                  help="Temperature in K.")
+seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed.")
+
+
+@click.command()
+@structure_argument
+@click.option("--calculator", "-c", "calculator_spec", required=True,
+              help="A trained model (.safetensors), gfn1-xtb / gfn2-xtb (tblite), tersoff-bcn "
+                   "(matscipy), or any ASE calculator as 'module:factory'.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="ASE trajectory (.traj) that receives every frame; an existing one is continued.")
+@cells_option
+@temperature_option
+@click.option("--timestep", type=float, default=1.0, show_default=True, help="Time step in fs.")
+@click.option("--steps", type=click.IntRange(1), required=True, help="Total MD steps (a resumed run counts those done).")
+@click.option("--friction", type=float, default=0.01, show_default=True, help="Langevin friction in 1/fs.")
+@seed_option
+def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str, temperature: float,
+       timestep: float, steps: int, friction: float, seed: int) -> None:
+    """Planar Langevin MD (z frozen) of STRUCTURE, any ASE-readable file.
+
+    Every frame (positions, momenta, energy) is written to OUT as it is made; after an
+    interruption run the same command again and it continues from the last frame.
+    """
+    from ednn.atoms.dynamics import run_planar_md
+
+    if out.suffix != ".traj":
+        raise EDNNError(f"{out}: the trajectory file name must end in .traj")
+    atoms = _starting_structure(structure, cells_text)
+    ran = run_planar_md(atoms, _calculator(calculator_spec), out, temperature_K=temperature,
+                        timestep_fs=timestep, steps=steps, friction_per_fs=friction, seed=seed)
+    click.echo(f"{out}: {ran} steps run now, {steps} in all")
+
+
+SIMULATION_COMMANDS = (md,)
