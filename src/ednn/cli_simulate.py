@@ -75,4 +75,44 @@ def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str,
     click.echo(f"{out}: {ran} steps run now, {steps} in all")
 
 
-SIMULATION_COMMANDS = (md,)
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@structure_argument
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="HDF5 file (.h5) that receives the samples; an existing one (same settings) is continued.")
+@cells_option
+@temperature_option
+@click.option("--steps", type=click.IntRange(1), required=True,
+              help="Steps per chain in all (one step = one single-atom move per chain).")
+@click.option("--chains", type=click.IntRange(1), default=8, show_default=True,
+              help="Independent chains advanced together (vectorised).")
+@click.option("--step", "step_size", type=float, default=0.05, show_default=True,
+              help="Starting move size in Å (each in-plane component uniform in ±step).")
+@click.option("--acceptance", type=float, default=0.4, show_default=True,
+              help="Acceptance rate the step size is tuned to during equilibration.")
+@click.option("--equilibration", type=click.IntRange(0), default=2000, show_default=True,
+              help="Steps per chain with step-size tuning; samples before them are not used for analysis.")
+@click.option("--sample-every", type=click.IntRange(1), default=None,
+              help="Steps between stored samples [default: the number of atoms, one sweep].")
+@seed_option
+def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperature: float, steps: int,
+       chains: int, step_size: float, acceptance: float, equilibration: int, sample_every: int | None,
+       seed: int) -> None:
+    """Metropolis Monte Carlo of STRUCTURE's atoms with MODEL's energy (single-atom in-plane moves).
+
+    Each move re-renders only the pixels near the moved atom and re-evaluates only the
+    tiles whose window they touch. Samples (positions, energies) go to OUT as they are made;
+    after an interruption run the same command again and it continues from the last one.
+    """
+    from ednn.atoms.montecarlo import run_atom_mc
+    from ednn.model_file import load
+
+    summary = run_atom_mc(load(model), _starting_structure(structure, cells_text), out,
+                          temperature_K=temperature, steps=steps, chains=chains, step=step_size,
+                          target_acceptance=acceptance, equilibration=equilibration,
+                          sample_every=sample_every, seed=seed)
+    click.echo(f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
+               f"acceptance after equilibration {summary['acceptance']:.3f}")
+
+
+SIMULATION_COMMANDS = (md, mc)

@@ -259,3 +259,10 @@ class EDNN(nn.Module):
             images = np.stack([self.imaging.image(structures[k], self.focus).numpy() for k in indices])
             totals[indices] = self.predict(images).reshape(len(indices), self.outputs)
         return totals[:, 0] if self.outputs == 1 else totals
+
+    def calculator(self, precision: str = "float32"):
+        """An ASE calculator (energy in eV, forces in eV/Å) of this atom model; see
+        `ednn.atoms.calculator.EDNNCalculator` for `precision` ('float32' or 'float64')."""
+        from ednn.atoms.calculator import EDNNCalculator
+
+        return EDNNCalculator(self, precision)

@@ -17,7 +17,7 @@ from ase import Atoms, units
 from ase.constraints import FixedPlane
 from ase.io import Trajectory
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary
 from tqdm import tqdm
 
 from ednn.errors import EDNNError
@@ -79,14 +79,15 @@ def run_planar_md(
         return 0
     if last is None:
         atoms = planar(atoms)
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
-        momenta = atoms.get_momenta()
+        scale = np.sqrt(atoms.get_masses() * units.kB * temperature_K)
+        momenta = np.random.default_rng(seed).normal(size=(len(atoms), 3)) * scale[:, None]
         momenta[:, 2] = 0.0
         atoms.set_momenta(momenta)
         Stationary(atoms)
     else:
         atoms = planar(last)
     atoms.calc = calculator
+    atoms.get_forces()  # a structure the calculator refuses is refused before anything is written
     rng = np.random.default_rng([seed, done])
     dynamics = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
                         friction=friction_per_fs / units.fs, fixcm=False, rng=rng)

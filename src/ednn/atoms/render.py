@@ -82,7 +82,7 @@ def render(
     n = _whole_pair(shape, "shape", minimum=1)
     o = _whole_pair(origin, "origin", minimum=None)
     s = n if size is None else _whole_pair(size, "size", minimum=0)
-    weights, channel, nchannels = _weights(z, elements, dtype)
+    weights, channel, nchannels = channel_weights(z, elements, dtype)
     if s[0] == 0 or s[1] == 0:
         return torch.zeros(s[0], s[1], nchannels, dtype=dtype, device=device)
 
@@ -224,7 +224,7 @@ def _numbers(numbers, natoms: int, device: torch.device) -> torch.Tensor:
     return z
 
 
-def _weights(z: torch.Tensor, elements, dtype) -> tuple[torch.Tensor, torch.Tensor, int]:
+def channel_weights(z: torch.Tensor, elements, dtype) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Per-atom weight, per-atom channel and the channel count."""
     if elements is None:
         return z.to(dtype), torch.zeros_like(z), 1
@@ -273,3 +273,36 @@ def _check_positive(value, name: str) -> None:
         ok = False
     if not ok:
         raise EDNNError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def single_atom_boxes(
+    xy: torch.Tensor,
+    weights: torch.Tensor,
+    channel: torch.Tensor,
+    nchannels: int,
+    pixel_size: Sequence[float],
+    corners: torch.Tensor,
+    box: Sequence[int],
+    gamma: float = 0.2,
+) -> torch.Tensor:
+    """Images (K, C, bx, by), float64, of K single atoms, each on its own box of pixels.
+
+    xy (K, 2) in Å; weights, channel (K,) as `channel_weights` gives them; corners (K, 2)
+    global pixel indices of each box's first pixel, in the same periodic image as xy (no
+    wrapping here: boxes must lie near their atom). The same stencil as `render`: pixels
+    within stencil_halfwidth of the atom's own pixel, and nothing beyond.
+    """
+    profiles = []
+    for a in range(2):
+        pixel = float(pixel_size[a])
+        h = stencil_halfwidth(gamma, pixel, PEAK_TRUNCATION)
+        u = xy[:, a] / pixel
+        k = torch.floor(u)
+        offset = corners[:, a, None] + torch.arange(box[a]) - k[:, None]  # (K, b)
+        d = offset + 0.5 - (u - k)[:, None]
+        g = torch.exp(-(pixel * pixel / (2.0 * gamma * gamma)) * d * d)
+        profiles.append(torch.where(offset.abs() <= h, g, 0.0))
+    values = weights[:, None, None] * profiles[0][:, :, None] * profiles[1][:, None, :]
+    out = torch.zeros(len(xy), nchannels, *box, dtype=torch.float64)
+    out[torch.arange(len(xy)), channel] = values
+    return out
