@@ -78,7 +78,10 @@ def label(structures: Path, method: str, workers: int) -> None:
 @click.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def import_structures(source: Path, out: Path) -> None:
+@click.option("--frames", default=":", show_default=True,
+              help="Which structures of SOURCE, as a Python slice: '500::2' skips the first 500 "
+                   "frames of a trajectory and keeps every second one after them.")
+def import_structures(source: Path, out: Path, frames: str) -> None:
     """Bring your own DFT: labelled structures from any ASE-readable file into a new
     ednn structure file OUT (.h5) to train on.
 
@@ -91,7 +94,7 @@ def import_structures(source: Path, out: Path) -> None:
         raise EDNNError(f"{out}: the file name must end in .h5 or .hdf5")
     if out.exists():
         raise EDNNError(f"{out} exists; structure files are never overwritten (delete it first)")
-    structures, energies = read_structures(source, require_energy=True)
+    structures, energies = read_structures(source, require_energy=True, frames=frames)
     write_structures(out, structures, {"imported_from": source.name, "energy_method": "imported",
                                        "command": shlex.join(["ednn", *sys.argv[1:]])}, energies)
     click.echo(f"wrote {len(structures)} labelled structures to {out}")

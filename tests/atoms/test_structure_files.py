@@ -232,6 +232,19 @@ def test_cli_import_extxyz(ednn_cli, tmp_path):
     assert out.read_bytes() == before
 
 
+def test_cli_import_some_frames_of_a_trajectory(ednn_cli, tmp_path):
+    written = sheets(5)
+    source = tmp_path / "md.traj"
+    with ase.io.Trajectory(source, "w") as trajectory:
+        for k, atoms in enumerate(written):
+            trajectory.write(with_energy(atoms, -400.0 - k))
+    out = tmp_path / "md.h5"
+    assert ednn_cli("import", source, out, "--frames", "1::2").returncode == 0
+    np.testing.assert_allclose(StructureFile(out).energy, [-401.0, -403.0])
+    bad = ednn_cli("import", source, tmp_path / "bad.h5", "--frames", "1:x")
+    assert bad.returncode == 2 and "slice" in bad.stderr and not (tmp_path / "bad.h5").exists()
+
+
 def test_cli_import_refuses_a_file_without_energies(ednn_cli, tmp_path):
     source = tmp_path / "plain.extxyz"
     ase.io.write(source, sheets(2), format="extxyz")

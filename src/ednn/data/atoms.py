@@ -165,10 +165,12 @@ def _energy_of(atoms: Atoms) -> float | None:
     return None
 
 
-def read_structures(path: str | Path, require_energy: bool = False) -> tuple[list[Atoms], np.ndarray | None]:
+def read_structures(path: str | Path, require_energy: bool = False, frames: str = ":"
+                    ) -> tuple[list[Atoms], np.ndarray | None]:
     """Structures and their energies (eV; None if the file has none) from an ednn structure
     file (without the structures whose labelling failed) or any file ASE can read (extxyz,
-    ASE database, VASP OUTCAR, POSCAR, ...).
+    ASE database, VASP OUTCAR, POSCAR, trajectories, ...); `frames` picks some of an ASE
+    file's structures by Python slice syntax ("500::2": from the 501st on, every second).
 
     With require_energy, every structure must carry a finite energy.
     """
@@ -184,7 +186,7 @@ def read_structures(path: str | Path, require_energy: bool = False) -> tuple[lis
         import ase.io
 
         try:
-            structures = ase.io.read(path, index=":")
+            structures = ase.io.read(path, index=_frame_slice(frames))
         except Exception as exc:  # ASE raises many types for unreadable files
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise EDNNError(f"ASE cannot read {path}: {message}") from None
@@ -200,3 +202,15 @@ def read_structures(path: str | Path, require_energy: bool = False) -> tuple[lis
         if missing:
             raise EDNNError(f"{path}: {missing} of {len(structures)} structures have no energy")
     return structures, energies
+
+
+def _frame_slice(frames: str) -> slice:
+    try:
+        parts = [int(p) if p.strip() else None for p in frames.split(":")]
+        if len(parts) > 3 or (len(parts) == 3 and parts[2] == 0):
+            raise ValueError
+    except ValueError:
+        raise EDNNError(f"frames must be a slice like ':' or '500::2', got {frames!r}") from None
+    if len(parts) == 1:
+        return slice(parts[0], None if parts[0] == -1 else parts[0] + 1)
+    return slice(*parts)
