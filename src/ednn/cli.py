@@ -261,18 +261,38 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write index,prediction rows to this CSV instead of printing.")
-def predict(model: Path, data: Path, csv_out: Path | None) -> None:
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Giant structures: evaluate the blocks on a local Dask cluster of this many processes.")
+@click.option("--scheduler", default=None, help="Giant structures: a running Dask scheduler, e.g. tcp://host:8786 "
+                                                "(its workers must see DATA at the same path).")
+@click.option("--block-pixels", type=click.IntRange(1), default=None,
+              help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].")
+def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, scheduler: str | None,
+            block_pixels: int | None) -> None:
     """Predict the total of each grid or structure in DATA with MODEL.
 
     Grid models: DATA is .h5/.npz holding x. Atom models: DATA is an ednn structure
-    file or any file ASE can read (extxyz, POSCAR, ASE db, OUTCAR, ...); totals in eV.
-    One line (or CSV row) per grid or structure, in the unit of the model's target.
+    file, a giant-structure file (`ednn-giant-v1`, evaluated block by block in bounded
+    memory, on Dask with --workers/--scheduler), or any file ASE can read (extxyz, POSCAR,
+    ASE db, OUTCAR, ...); totals in eV. One line (or CSV row) per grid or structure, in
+    the unit of the model's target.
     """
     import ednn
     from ednn.data.grids import read_grids
+    from ednn.scale.bins import is_giant_file
 
     loaded = ednn.load(model)
-    if loaded.imaging is not None:
+    giant = loaded.imaging is not None and is_giant_file(data)
+    if (workers or scheduler or block_pixels) and not giant:
+        raise EDNNError("--workers, --scheduler and --block-pixels apply to giant-structure files only")
+    if giant:
+        import numpy as np
+
+        from ednn.scale.run import giant_energy
+
+        totals = np.array([giant_energy(loaded, data, workers=workers, scheduler=scheduler,
+                                        block_pixels=block_pixels)])
+    elif loaded.imaging is not None:
         from ednn.data.atoms import read_structures
 
         totals = loaded.predict_atoms(read_structures(data)[0])

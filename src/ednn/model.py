@@ -33,6 +33,8 @@ PREDICT_CHUNK_PIXELS = 2**19
 #: calls ran 2× faster than one large call on 2 CPU cores (docs/speed.md).
 NET_CALL_PIXELS = 2**15
 MIN_TILES_PER_CALL = 16
+#: Structures whose image has more pixels than this are rendered and evaluated block by block.
+STREAM_ABOVE_PIXELS = 2**22
 
 
 def _starts_with_dense(net: nn.Module, in_features: int) -> bool:
@@ -245,16 +247,25 @@ class EDNN(nn.Module):
     def predict_atoms(self, structures: Atoms | Sequence[Atoms]) -> np.ndarray:
         """Total energies (N,) float64, in the training target's unit (eV for ednn's atom
         models), of ase.Atoms structures (one or a list) with rectangular in-plane cells
-        that are whole numbers of this model's focus regions."""
+        that are whole numbers of this model's focus regions. Structures of more than
+        STREAM_ABOVE_PIXELS pixels are evaluated block by block (`ednn.scale.stream`), in
+        memory bounded by the block size."""
         if self.imaging is None:
             raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
         structures = [structures] if isinstance(structures, Atoms) else list(structures)
         if not structures:
             raise EDNNError("no structures to predict")
         by_shape: dict[tuple[int, int], list[int]] = {}
-        for k, atoms in enumerate(structures):
-            by_shape.setdefault(self.imaging.grid_shape(atoms, self.focus), []).append(k)
         totals = np.empty((len(structures), self.outputs))
+        for k, atoms in enumerate(structures):
+            shape = self.imaging.grid_shape(atoms, self.focus)
+            if shape[0] * shape[1] > STREAM_ABOVE_PIXELS and self.outputs == 1:
+                from ednn.scale.bins import AtomBins
+                from ednn.scale.stream import stream_energy
+
+                totals[k] = stream_energy(self, AtomBins.from_atoms(atoms))
+            else:
+                by_shape.setdefault(shape, []).append(k)
         for indices in by_shape.values():
             images = np.stack([self.imaging.image(structures[k], self.focus).numpy() for k in indices])
             totals[indices] = self.predict(images).reshape(len(indices), self.outputs)

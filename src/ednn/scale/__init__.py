@@ -1,0 +1,1 @@
+"""Inference at any size: binned atom storage, streaming block evaluation, Dask."""

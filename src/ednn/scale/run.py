@@ -1,0 +1,26 @@
+"""One entry point for the energy of a giant-structure file: in this process, or on Dask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ednn.model import EDNN
+from ednn.scale.bins import GiantFile
+from ednn.scale.stream import DEFAULT_BLOCK_PIXELS, stream_energy
+
+
+def giant_energy(model: EDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+                 block_pixels: int | None = None, progress: bool = True) -> float:
+    """Total energy (eV) of the structure in a giant-structure file, block by block; on a Dask
+    cluster when `workers` or `scheduler` is given, else in this process (no Dask needed)."""
+    block_pixels = block_pixels or DEFAULT_BLOCK_PIXELS
+    if workers is not None or scheduler is not None:
+        from ednn.scale.distributed import dask_energy
+
+        return dask_energy(model, path, workers=workers, scheduler=scheduler, block_pixels=block_pixels,
+                           progress=progress)
+    with GiantFile(path) as giant:
+        bar = (lambda blocks: tqdm(blocks, unit="block", desc="blocks")) if progress else None
+        return stream_energy(model, giant.bins, block_pixels, progress=bar)

@@ -1,0 +1,52 @@
+"""The streaming block tasks on real Dask workers."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import ednn
+from ednn.atoms.sheets import random_sheet
+from ednn.errors import EDNNError
+from ednn.scale.bins import GiantFile, write_giant
+from ednn.scale.stream import stream_energy
+
+distributed = pytest.importorskip("dask.distributed")
+from ednn.scale.distributed import dask_energy  # noqa: E402
+
+MODEL = "models/hexsheets-gfn1xtb.safetensors"
+
+
+@pytest.fixture(scope="module")
+def giant(tmp_path_factory):
+    path = tmp_path_factory.mktemp("giant") / "sheet.h5"
+    return write_giant(path, random_sheet((15, 9), 2, 0)[0].repeat((4, 4, 1)))
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_costs_a_retry_not_the_answer(giant):
+    model = ednn.load(MODEL)
+    with GiantFile(giant) as handle:
+        expected = stream_energy(model, handle.bins, 32)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=50)
+    client = distributed.Client(cluster)
+    try:
+        undisturbed = dask_energy(model, giant, block_pixels=32, progress=False, client=client)
+        victim = next(iter(client.run(os.getpid).values()))
+        threading.Timer(0.5, os.kill, (victim, signal.SIGKILL)).start()
+        started = time.time()
+        disturbed = dask_energy(model, giant, block_pixels=32, progress=False, client=client)
+        assert time.time() - started > 0.5, "the run ended before the worker was killed"
+    finally:
+        client.close()
+        cluster.close()
+    assert undisturbed == pytest.approx(expected, rel=1e-9)
+    assert disturbed == pytest.approx(undisturbed, rel=1e-9)
+
+
+def test_an_unreachable_scheduler_is_one_line(giant):
+    with pytest.raises(EDNNError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        dask_energy(ednn.load(MODEL), giant, scheduler="tcp://127.0.0.1:9", connect_timeout=1)
