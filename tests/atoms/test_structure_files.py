@@ -7,7 +7,8 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ednn.atoms.sheets import random_sheet
-from ednn.data.atoms import FORMAT, StructureFile, is_structure_file, read_structures, store_labels, write_structures
+from ednn.data.atoms import (FORMAT, StructureFile, append_structures, is_structure_file, read_structures, store_labels,
+                             update_attrs, write_structures)
 from ednn.errors import EDNNError
 
 
@@ -86,6 +87,42 @@ def test_nothing_to_write_is_an_error(tmp_path):
     with pytest.raises(EDNNError):
         write_structures(tmp_path / "s.h5", [])
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_groups_are_kept_and_files_without_them_read_one_group_per_structure(tmp_path):
+    grouped = StructureFile(write_structures(tmp_path / "g.h5", sheets(3), groups=[4, 4, 9]))
+    np.testing.assert_array_equal(grouped.group, [4, 4, 9])
+    assert [s.info["group"] for s in grouped.structures()] == [4, 4, 9]
+    plain = write_structures(tmp_path / "s.h5", sheets(3))  # the layout of files made before groups
+    with h5py.File(plain) as f:
+        assert "group" not in f
+    np.testing.assert_array_equal(StructureFile(plain).group, [0, 1, 2])
+
+
+def test_extendable_file_grows_and_an_interrupted_append_is_not_in_it(tmp_path):
+    written = sheets(4) + sheets(1, reps=(10, 6))
+    path = write_structures(tmp_path / "e.h5", [], {"seed": 3}, groups=[], extendable=True)
+    empty = StructureFile(path)
+    assert len(empty) == 0 and empty.group.shape == (0,) and empty.attrs["seed"] == 3
+    append_structures(path, written[:2], [-1.0, -2.0], [7, 7], [0.5, 0.5])
+    with h5py.File(path, "r+") as f:  # an append killed after its rows, before its offsets
+        for name in ("energy", "group", "cell"):
+            f[name].resize(len(f[name]) + 3, axis=0)
+        f["positions"].resize(len(f["positions"]) + 50, axis=0)
+    assert len(StructureFile(path)) == 2
+    append_structures(path, written[2:], [-3.0, np.nan, -5.0], [8, 8, 9], [0.1, 0.2, 0.3], [False, True, False])
+    data = StructureFile(path)
+    assert_same_structures(data.structures(), written)
+    np.testing.assert_array_equal(data.group, [7, 7, 8, 8, 9])
+    np.testing.assert_array_equal(data.energy, [-1.0, -2.0, -3.0, np.nan, -5.0])
+    np.testing.assert_array_equal(data.label_seconds, [0.5, 0.5, 0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(data.failed, [False, False, False, True, False])
+    update_attrs(path, {"command": "made in a test"})
+    assert StructureFile(path).attrs["command"] == "made in a test"
+    fixed = write_structures(tmp_path / "fixed.h5", sheets(1))
+    with pytest.raises(EDNNError, match="not written as an extendable file") as excinfo:
+        append_structures(fixed, sheets(1), groups=[0])
+    one_line_error(excinfo)
 
 
 def test_is_structure_file_only_for_ednn_hdf5(tmp_path):

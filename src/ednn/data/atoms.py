@@ -5,7 +5,13 @@ Layout (format ``ednn-atoms-v1``), for N structures with A atoms in all:
 (structure k is atoms offsets[k]:offsets[k+1]), ``cell`` (N, 3, 3) float64 Å,
 ``kind`` (N,) str, ``energy`` (N,) float64 eV (NaN until labelled), ``label_seconds``
 (N,) float64 (wall seconds of each label, NaN until labelled), ``failed`` (N,) bool
-(the reference calculation raised). Attributes record how the file was made.
+(the reference calculation raised), optionally ``group`` (N,) int64 (structures that share
+a group, e.g. the frames of one MD run, belong on the same side of a train/test split;
+files without it read as one group per structure). Attributes record how the file was made.
+
+An extendable file (`write_structures(..., extendable=True)`) grows by `append_structures`;
+its ``offsets`` are written last, so structures appended by an interrupted write are not in
+the file (readers take N from ``offsets`` and ignore anything past it).
 """
 
 from __future__ import annotations
@@ -24,38 +30,86 @@ FORMAT = "ednn-atoms-v1"
 _STRING = h5py.string_dtype()
 
 
-def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict | None = None,
-                     energies: Sequence[float] | None = None) -> Path:
-    """Write structures (and, if given, their energies in eV) to a new HDF5 file, atomically.
-
-    Every structure must be periodic along x and y (they are read back as fully periodic).
-    """
-    path = Path(path)
-    if not structures:
-        raise EDNNError("no structures to write")
+def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, groups: Sequence[int] | None,
+             seconds: Sequence[float] | None, failed: Sequence[bool] | None) -> dict[str, np.ndarray]:
+    """The datasets' rows for `structures` (offsets relative to 0)."""
     open_cells = [k for k, s in enumerate(structures) if not s.pbc[:2].all()]
     if open_cells:
         raise EDNNError(f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
                         "and y; structure files hold periodic cells only")
-    counts = np.array([len(s) for s in structures])
-    energy = np.full(len(structures), np.nan) if energies is None else np.asarray(energies, np.float64)
+    n = len(structures)
+
+    def column(values, default, dtype):
+        return np.full(n, default, dtype) if values is None else np.asarray(values, dtype).reshape(n)
+
+    return {
+        "numbers": np.concatenate([[]] + [s.numbers for s in structures]).astype(np.uint8),
+        "positions": np.concatenate([np.empty((0, 3))] + [s.positions for s in structures]),
+        "offsets": np.concatenate([[0], np.cumsum([len(s) for s in structures])]).astype(np.int64),
+        "cell": np.stack([s.cell.array for s in structures]) if n else np.empty((0, 3, 3)),
+        "kind": np.array([str(s.info.get("kind", "")) for s in structures], dtype=object),
+        "energy": column(energies, np.nan, np.float64),
+        "label_seconds": column(seconds, np.nan, np.float64),
+        "failed": column(failed, False, bool),
+        "group": column(groups, 0, np.int64),
+    }
+
+
+_COMPRESSED = ("numbers", "positions")
+
+
+def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict | None = None,
+                     energies: Sequence[float] | None = None, groups: Sequence[int] | None = None,
+                     extendable: bool = False) -> Path:
+    """Write structures (and, if given, their energies in eV and group numbers) to a new HDF5
+    file, atomically. An extendable file may start empty and grows by `append_structures`.
+
+    Every structure must be periodic along x and y (they are read back as fully periodic).
+    """
+    path = Path(path)
+    if not structures and not extendable:
+        raise EDNNError("no structures to write")
+    columns = _columns(structures, energies, groups, None, None)
+    if groups is None:
+        del columns["group"]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
-        compress = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
-        f.create_dataset("numbers", data=np.concatenate([s.numbers for s in structures]).astype(np.uint8), **compress)
-        f.create_dataset("positions", data=np.concatenate([s.positions for s in structures]), **compress)
-        f.create_dataset("offsets", data=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        f.create_dataset("cell", data=np.stack([s.cell.array for s in structures]))
-        f.create_dataset("kind", data=[str(s.info.get("kind", "")) for s in structures], dtype=_STRING)
-        f.create_dataset("energy", data=energy)
-        f.create_dataset("label_seconds", data=np.full(len(structures), np.nan))
-        f.create_dataset("failed", data=np.zeros(len(structures), bool))
+        for name, data in columns.items():
+            options = {"dtype": _STRING} if name == "kind" else {}
+            if name in _COMPRESSED:
+                options.update(compression="gzip", compression_opts=6, shuffle=True)
+            if extendable:
+                rows = 16384 if name in _COMPRESSED else 1024
+                options.update(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
+            f.create_dataset(name, data=data, **options)
     tmp.replace(path)
     return path
+
+
+def append_structures(path: str | Path, structures: Sequence[Atoms], energies: Sequence[float] | None = None,
+                      groups: Sequence[int] | None = None, seconds: Sequence[float] | None = None,
+                      failed: Sequence[bool] | None = None) -> None:
+    """Append structures with their energies (eV), groups, label seconds and failure flags
+    to an extendable structure file, and flush; `offsets` is written last."""
+    path = Path(path)
+    columns = _columns(structures, energies, groups, seconds, failed)
+    with _open(path, "r+") as f:
+        if f["offsets"].maxshape[0] is not None or "group" not in f:
+            raise EDNNError(f"{path} was not written as an extendable file with groups; structures cannot be appended")
+        n, n_atoms = len(f["offsets"]) - 1, int(f["offsets"][-1])
+        new_offsets = n_atoms + columns.pop("offsets")
+        for name, data in columns.items():
+            start = n_atoms if name in _COMPRESSED else n
+            f[name].resize(start + len(data), axis=0)
+            f[name][start:] = data
+        f.flush()
+        f["offsets"].resize(n + len(structures) + 1, axis=0)
+        f["offsets"][n + 1:] = new_offsets[1:]
+        f.flush()
 
 
 def _open(path: Path, mode: str = "r") -> h5py.File:
@@ -80,18 +134,21 @@ def _open(path: Path, mode: str = "r") -> h5py.File:
 
 
 class StructureFile:
-    """Read access to a structure file: len(), structures(indices), energies, labelling state."""
+    """Read access to a structure file: len(), structures(indices), energies, labelling state,
+    `group` (N,) int64."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         with _open(self.path) as f:
             try:
                 self.offsets = f["offsets"][()]
-                self.cell = f["cell"][()]
-                self.kind = np.array([k.decode() if isinstance(k, bytes) else k for k in f["kind"][()]])
-                self.energy = f["energy"][()]
-                self.label_seconds = f["label_seconds"][()]
-                self.failed = f["failed"][()]
+                n = len(self.offsets) - 1  # an interrupted append may have left rows past n
+                self.cell = f["cell"][:n]
+                self.kind = np.array([k.decode() if isinstance(k, bytes) else k for k in f["kind"][:n]], dtype=str)
+                self.energy = f["energy"][:n]
+                self.label_seconds = f["label_seconds"][:n]
+                self.failed = f["failed"][:n]
+                self.group = f["group"][:n] if "group" in f else np.arange(n)
                 self.attrs = dict(f.attrs)
             except (KeyError, OSError, RuntimeError):
                 raise EDNNError(f"{self.path} is not a readable ednn structure file (truncated or corrupt?)") from None
@@ -124,7 +181,8 @@ class StructureFile:
         for k in indices:
             lo, hi = self.offsets[k], self.offsets[k + 1]
             atoms = Atoms(numbers=self._numbers[lo:hi], positions=self._positions[lo:hi], cell=self.cell[k], pbc=True)
-            atoms.info.update(kind=str(self.kind[k]), energy=float(self.energy[k]), index=int(k))
+            atoms.info.update(kind=str(self.kind[k]), energy=float(self.energy[k]), index=int(k),
+                              group=int(self.group[k]))
             out.append(atoms)
         return out
 
@@ -139,6 +197,12 @@ def store_labels(path: str | Path, indices: Sequence[int], energies: Sequence[fl
         f["label_seconds"][idx] = np.asarray(seconds, np.float64)[order]
         f["failed"][idx] = np.asarray(failed, bool)[order]
         f.flush()
+
+
+def update_attrs(path: str | Path, attrs: dict) -> None:
+    """Set attributes of a structure file."""
+    with _open(Path(path), "r+") as f:
+        f.attrs.update(attrs)
 
 
 def is_structure_file(path: str | Path) -> bool:
