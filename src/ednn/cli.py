@@ -344,9 +344,11 @@ def quickstart(run_dir: Path, epochs: int, seed: int) -> None:
 
 def _add_atom_commands() -> None:
     from ednn.cli_atoms import import_structures, label, sheets
+    from ednn.cli_porous import porous
     from ednn.cli_simulate import SIMULATION_COMMANDS
 
     main.add_command(sheets)
+    main.add_command(porous)
     for command in SIMULATION_COMMANDS:
         main.add_command(command)
     main.add_command(label)

