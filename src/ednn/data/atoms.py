@@ -74,7 +74,8 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
         del columns["group"]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    space = {"fs_strategy": "fsm", "fs_persist": True} if extendable else {}  # appends reuse freed space
+    with h5py.File(tmp, "w", **space) as f:
         f.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
