@@ -28,8 +28,8 @@ def porous() -> None:
               help="Frames kept from each MD run, each labelled with its REBO energy.")
 @click.option("--every", "-m", type=click.IntRange(1), default=40, show_default=True,
               help="MD steps (0.5 fs each) between kept frames.")
-@click.option("--equilibrate", type=click.IntRange(0), default=4000, show_default=True,
-              help="MD steps before the first kept frame (4000 = 2 ps).")
+@click.option("--equilibrate", type=click.IntRange(0), default=2000, show_default=True,
+              help="MD steps before the first kept frame (2000 = 1 ps).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Random seed; starting geometry k and its MD depend only on (seed, cells, k).")
 @click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
