@@ -1,14 +1,20 @@
-"""2D Ising model data: energies, Monte Carlo sampling and HDF5 datasets (Mills et al. 2019, §3.1)."""
+"""2D Ising model: energies, Monte Carlo sampling, HDF5 datasets and the phase transition with a
+tabulated EDNN energy (Mills et al. 2019, §3.1)."""
 
 from ednn.ising.dataset import generate_ising_dataset, load_ising_dataset
 from ednn.ising.energy import ONSAGER_TC, ising_energy, onsager_energy_per_spin
 from ednn.ising.monte_carlo import sample_configurations
+from ednn.ising.tile_energy import TileEnergy, tile_table
+from ednn.ising.transition import run_transition
 
 __all__ = [
     "ONSAGER_TC",
+    "TileEnergy",
     "generate_ising_dataset",
     "ising_energy",
     "load_ising_dataset",
     "onsager_energy_per_spin",
+    "run_transition",
     "sample_configurations",
+    "tile_table",
 ]

@@ -74,6 +74,16 @@ def _check_arguments(
         raise EDNNError("sweep and move counts must be >= 0")
 
 
+def initial_spins(size: int, ordered: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Starting lattices, int8 (n_chains, size, size): all +1 or all −1 (probability 1/2 each)
+    where `ordered` (bool, (n_chains,)) is True, uniformly random spins elsewhere."""
+    shape = (len(ordered), size, size)
+    spins = 2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1
+    signs = 2 * rng.integers(0, 2, size=len(ordered), dtype=np.int8) - 1
+    spins[ordered] = signs[ordered, None, None]
+    return spins
+
+
 class _ChainBatch:
     """Update rules for spins of shape (n_chains, L, L), int8 ±1, changed in place."""
 
@@ -91,11 +101,7 @@ class _ChainBatch:
 
     def initial_spins(self, ordered: np.ndarray) -> np.ndarray:
         """Uniform ±1 lattices where `ordered` (bool, (n_chains,)) is True, random spins elsewhere."""
-        shape = (self.n_chains, self.size, self.size)
-        spins = 2 * self.rng.integers(0, 2, size=shape, dtype=np.int8) - 1
-        signs = 2 * self.rng.integers(0, 2, size=self.n_chains, dtype=np.int8) - 1
-        spins[ordered] = signs[ordered, None, None]
-        return spins
+        return initial_spins(self.size, ordered, self.rng)
 
     def sweep(self, spins: np.ndarray) -> None:
         """The Wolff moves, then one Metropolis sweep."""
