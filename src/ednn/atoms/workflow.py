@@ -48,8 +48,13 @@ def translated(structures: Sequence[Atoms], rng: np.random.Generator) -> list[At
 
 def labelled_split(data: StructureFile, seed: int, val_fraction: float,
                    test_fraction: float) -> dict[str, np.ndarray]:
-    """The file's fixed split by structure index (seed), keeping labelled structures only."""
-    split = split_indices(len(data), seed, val_fraction, test_fraction)
+    """The file's fixed split by group (seed), keeping labelled structures only.
+
+    Structures of one group (e.g. the frames of one MD run) stay on one side; files without
+    groups have one group per structure, so this is then a split by structure index."""
+    groups, member = np.unique(data.group, return_inverse=True)
+    by_group = split_indices(len(groups), seed, val_fraction, test_fraction)
+    split = {k: np.flatnonzero(np.isin(member, v)) for k, v in by_group.items()}
     usable = data.labelled & ~data.failed
     if not usable.any():
         raise EDNNError(f"{data.path} has no energies; label it first with `ednn label {data.path}`")

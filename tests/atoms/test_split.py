@@ -1,0 +1,27 @@
+"""Train/validation/test splits of structure files keep each group on one side."""
+
+import numpy as np
+
+from ednn.atoms.sheets import random_sheet
+from ednn.atoms.workflow import labelled_split
+from ednn.data.atoms import StructureFile, write_structures
+from ednn.data.splits import split_indices
+
+
+def test_groups_stay_on_one_side(tmp_path):
+    structures = [random_sheet((5, 3), 0, k)[0] for k in range(60)]
+    groups = np.repeat(np.arange(12), 5)
+    path = write_structures(tmp_path / "g.h5", structures, {}, np.linspace(-400, -390, 60), groups=groups)
+    parts = labelled_split(StructureFile(path), 0, 0.2, 0.2)
+    sides = [set(groups[v]) for v in parts.values()]
+    assert sum(len(v) for v in parts.values()) == 60
+    assert all(not (a & b) for i, a in enumerate(sides) for b in sides[i + 1:])
+
+
+def test_without_groups_it_is_the_split_by_index(tmp_path):
+    structures = [random_sheet((5, 3), 0, k)[0] for k in range(30)]
+    path = write_structures(tmp_path / "s.h5", structures, {}, np.linspace(-400, -390, 30))
+    parts = labelled_split(StructureFile(path), 3, 0.1, 0.2)
+    expected = split_indices(30, 3, 0.1, 0.2)
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(parts[name], expected[name])
