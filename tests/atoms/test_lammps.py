@@ -90,7 +90,7 @@ def test_planar_md_keeps_z_exact_and_reaches_its_temperature():
 def test_bad_input_is_refused_in_one_line():
     boron_nitride = graphene()
     boron_nitride.numbers[::2] = 5
-    with pytest.raises(EDNNError, match="carbon only; the structure also holds B") as excinfo:
+    with pytest.raises(EDNNError, match="carbon only; the structure holds B") as excinfo:
         lammps.rebo_energies([boron_nitride])
     one_line(excinfo)
     flat = graphene()

