@@ -100,7 +100,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     chains at once; the same sampler then runs with the exact energy (J = 1). Prints Tc
     from the Binder-cumulant crossing of each pair of consecutive sizes, with jackknife
     error bars over groups of chains, beside Onsager's 2/ln(1+√2) ≈ 2.2692. The defaults
-    take about 10 minutes on one core (docs/ising.md).
+    take about 15 minutes on one core (docs/ising.md).
     """
     import ednn
     from ednn.ising.tile_energy import TileEnergy
