@@ -6,7 +6,7 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from ednn.atoms.porous import LATTICE_A
-from ednn.atoms.porous_sheet import inner_porous_patch, write_porous_sheet
+from ednn.atoms.porous_sheet import inner_porous_patch, patch_pool, write_porous_sheet
 from ednn.errors import EDNNError
 from ednn.scale.bins import GiantFile
 
@@ -31,8 +31,8 @@ def test_pores_stay_inside_their_patch():
 
 @pytest.mark.slow
 def test_sheet_is_reproducible_and_has_no_loose_atoms(tmp_path):
-    first = as_atoms(write_porous_sheet(tmp_path / "a.h5", (3, 2), pool_size=2, seed=4, progress=False))
-    again = as_atoms(write_porous_sheet(tmp_path / "b.h5", (3, 2), pool_size=2, seed=4, progress=False))
+    first = as_atoms(write_porous_sheet(tmp_path / "a.h5", (3, 2), patch_pool(2, 4, False), seed=4, progress=False))
+    again = as_atoms(write_porous_sheet(tmp_path / "b.h5", (3, 2), patch_pool(2, 4, False), seed=4, progress=False))
     np.testing.assert_array_equal(first.positions, again.positions)
     neighbours = np.bincount(neighbor_list("i", first, 1.8), minlength=len(first))
     assert neighbours.min() >= 2
@@ -42,4 +42,6 @@ def test_sheet_is_reproducible_and_has_no_loose_atoms(tmp_path):
 
 def test_bad_sizes(tmp_path):
     with pytest.raises(EDNNError, match="1 × 1"):
-        write_porous_sheet(tmp_path / "x.h5", (0, 3), progress=False)
+        write_porous_sheet(tmp_path / "x.h5", (0, 3), [inner_porous_patch(0, 0)], progress=False)
+    with pytest.raises(EDNNError, match="empty"):
+        write_porous_sheet(tmp_path / "x.h5", (1, 1), [], progress=False)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from ednn.atoms.porous_sheet import write_porous_sheet
+from ednn.atoms.porous_sheet import patch_pool, write_porous_sheet
 from ednn.atoms.rebo_blocks import rebo_block_energy
 from ednn.errors import EDNNError
 from ednn.scale.bins import AtomBins, GiantFile
@@ -15,7 +15,7 @@ from ednn.atoms.lammps import rebo_energies  # noqa: E402
 
 @pytest.mark.slow
 def test_blocks_sum_to_the_whole_system_energy(tmp_path):
-    path = write_porous_sheet(tmp_path / "sheet.h5", (5, 4), pool_size=3, seed=2, progress=False)
+    path = write_porous_sheet(tmp_path / "sheet.h5", (5, 4), patch_pool(3, 2, False), seed=2, progress=False)
     with GiantFile(path) as giant:
         bins = giant.bins
         whole = Atoms(numbers=bins.numbers[:], positions=bins.positions[:], cell=bins.cell, pbc=True)

@@ -66,21 +66,23 @@ def slot_choice(seed: int, column: int, rows: int, pool: int) -> np.ndarray:
     return np.random.default_rng([seed, column, 11]).integers(0, pool, size=rows)
 
 
-def write_porous_sheet(path: str | Path, patches: tuple[int, int], *, pool_size: int = 64, seed: int = 0,
+def write_porous_sheet(path: str | Path, patches: tuple[int, int], pool: list[Atoms], *, seed: int = 0,
                        progress: bool = True) -> Path:
-    """Write a porous sheet of `patches` (nx, ny) patch slots to a giant-structure file
-    (bins = patches). Returns the path; the file appears only when complete."""
+    """Write a porous sheet of `patches` (nx, ny) patch slots filled from `pool` (see
+    `patch_pool`) to a giant-structure file (bins = patches). Returns the path; the file
+    appears only when complete."""
     nx, ny = patches
     if nx < 1 or ny < 1:
         raise EDNNError(f"need at least 1 × 1 patches, got {nx} × {ny}")
-    pool = patch_pool(pool_size, seed, progress)
+    if not pool:
+        raise EDNNError("the patch pool is empty")
     patch_cell = pool[0].cell.array
     cell = np.diag([nx * patch_cell[0, 0], ny * patch_cell[1, 1], patch_cell[2, 2]])
-    writer = GiantWriter(path, cell, (nx, ny), {"kind": "porous graphene", "pool_size": pool_size, "seed": seed,
+    writer = GiantWriter(path, cell, (nx, ny), {"kind": "porous graphene", "pool_size": len(pool), "seed": seed,
                                                 "patches": [nx, ny]})
     try:
         for i in tqdm(range(nx), desc="columns", unit="column", disable=not progress):
-            chosen = slot_choice(seed, i, ny, pool_size)
+            chosen = slot_choice(seed, i, ny, len(pool))
             positions = [pool[k].positions + [i * patch_cell[0, 0], j * patch_cell[1, 1], 0.0]
                          for j, k in enumerate(chosen)]
             numbers = [pool[k].numbers for k in chosen]
