@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ednn.model import EDNN
 from ednn.scale.bins import GiantFile
 from ednn.scale.stream import DEFAULT_BLOCK_PIXELS, stream_energy
@@ -22,5 +20,4 @@ def giant_energy(model: EDNN, path: str | Path, *, workers: int | None = None, s
         return dask_energy(model, path, workers=workers, scheduler=scheduler, block_pixels=block_pixels,
                            progress=progress)
     with GiantFile(path) as giant:
-        bar = (lambda blocks: tqdm(blocks, unit="block", desc="blocks")) if progress else None
-        return stream_energy(model, giant.bins, block_pixels, progress=bar)
+        return stream_energy(model, giant.bins, block_pixels, progress=progress)
