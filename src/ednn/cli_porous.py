@@ -58,3 +58,44 @@ def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate
     click.echo(f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
                f"{int(data.labelled.sum())} frames; median {np.median(seconds) if len(seconds) else float('nan'):.2f} s "
                "per starting geometry")
+
+
+@porous.command("sheet")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--patches", "patches_text", default="290x293", show_default=True,
+              help="Patch slots along x and y (each 34.44 × 34.09 Å): 290x293 is 1 µm², about 35 million atoms.")
+@click.option("--pool", type=click.IntRange(1), default=64, show_default=True,
+              help="Thermalised porous patches (1 ps of planar REBO MD at 1000 K each) the slots draw from.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Random seed for the pool's patches and for which patch fills each slot.")
+def porous_sheet(out: Path, patches_text: str, pool: int, seed: int) -> None:
+    """A giant porous graphene sheet into the giant-structure file OUT (.h5), column by column.
+
+    Pores as in the training data (0–4 per patch, radius 2–6 Å) but kept inside their patch,
+    so patches meet along pristine lattice with matching registry. Evaluate it with
+    `ednn predict MODEL OUT [--workers N]` and its exact energy with `ednn porous exact OUT`.
+    """
+    from ednn.atoms.porous_sheet import patch_pool, write_porous_sheet
+    from ednn.errors import EDNNError
+    from ednn.scale.bins import GiantFile
+
+    if out.exists():
+        raise EDNNError(f"{out} exists; delete it first to make it again")
+    path = write_porous_sheet(out, parse_pair(patches_text), patch_pool(pool, seed), seed=seed)
+    with GiantFile(path) as giant:
+        lengths = giant.bins.lengths
+        click.echo(f"{out}: {len(giant.bins):,d} atoms, {lengths[0]:.1f} × {lengths[1]:.1f} Å "
+                   f"({lengths[0] * lengths[1] / 1e8:.4f} µm²)")
+
+
+@porous.command("exact")
+@click.argument("sheet", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--block", type=click.FloatRange(min=1.0), default=200.0, show_default=True,
+              help="Block edge in Å; each block is evaluated with a 10 Å halo.")
+def porous_exact(sheet: Path, block: float) -> None:
+    """The exact REBO energy (eV) of a giant-structure file, block by block with LAMMPS."""
+    from ednn.atoms.rebo_blocks import rebo_block_energy
+    from ednn.scale.bins import GiantFile
+
+    with GiantFile(sheet) as giant:
+        click.echo(repr(rebo_block_energy(giant.bins, block=block)))

@@ -45,3 +45,19 @@ def test_bad_sizes(tmp_path):
         write_porous_sheet(tmp_path / "x.h5", (0, 3), [inner_porous_patch(0, 0)], progress=False)
     with pytest.raises(EDNNError, match="empty"):
         write_porous_sheet(tmp_path / "x.h5", (1, 1), [], progress=False)
+
+
+@pytest.mark.slow
+def test_cli_sheet_exact_and_predict(ednn_cli, tmp_path):
+    out = tmp_path / "sheet.h5"
+    made = ednn_cli("porous", "sheet", out, "--patches", "3x2", "--pool", "2")
+    assert made.returncode == 0 and "atoms" in made.stdout
+    exact = ednn_cli("porous", "exact", out, "--block", "50")
+    atoms = as_atoms(out)
+    from ednn.atoms.lammps import rebo_energies
+
+    assert float(exact.stdout) == pytest.approx(rebo_energies([atoms])[0], rel=1e-9)
+    predicted = ednn_cli("predict", "models/porous-graphene-rebo.safetensors", out)
+    assert predicted.returncode == 0 and abs(float(predicted.stdout) / len(atoms) + 7.2) < 0.5
+    again = ednn_cli("porous", "sheet", out)
+    assert again.returncode == 2 and "exists" in again.stderr
