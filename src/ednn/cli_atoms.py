@@ -85,8 +85,9 @@ def import_structures(source: Path, out: Path, frames: str) -> None:
     """Bring your own DFT: labelled structures from any ASE-readable file into a new
     ednn structure file OUT (.h5) to train on.
 
-    SOURCE: extxyz with energies, an ASE database, a VASP OUTCAR, ... — every
-    structure must carry its total energy (eV).
+    SOURCE: extxyz with energies, an ASE database, a VASP OUTCAR, an ednn structure
+    file (keeping its groups; with --frames, a thinned copy), ... — every structure must
+    carry its total energy (eV).
     """
     from ednn.data.atoms import read_structures, write_structures
 
@@ -95,6 +96,8 @@ def import_structures(source: Path, out: Path, frames: str) -> None:
     if out.exists():
         raise EDNNError(f"{out} exists; structure files are never overwritten (delete it first)")
     structures, energies = read_structures(source, require_energy=True, frames=frames)
+    groups = [s.info.get("group") for s in structures]
     write_structures(out, structures, {"imported_from": source.name, "energy_method": "imported",
-                                       "command": shlex.join(["ednn", *sys.argv[1:]])}, energies)
+                                       "command": shlex.join(["ednn", *sys.argv[1:]])}, energies,
+                     groups=None if None in groups else groups)
     click.echo(f"wrote {len(structures)} labelled structures to {out}")

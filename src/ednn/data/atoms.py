@@ -234,15 +234,15 @@ def read_structures(path: str | Path, require_energy: bool = False, frames: str 
                     ) -> tuple[list[Atoms], np.ndarray | None]:
     """Structures and their energies (eV; None if the file has none) from an ednn structure
     file (without the structures whose labelling failed) or any file ASE can read (extxyz,
-    ASE database, VASP OUTCAR, POSCAR, trajectories, ...); `frames` picks some of an ASE
-    file's structures by Python slice syntax ("500::2": from the 501st on, every second).
+    ASE database, VASP OUTCAR, POSCAR, trajectories, ...); `frames` picks some of the
+    structures by Python slice syntax ("500::2": from the 501st on, every second).
 
     With require_energy, every structure must carry a finite energy.
     """
     path = Path(path)
     if path.suffix in (".h5", ".hdf5"):
         data = StructureFile(path)
-        kept = np.flatnonzero(~data.failed)  # structures whose reference calculation failed have no energy
+        kept = np.flatnonzero(~data.failed)[_frame_slice(frames)]  # failed labels have no energy
         structures = data.structures(kept)
         energies = data.energy[kept] if data.labelled.any() else None
     else:
