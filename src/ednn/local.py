@@ -99,7 +99,7 @@ class LocalTileEnergy:
             inside.append(rel < box[d])
             offset.append(torch.where(rel < box[d], rel, 0))
         window = self._gather(self.grids, chains, pixel_index)                          # (K, C, *W)
-        replaced = self._gather_patch(patches, offset)
+        replaced = self._gather(patches, torch.arange(len(patches)), offset)
         mask = _outer_and(inside)[:, None]
         window = torch.where(mask, replaced, window)
         with torch.no_grad():
@@ -107,7 +107,7 @@ class LocalTileEnergy:
             k_tiles = tiles.shape[1:1 + ndim]
             flat = tiles.reshape(-1, self.model.channels, *tiles.shape[-ndim:])
             new = self.model.net(flat).double().view(len(chains), *k_tiles)
-        index = self._tile_index(chains, tile_index)
+        index = self._box_index(chains, tile_index)
         old = self.outputs[index]
         old_box = self.values(chains, corners, tuple(box))
         intensity_change = (patches - old_box).sum(dim=tuple(range(2, 2 + ndim)))
@@ -155,12 +155,6 @@ class LocalTileEnergy:
         ndim = len(index)
         return grids.permute(0, *range(2, 2 + ndim), 1)[self._box_index(chains, index)].movedim(-1, 1)
 
-    def _gather_patch(self, patches: torch.Tensor, offset: list[torch.Tensor]) -> torch.Tensor:
-        rows = torch.arange(len(patches))
-        return self._gather(patches, rows, offset)
-
-    def _tile_index(self, chains: torch.Tensor, tile_index: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return self._box_index(chains, tile_index)
 
 
 def _outer_and(masks: list[torch.Tensor]) -> torch.Tensor:
