@@ -31,6 +31,36 @@ def _block_task(block: int, model: EDNN, path: str, plan: BlockPlan) -> np.ndarr
     return block_partial(model, _open_files[path].bins, plan, block)
 
 
+def _run_blocks(client, model: EDNN, path: str, plan: BlockPlan, progress: bool) -> np.ndarray:
+    """Per-block partials (blocks, 1 + C). Dask retries a task whose worker died; if the
+    model's copies went with it ('lost dependencies'), the missing blocks are sent again
+    with a fresh copy of the model, up to TASK_RETRIES rounds."""
+    from dask.distributed import KilledWorker, as_completed
+
+    partials = np.empty((len(plan), 1 + model.channels))
+    pending = list(range(len(plan)))
+    with tqdm(total=len(plan), unit="block", disable=not progress, desc="blocks") as bar:
+        for _ in range(TASK_RETRIES + 1):
+            shared_model = client.scatter(model, broadcast=True, hash=False)
+            futures = client.map(_block_task, pending, model=shared_model, path=path, plan=plan,
+                                 retries=TASK_RETRIES, pure=False)
+            block_of = {future.key: block for future, block in zip(futures, pending)}
+            failed = []
+            for future in as_completed(futures):
+                if future.status == "finished":
+                    partials[block_of[future.key]] = future.result()
+                    bar.update(1)
+                elif future.status == "error" and not isinstance(future.exception(), KilledWorker):
+                    future.result()  # a task's own error: raise it here
+                else:
+                    failed.append(block_of[future.key])
+                future.release()
+            pending = sorted(failed)
+            if not pending:
+                return partials
+    raise EDNNError(f"{len(pending)} blocks failed on the Dask cluster after {TASK_RETRIES + 1} rounds")
+
+
 def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
     try:
         from dask.distributed import Client, LocalCluster
@@ -64,17 +94,7 @@ def dask_energy(model: EDNN, path: str | Path, *, workers: int | None = None, sc
     own = client is None
     client = _client(workers, scheduler, connect_timeout) if own else client
     try:
-        from dask.distributed import as_completed
-
-        shared_model = client.scatter(model, broadcast=True)
-        futures = client.map(_block_task, range(len(plan)), model=shared_model, path=str(path), plan=plan,
-                             retries=TASK_RETRIES, pure=False)
-        index = {future.key: k for k, future in enumerate(futures)}
-        partials = np.empty((len(plan), 1 + model.channels))
-        for future in tqdm(as_completed(futures), total=len(futures), unit="block", disable=not progress,
-                           desc="blocks"):
-            partials[index[future.key]] = future.result()
-            future.release()
+        partials = _run_blocks(client, model, str(path), plan, progress)
     finally:
         if own:
             cluster = getattr(client, "cluster", None)
