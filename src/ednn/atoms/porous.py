@@ -18,10 +18,7 @@ file holds geometries in the order they finished.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -31,10 +28,10 @@ from ase.neighborlist import neighbor_list
 from tqdm import tqdm
 
 from ednn.atoms.lammps import MDFrames, new_lammps, planar_md
-from ednn.atoms.reference import _restore_threads
 from ednn.atoms.sheets import _periodic_distance, honeycomb
 from ednn.data.atoms import StructureFile, append_structures, update_attrs, write_structures
 from ednn.errors import EDNNError
+from ednn.workers import finished_batches
 
 LATTICE_A = 2.46
 """Graphene lattice constant in Å (C–C bond 1.420 Å)."""
@@ -165,21 +162,14 @@ def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: i
     todo = [k for k in range(starts) if k not in done]
     with tqdm(total=starts, initial=starts - len(todo), unit="start", desc=f"REBO MD {path.name}",
               disable=not progress) as bar:
-        threads = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers, which start at the first submit
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         try:
-            running = {executor.submit(_simulate, (k, cells, seed, frames, every, equilibration)) for k in todo}
-            _restore_threads(threads)
-            while running:
-                done_now, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done_now:
-                    _append(path, *future.result())
-                    bar.update()
+            tasks = [(k, cells, seed, frames, every, equilibration) for k in todo]
+            with finished_batches(_simulate, tasks, workers) as batches:
+                for batch in batches:
+                    for result in batch:
+                        _append(path, *result)
+                        bar.update()
         except BrokenProcessPool:
             raise EDNNError("an MD worker died (out of memory or crashed); finished starting geometries are "
                             "saved; run the same command again to go on") from None
-        finally:
-            _restore_threads(threads)
-            executor.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for queued geometries
     return StructureFile(path)

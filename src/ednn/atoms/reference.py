@@ -9,11 +9,8 @@ running it again labels only what is still missing.
 from __future__ import annotations
 
 import importlib
-import multiprocessing
-import os
 import time
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
@@ -24,6 +21,7 @@ from tqdm import tqdm
 
 from ednn.data.atoms import StructureFile, store_labels
 from ednn.errors import EDNNError
+from ednn.workers import finished_batches
 
 METHODS = ("gfn1-xtb", "gfn2-xtb", "tersoff-bcn")
 """Built-in reference methods; any ASE calculator is accepted as 'module:factory' too."""
@@ -64,13 +62,6 @@ def make_calculator(method: str):
 
 
 _worker_calculator = None
-
-
-def _restore_threads(value: str | None) -> None:
-    if value is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = value
 
 
 def _init_worker(method: str) -> None:
@@ -126,27 +117,19 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
 
     with tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
               desc=f"{method} {path.name}", disable=not progress) as bar:
-        threads = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers, which start at the first submit
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(method,))
         try:
-            running = {executor.submit(_label_one, (int(k), s)) for k, s in zip(todo, data.structures(todo))}
-            _restore_threads(threads)
-            while running:
-                done, running = wait(running, timeout=flush_seconds, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = future.result()
-                    pending.append(result)
-                    bar.update()
-                    if on_label:
-                        on_label(result[0])
-                flush()
+            with finished_batches(_label_one, zip(map(int, todo), data.structures(todo)), workers,
+                                  timeout=flush_seconds, initializer=_init_worker, initargs=(method,)) as batches:
+                for batch in batches:
+                    for result in batch:
+                        pending.append(result)
+                        bar.update()
+                        if on_label:
+                            on_label(result[0])
+                    flush()
         except BrokenProcessPool:
             raise EDNNError(f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + saved + len(pending)} "
                             f"labels are saved; run the same command again to go on") from None
         finally:
-            _restore_threads(threads)
-            executor.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for queued structures
             flush()
     return StructureFile(path)
