@@ -66,6 +66,7 @@ class AtomMetropolis:
             torch.as_tensor(self.numbers), elements, torch.float64)
         start = atoms.positions[:, :2] if positions is None else np.asarray(positions, dtype=np.float64)
         self.positions = np.broadcast_to(start % self.lengths, (chains, len(atoms), 2)).copy()
+        self.temperature_K = float(temperature_K)
         self.beta = 1.0 / (units.kB * temperature_K)
         self.step_size = float(step)
         self.rng = rng
@@ -81,7 +82,7 @@ class AtomMetropolis:
         return self.energy.totals.numpy().copy()
 
     def set_step(self, step: float) -> None:
-        _check(1.0 / (units.kB * self.beta), step, len(self.positions))
+        _check(self.temperature_K, step, len(self.positions))
         self.step_size = float(step)
 
     def step(self) -> np.ndarray:
