@@ -3,6 +3,7 @@
 import h5py
 import numpy as np
 import pytest
+from ase import Atoms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,7 +89,7 @@ def test_bad_giant_files(model, sheet, tmp_path):
     with pytest.raises(EDNNError, match="missing dataset numbers"):
         GiantFile(path)
     with pytest.raises(EDNNError, match="rectangular"):
-        AtomBins.from_atoms(random_sheet((5, 3), 0, 0)[0].copy().__class__(cell=[[10, 1, 0], [0, 10, 0], [0, 0, 5]]))
+        AtomBins.from_atoms(Atoms("C", cell=[[10, 1, 0], [0, 10, 0], [0, 0, 5]], pbc=True))
     odd = sheet.copy()
     odd.numbers[0] = 14
     with pytest.raises(EDNNError, match="Si"):

@@ -22,11 +22,16 @@ from ednn.model import EDNN
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 
 
+def _require_atoms(model: EDNN):
+    if model.imaging is None:
+        raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+    return model.imaging
+
+
 def _network_in(model: EDNN, precision: str) -> EDNN:
     if precision not in PRECISIONS:
         raise EDNNError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if model.imaging is None:
-        raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+    _require_atoms(model)
     model = model.eval()
     return model if precision == "float32" else copy.deepcopy(model).to(PRECISIONS[precision])
 
@@ -37,9 +42,7 @@ def energy_and_forces(model: EDNN, atoms: Atoms, *, forces: bool = True) -> tupl
     The network runs in the dtype of its parameters (float32 as trained: the energy equals
     `predict_atoms`; a float64 copy gives forces that match finite differences to ~1e-8).
     """
-    imaging = model.imaging
-    if imaging is None:
-        raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+    imaging = _require_atoms(model)
     dtype = next(model.net.parameters()).dtype
     shape = imaging.grid_shape(atoms, model.focus)
     positions = torch.tensor(atoms.positions[:, :2], dtype=torch.float64, requires_grad=forces)
