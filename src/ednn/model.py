@@ -22,6 +22,7 @@ from ase import Atoms
 from torch import nn
 
 from ednn.errors import EDNNError
+from ednn.nets import LocalDensityNet
 from ednn.tiling import Padding, check_geometry, check_spatial_shape, pad, tile, tiles_from_padded
 
 _ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Softplus, nn.LeakyReLU, nn.ELU)
@@ -120,12 +121,24 @@ class EDNN(nn.Module):
             for layer in list(self.net)[2:]:
                 hidden = layer(hidden)
             return hidden
+        if isinstance(self.net, LocalDensityNet):
+            return self._density_sums(padded)
         tiles = tiles_from_padded(padded, self.focus, self.context)
         counts = tiles.shape[1:1 + self.ndim]
         flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
         chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel())
         out = torch.cat([self.net(part) for part in flat.split(chunk)]) if len(flat) > chunk else self.net(flat)
         return out.view(padded.shape[0], *counts, self.outputs)
+
+    def _density_sums(self, padded: torch.Tensor) -> torch.Tensor:
+        """Tile outputs (N, *n, outputs) of a `LocalDensityNet`: its density over the whole
+        padded grid (N, outputs, *(n·f/4)), summed over each focus region's cells."""
+        density = self.net.density(padded)
+        cells = self.focus // self.net.stride
+        counts = [s // cells for s in density.shape[2:]]
+        split = [d for n in counts for d in (n, cells)]
+        summed = density.reshape(*density.shape[:2], *split).sum(tuple(range(3, 3 + 2 * self.ndim, 2)))
+        return summed.movedim(1, -1)
 
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""

@@ -37,6 +37,14 @@ def build_net(name: str, **config: Any) -> nn.Module:
     return _NETS[name](**config)
 
 
+def build_tile_net(name: str, focus: int, context: int, **config: Any) -> nn.Module:
+    """Build a registered tile network for tiles of focus f and context c (edge f + 2c);
+    networks that need the context itself (`needs_context`) are given it."""
+    if getattr(_NETS.get(name), "needs_context", False):
+        config["context"] = context
+    return build_net(name, tile=focus + 2 * context, **config)
+
+
 def _conv(ndim: int) -> type[nn.Module]:
     if ndim not in (1, 2, 3):
         raise EDNNError(f"convolutional tile networks support 1-3 spatial dimensions, got {ndim}")
@@ -161,3 +169,68 @@ class AtomCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+@register_net("local_density")
+class LocalDensityNet(nn.Module):
+    """A translation-equivariant energy density: the tile's value is the sum of a
+    learned density over its focus region, each density cell seeing exactly the context.
+
+    A stem of two 2×2 convolutions with stride 2 (`widths[0]`, `widths[1]`) maps 4×4
+    pixels to one cell; `context // 4` valid 3×3 convolutions (`widths[1]` filters) widen
+    each cell's view by 4 pixels per side each; 1×1 convolutions `hidden`, `outputs` give
+    the density (times `gain`), summed over the focus region's (f/4)^ndim cells. SiLU
+    throughout. Because every cell sees exactly its own 4 pixels plus c on every side,
+    `EDNN` evaluates the density once over the whole padded grid instead of tile by tile:
+    the same numbers, without the (t/f)^ndim overlap. Focus and context must be
+    multiples of 4. Train it after `initialise` (training does this): a sum over
+    thousands of cells is badly conditioned from a plain random start.
+    """
+
+    stride = 4
+    needs_context = True
+
+    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1, *, context: int,
+                 widths: Sequence[int] = (32, 64), hidden: int = 128, gain: float = 1 / 16):
+        super().__init__()
+        focus = tile - 2 * context
+        if context < 0 or focus < 1 or focus % self.stride or context % self.stride:
+            raise EDNNError(f"local_density needs focus and context that are multiples of {self.stride}, "
+                            f"got f={focus}, c={context}")
+        conv = _conv(ndim)
+        stem, width = list(widths)[:2], widths[1]
+        layers: list[nn.Module] = [conv(channels, stem[0], 2, stride=2), nn.SiLU(),
+                                   conv(stem[0], width, 2, stride=2), nn.SiLU()]
+        for _ in range(context // self.stride):
+            layers += [conv(width, width, 3), nn.SiLU()]
+        layers += [conv(width, hidden, 1), nn.SiLU(), conv(hidden, outputs, 1)]
+        self.layers = nn.Sequential(*layers)
+        self.gain = gain
+        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, context=context,
+                           widths=list(widths), hidden=hidden, gain=gain)
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        """Density cells (N, outputs, *(P - 2c)/4) of a padded grid x (N, C, *P)."""
+        return self.layers(x) * self.gain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.density(x).flatten(2).sum(-1)
+
+    @torch.no_grad()
+    def initialise(self, padded: torch.Tensor) -> None:
+        """Data-dependent start from padded training grids (N, C, *P): every hidden
+        convolution rescaled and shifted to give zero-mean, unit-variance outputs per
+        filter on them, the output layer zero (the model starts at the fitted offsets)."""
+        convs = [m for m in self.layers if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d)]
+        h = padded
+        for module in self.layers:
+            if module in convs[:-1]:
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                z = module(h)
+                axes = [0, *range(2, z.ndim)]
+                spread = z.std(axes).clamp_min(1e-6)
+                module.weight /= spread.view(-1, *[1] * (z.ndim - 1))
+                module.bias.copy_((module.bias - z.mean(axes)) / spread)
+            h = module(h)
+        nn.init.zeros_(convs[-1].weight)
+        nn.init.zeros_(convs[-1].bias)

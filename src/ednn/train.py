@@ -29,6 +29,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from ednn.errors import EDNNError
 from ednn.metrics import error_summary
 from ednn.model import EDNN
+from ednn.tiling import pad
+
+#: Training grids a network's data-dependent `initialise` (if it has one) sees.
+INITIALISE_EXAMPLES = 48
 
 # Lightning's start-up notes (no GPU, logger tips) are noise for ednn's users.
 logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -295,6 +299,8 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     if not resume and last.is_file():
         raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
     L.seed_everything(seed, verbose=False)
+    if not resume and hasattr(model.net, "initialise"):
+        model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),
                 "val": TilePatterns.find(model, val, batch_size)}

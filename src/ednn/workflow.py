@@ -25,7 +25,7 @@ from ednn.errors import EDNNError
 from ednn.metrics import error_summary
 from ednn.model import EDNN
 from ednn.model_file import load, save_model
-from ednn.nets import build_net
+from ednn.nets import build_tile_net
 from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
 
@@ -54,7 +54,7 @@ def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
     options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else {}
-    tile_net = build_net(net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=outputs, **options)
+    tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=outputs, **options)
     targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
                 targets=targets)

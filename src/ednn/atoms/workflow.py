@@ -18,7 +18,7 @@ from ednn.data.splits import split_indices
 from ednn.errors import EDNNError
 from ednn.metrics import atom_error_summary
 from ednn.model import EDNN
-from ednn.nets import build_net
+from ednn.nets import build_tile_net
 from ednn.workflow import file_digest, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
@@ -122,7 +122,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
-    tile_net = build_net(net, tile=focus + 2 * context, ndim=2, channels=imaging.channels, **net_options)
+    tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, **net_options)
     model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
                  imaging=imaging.to_dict())
     settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
