@@ -30,12 +30,15 @@ from ednn.data.atoms import StructureFile
 #: label: (model file stem, paper's figure in meV/Å² on its 60-atom DFT test set or None)
 MODELS = {
     "EDNN": ("hexsheets-gfn1xtb", 1.122),
+    "EDNN, local density": ("hexsheets-gfn1xtb-density", 1.122),
     "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
     "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
     "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
     "EDNN, lattice grid, fixed placement": ("hexsheets-gfn1xtb-lattice-grid", None),
     "whole-image, fixed placement": ("hexsheets-gfn1xtb-whole-image-fixed-placement", None),
 }
+#: The EDNNs whose transfer to larger cells is measured.
+TRANSFER_OF = ("EDNN", "EDNN, local density")
 TRANSLATION_SEED = 2026
 TRANSFER_FILES = {240: "hexsheets-240.h5", 540: "hexsheets-540.h5"}
 
@@ -132,29 +135,32 @@ def main() -> None:
     results["local_linear_fit_eV"] = {"mean_abs": float(np.abs(linear_error).mean()), "std": float(linear_error.std())}
     print(f"\nlinear fit on element counts, bond-type counts and bond strain (train split): test mean |error| "
           f"{np.abs(linear_error).mean():.2f} eV per cell, std {linear_error.std():.2f} eV")
-    ednn_model = models.get("EDNN")
-    if ednn_model is not None:
-        error = np.asarray(evaluate_structures(ednn_model, placements["translated"], source.energy[test])["predicted"]
+    results["transfer"] = {}
+    for label in TRANSFER_OF:
+        if label not in models:
+            continue
+        error = np.asarray(evaluate_structures(models[label], placements["translated"], source.energy[test])["predicted"]
                            - source.energy[test])
-        results["ednn_breakdown_eV"] = parts = breakdown(source, test, error)
-        print("EDNN, translated test sheets, mean |error| per cell (eV) by kind: "
+        results.setdefault("breakdown_eV", {})[label] = parts = breakdown(source, test, error)
+        print(f"{label}, translated test sheets, mean |error| per cell (eV) by kind: "
               + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
               + "; by vacancies: " + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items()))
-        base = results["test"]["EDNN"]["translated"]
+        base = results["test"][label]["translated"]
         rows = {60: dict(base, gfn1xtb_seconds_median=float(np.median(source.label_seconds[source.labelled])))}
-        print("\ntransfer of the EDNN, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)")
+        print(f"\ntransfer of {label}, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)")
         for n_sites, name in TRANSFER_FILES.items():
             if not (args.data / name).is_file() or not StructureFile(args.data / name).labelled.any():
                 print(f"  {n_sites} sites: no labelled {name}")
                 continue
-            s = transfer(ednn_model, args.data / name)["summary"]
+            s = transfer(models[label], args.data / name)["summary"]
             rows[n_sites] = s
             ratio = s["mean_abs_meV_per_A2"] / base["mean_abs_meV_per_A2"]
             print(f"  {n_sites} sites (N={s['n']}): median {s['median_abs_meV_per_A2']:.3f}, mean "
                   f"{s['mean_abs_meV_per_A2']:.3f} meV/Å² ({ratio:.2f}x the 60-site mean); EDNN "
                   f"{1000 * s['seconds_per_structure']:.1f} ms vs GFN1-xTB {s['gfn1xtb_seconds_median']:.1f} s")
-        results["transfer"] = {str(k): v for k, v in rows.items()}
-        transfer_figure(rows, figures / "hexsheets-fig9-transfer.png")
+        results["transfer"][label] = {str(k): v for k, v in rows.items()}
+        stem = MODELS[label][0]
+        transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{stem}.png")
     results["made_with"] = {"machine": f"{platform.machine()}, 1 thread", "torch": torch.__version__,
                             "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
     (args.out / "results").mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,9 @@
 #       tile net 256, 64; every structure moved by a random in-plane translation, anew each epoch;
 #       Huber loss (threshold 0.2 × the energy scale) so that the few gross GFN1-xTB labels do not
 #       dominate.
+#   hexsheets-gfn1xtb-density: the local_density tile net (a translation-equivariant density over
+#       4×4-pixel cells summed over each focus region), c = 16 (3.1 Å), Huber 0.2, translations,
+#       and random whole-pixel shifts and flips of every batch (--augment).
 #   hexsheets-gfn1xtb-whole-image: the non-EDNN baseline, the same kind of network on the whole
 #       64×64 image (f = 64, c = 0), trained the same way.
 #   …-mse: the default with the MSE loss. …-fixed-placement, …-lattice-grid: MSE, without the translations (the lattice always at
@@ -25,6 +28,7 @@ names=("$@")
 for name in "${names[@]}"; do
   case $name in
     hexsheets-gfn1xtb) train "$name" --grid 64x64 -f 16 -c 8 --huber 0.2 ;;
+    hexsheets-gfn1xtb-density) train "$name" --grid 64x64 -f 16 -c 16 --net local_density --huber 0.2 --augment ;;
     hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 --huber 0.2 ;;
     hexsheets-gfn1xtb-mse) train "$name" --grid 64x64 -f 16 -c 8 ;;
     hexsheets-gfn1xtb-fixed-placement) train "$name" --grid 64x64 -f 16 -c 8 --fixed-placement ;;

@@ -59,7 +59,7 @@ def test_training_fits_a_local_count(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((3000, 8, 8)) < 0.3).astype(np.float32)
     y = (x * np.roll(x, -1, axis=2)).sum((1, 2))
-    model = make(4, 4, widths=(8, 16), hidden=16)
+    model = make(4, 4, widths=(8, 16), hidden=16).train()
     train, val = GridSet.from_numpy(model, x[:2500], y[:2500]), GridSet.from_numpy(model, x[2500:], y[2500:])
     fit_target_scaling(model, train)
     fit(model, train, val, tmp_path, epochs=20, batch_size=50, lr=3e-3, lr_min=1e-4, progress=False)
