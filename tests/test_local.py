@@ -77,3 +77,20 @@ def test_bad_input_is_refused():
         LocalTileEnergy(model, torch.zeros(1, 5, 4, 1))
     with pytest.raises(EDNNError, match="expected"):
         LocalTileEnergy(model, torch.zeros(1, 4, 4, 2))
+
+
+def test_box_changes_with_a_local_density_network_match_a_full_evaluation():
+    """The density network's whole-grid path (predict) and the tile path (local updates) agree."""
+    from ednn.nets import build_tile_net
+
+    torch.manual_seed(0)
+    model = EDNN(build_tile_net("local_density", 4, 8, channels=2, widths=[4, 8], hidden=8), 4, 8, channels=2).eval()
+    torch.nn.init.normal_(model.net.layers[-1].weight)
+    rng = np.random.default_rng(0)
+    energy = LocalTileEnergy(model, torch.as_tensor(rng.random((2, 16, 12, 2))))
+    for _ in range(10):
+        corners = torch.as_tensor(rng.integers(0, 16, (2, 2)))
+        proposal = energy.propose(torch.arange(2), corners, torch.as_tensor(rng.random((2, 2, 3, 2))))
+        energy.accept(proposal, torch.tensor([True, True]))
+    grids = energy.grids.movedim(1, -1).numpy()
+    np.testing.assert_allclose(energy.totals.numpy(), model.predict(grids), rtol=1e-5)

@@ -10,11 +10,12 @@ from ednn.atoms.sheets import random_sheet
 from ednn.errors import EDNNError
 
 MODEL = "models/hexsheets-gfn1xtb.safetensors"
+DENSITY_MODEL = "models/hexsheets-gfn1xtb-density.safetensors"
 
 
-@pytest.fixture(scope="module")
-def model():
-    return ednn.load(MODEL)
+@pytest.fixture(scope="module", params=[MODEL, DENSITY_MODEL], ids=["dense", "local_density"])
+def model(request):
+    return ednn.load(request.param)
 
 
 def sheet(index=3, seed=5, cells=(5, 3)):
