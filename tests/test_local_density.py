@@ -41,6 +41,8 @@ def test_local_density_models_are_extensive(ndim, focus, context):
 def test_focus_and_context_must_be_multiples_of_four():
     with pytest.raises(EDNNError, match="multiples of 4"):
         build_tile_net("local_density", 16, 6)
+    with pytest.raises(EDNNError, match="two widths"):
+        build_tile_net("local_density", 16, 8, widths=[8, 16, 32])
 
 
 def test_initialise_starts_at_the_offsets_with_normalised_features():

@@ -197,10 +197,12 @@ class LocalDensityNet(nn.Module):
         if context < 0 or focus < 1 or focus % self.stride or context % self.stride:
             raise EDNNError(f"local_density needs focus and context that are multiples of {self.stride}, "
                             f"got f={focus}, c={context}")
+        if len(widths) != 2:
+            raise EDNNError(f"local_density takes two widths (the stem's two convolutions), got {list(widths)}")
         conv = _conv(ndim)
-        stem, width = list(widths)[:2], widths[1]
-        layers: list[nn.Module] = [conv(channels, stem[0], 2, stride=2), nn.SiLU(),
-                                   conv(stem[0], width, 2, stride=2), nn.SiLU()]
+        first, width = widths
+        layers: list[nn.Module] = [conv(channels, first, 2, stride=2), nn.SiLU(),
+                                   conv(first, width, 2, stride=2), nn.SiLU()]
         for _ in range(context // self.stride):
             layers += [conv(width, width, 3), nn.SiLU()]
         layers += [conv(width, hidden, 1), nn.SiLU(), conv(hidden, outputs, 1)]
