@@ -156,7 +156,6 @@ class LocalTileEnergy:
         return grids.permute(0, *range(2, 2 + ndim), 1)[self._box_index(chains, index)].movedim(-1, 1)
 
 
-
 def _outer_and(masks: list[torch.Tensor]) -> torch.Tensor:
     """(K, w_1, ..., w_d) bool: the outer AND of per-axis masks (K, w_d)."""
     ndim = len(masks)

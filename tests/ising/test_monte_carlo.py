@@ -5,7 +5,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ednn.errors import EDNNError
 from ednn.ising import ONSAGER_TC, ising_energy, onsager_energy_per_spin, sample_configurations
-from ednn.ising.monte_carlo import _ChainBatch, cluster_labels
+from ednn.ising.monte_carlo import _ChainBatch, cluster_labels, initial_spins
 
 
 def exact_energy_moments_4x4(T: float) -> tuple[float, float]:
@@ -94,7 +94,7 @@ def test_wolff_move_flips_one_site_when_hot_and_everything_when_cold():
 def test_wolff_move_flips_one_aligned_connected_cluster():
     rng = np.random.default_rng(2)
     chains = _ChainBatch(16, np.full(20, 1 / ONSAGER_TC), 1, rng)
-    spins = chains.initial_spins(np.zeros(20, dtype=bool))
+    spins = initial_spins(16, np.zeros(20, dtype=bool), rng)
     before = spins.copy()
     chains.wolff_move(spins)
     flipped = spins != before
@@ -123,8 +123,9 @@ def test_metropolis_alone_matches_exact_4x4_moments(T):
 
 @pytest.mark.parametrize("T", [1.8, ONSAGER_TC, 3.0])
 def test_wolff_alone_matches_exact_4x4_moments(T):
-    chains = _ChainBatch(4, np.full(200, 1 / T), 1, np.random.default_rng(5))
-    spins = chains.initial_spins(np.zeros(200, dtype=bool))
+    rng = np.random.default_rng(5)
+    chains = _ChainBatch(4, np.full(200, 1 / T), 1, rng)
+    spins = initial_spins(4, np.zeros(200, dtype=bool), rng)
     energies = []
     for move in range(400):
         chains.wolff_move(spins)

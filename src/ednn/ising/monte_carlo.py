@@ -50,7 +50,7 @@ def sample_configurations(
         equilibration_sweeps = 20 + 2 * size
     _check_arguments(size, temperatures, samples_per_chain, equilibration_sweeps, sweeps_between, wolff_moves_per_sweep)
     chains = _ChainBatch(size, 1.0 / temperatures, wolff_moves_per_sweep, rng)
-    spins = chains.initial_spins(temperatures < ORDERED_START_BELOW)
+    spins = initial_spins(size, temperatures < ORDERED_START_BELOW, rng)
     samples = np.empty((temperatures.size, samples_per_chain, size, size), dtype=np.int8)
     for k in range(samples_per_chain):
         for _ in range(equilibration_sweeps if k == 0 else sweeps_between):
@@ -98,10 +98,6 @@ class _ChainBatch:
         self.bond_prob = (-np.expm1(-2.0 * beta)).astype(np.float32)[:, None, None]
         parity = np.add.outer(np.arange(size), np.arange(size)) % 2
         self.colours = (parity == 0, parity == 1)
-
-    def initial_spins(self, ordered: np.ndarray) -> np.ndarray:
-        """Uniform ±1 lattices where `ordered` (bool, (n_chains,)) is True, random spins elsewhere."""
-        return initial_spins(self.size, ordered, self.rng)
 
     def sweep(self, spins: np.ndarray) -> None:
         """The Wolff moves, then one Metropolis sweep."""
