@@ -159,7 +159,14 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
                    "(energies are invariant); slower to learn, less tied to the training lattice.")
 @click.option("--hidden", default=None,
               help="Hidden sizes of the dense net, or 'paper' for the paper's 32·t², 64, 64 (t = f + 2c) "
-                   "[default: 64,64; atoms 256,64 with SiLU].")
+                   "[default: 64,64; atoms 256,64 with SiLU]; for lean_cnn, atom_cnn and local_density one "
+                   "number, the width of their dense (1×1) layer [default: 64, 64, 128].")
+@click.option("--widths", default=None,
+              help="Convolution widths of lean_cnn, atom_cnn (one per convolution) and local_density (its "
+                   "two stem convolutions), e.g. 48,96 [default: 16,32,32,32; 16,32,64; 32,64].")
+@click.option("--init", "init", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
+                   "a lower --lr on more data); the other options must describe the same network and images.")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
 @click.option("--ndim", type=click.IntRange(1), default=None,
               help="Number of spatial axes of x [default: all after N, except a trailing axis of size 1 "
@@ -186,7 +193,8 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
-          z_weighted: bool, gamma: float, fixed_placement: bool, huber: float | None, augment: bool, hidden: str, target: str, ndim: int | None,
+          z_weighted: bool, gamma: float, fixed_placement: bool, huber: float | None, augment: bool, hidden: str | None,
+          widths: str | None, init: Path | None, target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
@@ -209,6 +217,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
 
     _require_suffix(out, (".safetensors",))
     run_dir = run_dir or Path("runs") / out.stem
+    options = _cnn_options(net or "dense", hidden, widths)
     if is_structure_file(data):
         from ednn.atoms.workflow import train_on_structures
 
@@ -222,8 +231,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
             context=8 if context is None else context, net=net or "dense",
-            net_options=None if hidden is None or (net or "dense") != "dense"
-            else {"hidden": _int_list(hidden), "activation": "silu"}, per_element=not z_weighted,
+            net_options=options if (net or "dense") != "dense" else None if hidden is None
+            else {"hidden": _int_list(hidden), "activation": "silu"}, per_element=not z_weighted, init=init,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
@@ -236,14 +245,33 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
     if ignored:
         raise EDNNError(f"{', '.join(ignored)} apply only to atomic structures; {data} holds grids")
     focus, context, net, batch_size = focus or 1, 1 if context is None else context, net or "dense", batch_size or 2000
-    hidden = hidden or "64,64"
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
-                          hidden=_int_list(hidden), ndim=ndim, padding=padding, epochs=epochs,
+                          hidden=_int_list(hidden or "64,64") if net == "dense" else None, net_options=options,
+                          init=init, ndim=ndim, padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
                           val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
                           target=target, resume=resume, progress=sys.stdout.isatty())
     click.echo(f"wrote {out} (run folder {run_dir})")
     _print_summary(model.info["test_metrics"], "test split")
+
+
+def _cnn_options(net: str, hidden: str | None, widths: str | None) -> dict:
+    """Constructor options of a convolutional tile net from --hidden (one number) and --widths."""
+    if net == "dense":
+        if widths is not None:
+            raise EDNNError("--widths applies to the convolutional tile nets (lean_cnn, atom_cnn, local_density)")
+        return {}
+    if net == "paper_cnn" and (hidden, widths) != (None, None):
+        raise EDNNError("paper_cnn has the paper's fixed shape; --hidden and --widths do not apply")
+    options: dict = {}
+    if widths is not None:
+        options["widths"] = _int_list(widths)
+    if hidden is not None:
+        sizes = _int_list(hidden)
+        if sizes is None or len(sizes) != 1:
+            raise EDNNError(f"--hidden for {net} is one number (the width of its dense layer), got {hidden!r}")
+        options["hidden"] = sizes[0]
+    return options
 
 
 def _print_atom_summary(summary: dict, label: str) -> None:

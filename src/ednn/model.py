@@ -268,6 +268,9 @@ class EDNN(nn.Module):
         structures = [structures] if isinstance(structures, Atoms) else list(structures)
         if not structures:
             raise EDNNError("no structures to predict")
+        wrong = next((type(s).__name__ for s in structures if not isinstance(s, Atoms)), None)
+        if wrong is not None:
+            raise EDNNError(f"predict_atoms takes ase.Atoms (one or a list), got a {wrong}")
         by_shape: dict[tuple[int, int], list[int]] = {}
         totals = np.empty((len(structures), self.outputs))
         for k, atoms in enumerate(structures):

@@ -274,7 +274,7 @@ def _loggers(run_dir: Path) -> list:
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
         batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
         resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
-        augment: bool = False, huber: float | None = None) -> dict:
+        augment: bool = False, huber: float | None = None, initialise: bool = True) -> dict:
     """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
 
     augment: shift each training batch periodically by a random whole number of pixels
@@ -284,7 +284,9 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     a few wrong labels cannot dominate the gradient; validation loss stays the MSE.
     Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
     run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
-    `callbacks` are extra Lightning callbacks.
+    `callbacks` are extra Lightning callbacks. initialise: give a network with a
+    data-dependent `initialise` its start from the training grids (off to keep weights
+    that are already trained).
     """
     if epochs < 1 or batch_size < 1:
         raise EDNNError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
@@ -299,7 +301,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     if not resume and last.is_file():
         raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
     L.seed_everything(seed, verbose=False)
-    if not resume and hasattr(model.net, "initialise"):
+    if initialise and not resume and hasattr(model.net, "initialise"):
         model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),

@@ -24,7 +24,7 @@ from ednn.data.splits import split_indices
 from ednn.errors import EDNNError
 from ednn.metrics import error_summary
 from ednn.model import EDNN
-from ednn.model_file import load, save_model
+from ednn.model_file import load, model_config, save_model
 from ednn.nets import build_tile_net
 from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
@@ -41,11 +41,13 @@ def file_digest(path: Path) -> str:
 
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
                 hidden: Sequence[int] | None = None, ndim: int | None = None,
-                padding: Padding = "periodic", outputs: int = 1, target: str = "energy") -> EDNN:
+                padding: Padding = "periodic", outputs: int = 1, target: str = "energy",
+                net_options: dict | None = None) -> EDNN:
     """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
 
     `ndim` says how many axes are spatial; by default all axes after N, except a
     trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
+    `hidden`: the dense net's hidden sizes; `net_options`: other nets' constructor options.
     """
     if ndim is None:
         trailing_channels = x.ndim > 4 or (x.ndim >= 3 and x.shape[-1] == 1)
@@ -53,11 +55,26 @@ def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
     if x.ndim not in (ndim + 1, ndim + 2):
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
-    options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else {}
+    options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else dict(net_options or {})
     tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=outputs, **options)
     targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
                 targets=targets)
+
+
+def warm_start(model: EDNN, init: str | Path) -> dict:
+    """Copy the weights and the target scaling of the trained model file `init` into
+    `model` (fine-tuning); both must have the same tile network, geometry and imaging.
+    Returns {'file', 'sha256_16'} of `init` for the provenance."""
+    init = Path(init)
+    start = load(init)
+    here, there = model_config(model), model_config(start)
+    changed = [f"{key} {there[key]} there, {here[key]} here" for key in
+               ("net", "focus", "context", "ndim", "channels", "outputs", "padding", "imaging") if here[key] != there[key]]
+    if changed:
+        raise EDNNError(f"--init {init.name} does not match this run's network and images: {'; '.join(changed)}")
+    model.load_state_dict(start.state_dict())
+    return {"file": init.name, "sha256_16": file_digest(init)}
 
 
 def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
@@ -81,17 +98,20 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                   padding: Padding = "periodic", epochs: int = 100,
                   batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
-                  target: str = "energy", resume: bool = False, progress: bool = True) -> EDNN:
+                  target: str = "energy", resume: bool = False, progress: bool = True,
+                  net_options: dict | None = None, init: str | Path | None = None) -> EDNN:
     """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
-    from its last checkpoint and refuses settings that differ.
+    from its last checkpoint and refuses settings that differ. `init`: start from that
+    trained model file (see `warm_start`).
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
     digest = file_digest(data)
     settings = dict(data_sha256_16=digest, limit=limit, target=target, focus=focus, context=context, net=net,
-                    hidden=None if hidden is None else list(hidden), ndim=ndim, padding=padding, epochs=epochs,
+                    hidden=None if hidden is None else list(hidden), net_options=net_options, ndim=ndim,
+                    padding=padding, epochs=epochs,
                     batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
                     test_fraction=test_fraction)
     if limit is not None:
@@ -99,28 +119,38 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     split = split_indices(len(x), seed, val_fraction, test_fraction)
     torch.manual_seed(seed)
     outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
-    model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target)
+    model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target,
+                        net_options=net_options)
     data_info = {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
                  "spatial_shape": list(x.shape[1:1 + model.ndim])}
     return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
-                        batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress)
+                        batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress,
+                        init=init)
 
 
 def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
                  run_dir: Path, *, settings: dict, data_info: dict, epochs: int, batch_size: int, lr: float,
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
                  augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None,
-                 huber: float | None = None, test_metrics: Callable[[EDNN], dict] | None = None) -> EDNN:
-    """Fit target scaling (`offsets`, see `fit_target_scaling`), train on split['train']
+                 huber: float | None = None, test_metrics: Callable[[EDNN], dict] | None = None,
+                 init: str | Path | None = None) -> EDNN:
+    """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
+    from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
     `test_metrics(model)` replaces the default per-site summary of split['test']."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
-    fit_target_scaling(model, train, offsets)
+    started_from = None
+    if init is None:
+        fit_target_scaling(model, train, offsets)
+    else:
+        started_from = warm_start(model, init)
+        settings = {**settings, "init": started_from}
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
     callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
-              seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks, huber=huber)
+              seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks, huber=huber,
+              initialise=init is None)
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
@@ -134,7 +164,8 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
                      "loss": f"Huber (delta {huber} × scale)" if huber else "MSE",
                      "augment": "periodic pixel shifts and axis flips" if augment else None,
                      "lr": lr, "lr_min": lr_min, "schedule": "cosine per step",
-                     "wall_seconds": round(sum(seconds), 1), "sessions": len(seconds)},
+                     "wall_seconds": round(sum(seconds), 1), "sessions": len(seconds),
+                     "started_from": started_from},
         "test_metrics": ({} if not len(test) else test_metrics(model) if test_metrics
                          else errors(model, x[test], y[test])["summary"]),
         "made_with": {"ednn": ednn.__version__, "torch": torch.__version__,

@@ -182,6 +182,10 @@ def test_empty_structure_and_empty_list(model):
     check_refused(model, [], "no structures")
 
 
+def test_something_other_than_atoms(model):
+    check_refused(model, [sheet(0), (sheet(1), "graphene")], "takes ase.Atoms (one or a list), got a tuple")
+
+
 def test_non_periodic_structure(model):
     atoms = sheet(0)
     atoms.pbc = [True, False, True]

@@ -199,3 +199,48 @@ def test_translated_training_records_it_and_renders_new_placements_each_epoch(sh
     # a translation moves pixels, not content: each channel's total stays (to ~1 % on this coarse
     # 32-pixel grid, whose pixels are 2γ wide; to 1e-8 at the default's pixel ≈ γ)
     np.testing.assert_allclose(first.sum((1, 2)), second.sum((1, 2)), rtol=0.03)
+
+
+def test_cli_widths_hidden_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_file, tmp_path):
+    common = ["--grid", "32x32", "-f", 8, "-c", 4, "--net", "local_density", "--widths", "8,12", "--hidden", 16,
+              "--batch-size", 16]
+    first = ednn_cli("train", sheets_file, "-o", tmp_path / "a.safetensors", "--run-dir", tmp_path / "a",
+                     "--epochs", 2, *common)
+    assert first.returncode == 0, first.stderr
+    start = ednn.load(tmp_path / "a.safetensors")
+    assert start.net.config["widths"] == [8, 12] and start.net.config["hidden"] == 16
+    # a fine-tune whose learning rate is all but zero keeps the start's weights and offsets
+    tuned = ednn_cli("train", sheets_file, "-o", tmp_path / "b.safetensors", "--run-dir", tmp_path / "b",
+                     "--epochs", 1, "--lr", 1e-12, "--lr-min", 1e-12, "--init", tmp_path / "a.safetensors", *common)
+    assert tuned.returncode == 0, tuned.stderr
+    model = ednn.load(tmp_path / "b.safetensors")
+    assert model.info["training"]["started_from"]["file"] == "a.safetensors"
+    structures = [random_sheet((5, 3), 7, k)[0] for k in range(3)]
+    np.testing.assert_allclose(model.predict_atoms(structures), start.predict_atoms(structures), rtol=1e-9)
+    assert torch_equal_state(model, start)
+
+
+def torch_equal_state(a: EDNN, b: EDNN) -> bool:
+    return all(np.allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-6, atol=1e-9)
+               for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--net", "local_density", "--widths", "8,16"], "does not match this run's network and images: net"),
+    (["--net", "local_density", "--widths", "8,12", "--hidden", 16, "--gamma", 0.3], "imaging"),
+    (["--net", "local_density", "--widths", "8,12", "--hidden", 16, "-c", 8], "context 4 there, 8 here"),
+    (["--widths", "8,12"], "--widths applies to the convolutional tile nets"),
+    (["--net", "local_density", "--hidden", "16,16"], "--hidden for local_density is one number"),
+    (["--net", "paper_cnn", "--widths", "8"], "paper_cnn has the paper's fixed shape"),
+])
+def test_cli_fine_tuning_refuses_a_different_network(ednn_cli, sheets_file, tmp_path, options, message):
+    start = tmp_path / "a.safetensors"
+    first = ednn_cli("train", sheets_file, "-o", start, "--run-dir", tmp_path / "a", "--epochs", 1, "--grid", "32x32",
+                     "-f", 8, "-c", 4, "--net", "local_density", "--widths", "8,12", "--hidden", 16)
+    assert first.returncode == 0, first.stderr
+    result = ednn_cli("train", sheets_file, "-o", tmp_path / "b.safetensors", "--run-dir", tmp_path / "b",
+                      "--epochs", 1, "--grid", "32x32", "-f", 8, "-c", 4, "--init", start, *options)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "b.safetensors").exists()

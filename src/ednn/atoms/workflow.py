@@ -77,7 +77,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
-                        augment: bool = False, translate: bool = True, huber: float | None = None) -> EDNN:
+                        augment: bool = False, translate: bool = True, huber: float | None = None,
+                        init: str | Path | None = None) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -88,6 +89,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     translation (validation and test once, with `seed`; training anew each epoch), so the
     model learns energies that do not depend on where the lattice sits on the pixel grid.
     huber: Huber loss threshold in units of the scale (robust to a few wrong labels).
+    init: start from this trained model file's weights and offsets (fine-tuning; same
+    network, focus, context and imaging, see `ednn.workflow.warm_start`).
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -136,7 +139,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
-                         refresh_train=refresh_train if translate else None, huber=huber,
+                         refresh_train=refresh_train if translate else None, huber=huber, init=init,
                          test_metrics=lambda trained: evaluate_structures(
                              trained, [structures[i] for i in local["test"]], y[local["test"]])["summary"])
     return model
