@@ -42,7 +42,7 @@ TARGETS = {"minutes": 24.7, "peak_rss_gb": 8.0, "error_meV_per_atom": 1.0, "expo
 
 
 def pool(work: Path) -> list:
-    path = work / f"pool-{POOL}-seed{SEED}.h5"
+    path = work / f"pool-{POOL}-seed{SEED}-phased.h5"  # "phased": patches at random training frames
     if not path.exists():
         write_structures(path, patch_pool(POOL, SEED), {"command": "benchmarks/giant_sheet.py", "seed": SEED})
     return read_structures(path)[0]
@@ -137,7 +137,7 @@ def main() -> None:
     print(f"the {POOL} pool patches alone (periodic): mean error {pool_meV:+.3f} meV/atom", flush=True)
     rows = []
     for nx, ny in sizes:
-        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}.h5"
+        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-phased.h5"
         start = time.perf_counter()
         if not sheet.exists():
             write_porous_sheet(sheet, (nx, ny), patches_pool, seed=SEED)

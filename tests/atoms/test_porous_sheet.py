@@ -5,8 +5,10 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from ednn.atoms.porous import LATTICE_A
-from ednn.atoms.porous_sheet import inner_porous_patch, patch_pool, write_porous_sheet
+from ednn.atoms.lammps import planar_md
+from ednn.atoms.porous import CELLS, EQUILIBRATION, LATTICE_A, TDAMP_FS, TEMPERATURE_K, TIMESTEP_FS, md_seed
+from ednn.atoms.porous_sheet import (PHASE_EVERY, PHASE_FRAMES, inner_porous_patch, patch_phase, patch_pool,
+                                     write_porous_sheet)
 from ednn.errors import EDNNError
 from ednn.scale.bins import GiantFile
 
@@ -38,6 +40,20 @@ def test_sheet_is_reproducible_and_has_no_loose_atoms(tmp_path):
     assert neighbours.min() >= 2
     np.testing.assert_allclose(first.cell.lengths()[:2], [3 * 14 * LATTICE_A, 2 * 8 * LATTICE_A * np.sqrt(3)])
     assert np.ptp(first.positions[:, 2]) == 0
+
+
+def test_pool_patches_are_training_frames_at_spread_thermostat_phases():
+    phases = [patch_phase(0, k) for k in range(64)]
+    assert 0 <= min(phases) and max(phases) < PHASE_FRAMES and len(set(phases)) > 25
+    seed = 16  # patch 0 of this stream is taken at frame 2: a short run
+    assert patch_phase(seed, 0) == 2
+    patch = inner_porous_patch(seed, 0)
+    frames = planar_md(patch, frames=PHASE_FRAMES // 10, every=PHASE_EVERY, equilibration=EQUILIBRATION,
+                       seed=md_seed(CELLS, seed, 0), temperature_K=TEMPERATURE_K, timestep_fs=TIMESTEP_FS,
+                       tdamp_fs=TDAMP_FS)
+    patch.positions = frames.positions[2]
+    patch.wrap()
+    np.testing.assert_allclose(patch_pool(1, seed, False)[0].positions, patch.positions, atol=1e-9)
 
 
 def test_bad_sizes(tmp_path):

@@ -6,7 +6,10 @@ training cell). Each patch slot takes one patch from a pool of thermalised porou
 pristine patches with 0–4 round pores of radius 2–6 Å (the training generator's statistics,
 `ednn.atoms.porous`), except that each pore lies at least `EDGE_MARGIN` Å inside its patch,
 so patches meet along pristine lattice; loose atoms pruned; then planar REBO MD at 1000 K
-for the training data's equilibration (1 ps), keeping the last frame. All patches share one
+for the training data's equilibration (1 ps) and on to a random one of the training data's 50
+frames (`patch_phase`): patches all started from the ideal lattice at one temperature share
+the thermostat's oscillation, so taking each right after equilibration would make the whole
+pool colder than the training frames (by 7.6 meV/atom, docs/porous.md). All patches share one
 lattice (registry matches across seams). Atoms at a seam have thermal displacements from
 two independent runs instead of one — the one place whose local environments differ from
 the training frames. Slot (i, j) picks its patch from (seed, i, j) alone, so any part of the
@@ -30,6 +33,8 @@ from ednn.scale.bins import GiantWriter
 
 EDGE_MARGIN = 1.5
 """Å between a pore's rim and its patch's edge."""
+PHASE_FRAMES, PHASE_EVERY = 50, 40
+"""The training data's frames after equilibration: 50, every 40 MD steps (`ednn porous generate`)."""
 SQUARE_MICRON_PATCHES = (290, 293)
 """Patches per axis of a 1 µm² sheet: 9 987.6 × 9 988.4 Å (0.9976 µm²)."""
 
@@ -46,16 +51,23 @@ def inner_porous_patch(seed: int, index: int) -> Atoms:
     return cut_pores(sheet, centres, radii)
 
 
+def patch_phase(seed: int, index: int) -> int:
+    """Which of the training data's frames (0 … PHASE_FRAMES − 1) patch `index` is taken at."""
+    return int(np.random.default_rng([seed, index, 13]).integers(0, PHASE_FRAMES))
+
+
 def patch_pool(size: int, seed: int, progress: bool = True) -> list[Atoms]:
-    """`size` thermalised porous patches (last frame of planar REBO MD at 1000 K)."""
+    """`size` thermalised porous patches (planar REBO MD at 1000 K, each taken at the
+    training frame `patch_phase`)."""
     if size < 1:
         raise EDNNError(f"the patch pool needs at least one patch, got {size}")
     pool = []
     for k in tqdm(range(size), desc="patches", unit="patch", disable=not progress):
         patch = inner_porous_patch(seed, k)
-        md = planar_md(patch, frames=1, every=1, equilibration=EQUILIBRATION, seed=md_seed(CELLS, seed, k),
-                       temperature_K=TEMPERATURE_K, timestep_fs=TIMESTEP_FS, tdamp_fs=TDAMP_FS)
-        patch.positions = md.positions[0]
+        md = planar_md(patch, frames=patch_phase(seed, k) + 1, every=PHASE_EVERY, equilibration=EQUILIBRATION,
+                       seed=md_seed(CELLS, seed, k), temperature_K=TEMPERATURE_K, timestep_fs=TIMESTEP_FS,
+                       tdamp_fs=TDAMP_FS)
+        patch.positions = md.positions[-1]
         patch.wrap()
         pool.append(patch)
     return pool
