@@ -142,6 +142,12 @@ def main() -> None:
         error = np.asarray(evaluate_structures(models[label], placements["translated"], source.energy[test])["predicted"]
                            - source.energy[test])
         results.setdefault("breakdown_eV", {})[label] = parts = breakdown(source, test, error)
+        seen = split["train"][:len(test)]  # as many training sheets: is the model short of fitting them?
+        fitted = evaluate_structures(models[label], translated(source.structures(seen), np.random.default_rng(
+            TRANSLATION_SEED)), source.energy[seen])["summary"]["mean_abs_eV"]
+        results.setdefault("train_sample_mean_abs_eV", {})[label] = fitted
+        print(f"{label}: mean |error| {fitted:.3f} eV per cell on {len(seen)} translated training sheets, "
+              f"{np.abs(error).mean():.3f} on the test sheets")
         print(f"{label}, translated test sheets, mean |error| per cell (eV) by kind: "
               + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
               + "; by vacancies: " + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items()))
