@@ -164,7 +164,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
 @click.option("--widths", default=None,
               help="Convolution widths of lean_cnn, atom_cnn (one per convolution) and local_density (its "
                    "two stem convolutions), e.g. 48,96 [default: 16,32,32,32; 16,32,64; 32,64].")
-@click.option("--init", "init", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
                    "a lower --lr on more data); the other options must describe the same network and images.")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
