@@ -217,7 +217,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
 
     _require_suffix(out, (".safetensors",))
     run_dir = run_dir or Path("runs") / out.stem
-    options = _cnn_options(net or "dense", hidden, widths)
+    net = net or "dense"
+    options = _cnn_options(net, hidden, widths)
     if is_structure_file(data):
         from ednn.atoms.workflow import train_on_structures
 
@@ -230,9 +231,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
 
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
-            context=8 if context is None else context, net=net or "dense",
-            net_options=options if (net or "dense") != "dense" else None if hidden is None
-            else {"hidden": _int_list(hidden), "activation": "silu"}, per_element=not z_weighted, init=init,
+            context=8 if context is None else context, net=net, net_options=_atom_net_options(net, hidden, options),
+            per_element=not z_weighted, init=init,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
@@ -244,7 +244,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
                if value != default]
     if ignored:
         raise EDNNError(f"{', '.join(ignored)} apply only to atomic structures; {data} holds grids")
-    focus, context, net, batch_size = focus or 1, 1 if context is None else context, net or "dense", batch_size or 2000
+    focus, context, batch_size = focus or 1, 1 if context is None else context, batch_size or 2000
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden or "64,64") if net == "dense" else None, net_options=options,
                           init=init, ndim=ndim, padding=padding, epochs=epochs,
@@ -272,6 +272,14 @@ def _cnn_options(net: str, hidden: str | None, widths: str | None) -> dict:
             raise EDNNError(f"--hidden for {net} is one number (the width of its dense layer), got {hidden!r}")
         options["hidden"] = sizes[0]
     return options
+
+
+def _atom_net_options(net: str, hidden: str | None, cnn_options: dict) -> dict | None:
+    """Tile-net options for atoms: the dense net's --hidden with SiLU (smooth forces), or None
+    for its atom default; a convolutional net's `_cnn_options`."""
+    if net != "dense":
+        return cnn_options
+    return None if hidden is None else {"hidden": _int_list(hidden), "activation": "silu"}
 
 
 def _print_atom_summary(summary: dict, label: str) -> None:
