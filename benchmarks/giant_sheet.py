@@ -5,11 +5,12 @@
                                      [--largest 290x293] [--work data/giant] [--out docs]
 
 Sheets are made once (resumable: existing files are reused) from a pool of 64 thermalised
-porous patches (`ednn.atoms.porous_sheet`). Each EDNN evaluation runs in its own process
-(`giant_energy`, as `ednn predict` runs it: one process with a thread per core, or a local
-Dask cluster of 2 workers); its wall time (process start to end), its compute time
-(`giant_energy` alone) and the peak resident memory of its whole process tree (sampled
-every 0.1 s) are recorded. The exact energy is `rebo_block_energy` (LAMMPS, one core).
+porous patches (`ednn.atoms.porous_sheet`), their thermal displacements blended across seams
+over BLEND_WIDTH Å (`ednn.atoms.seam_blend`; benchmarks/sheet_seams.py shows why). Each EDNN
+evaluation runs in its own process (`giant_energy`, as `ednn predict` runs it: one process
+with a thread per core, or a local Dask cluster of 2 workers); its wall time (process start
+to end), its compute time (`giant_energy` alone) and the peak resident memory of its whole
+process tree (sampled every 0.1 s) are recorded. The exact energy is `rebo_block_energy` (LAMMPS, one core).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from ednn.atoms.porous_sheet import SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
+from ednn.atoms.porous_sheet import BLEND_WIDTH, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
 from ednn.atoms.rebo_blocks import rebo_block_energy
 from ednn.cli_atoms import parse_pair
 from ednn.data.atoms import read_structures, write_structures
@@ -145,7 +146,7 @@ def main() -> None:
           "eV/atom", flush=True)
     rows = []
     for nx, ny in sizes:
-        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-phased.h5"
+        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-blend{BLEND_WIDTH:g}.h5"
         start = time.perf_counter()
         if not sheet.exists():
             write_porous_sheet(sheet, (nx, ny), patches_pool, seed=SEED)
@@ -184,7 +185,7 @@ def main() -> None:
         "command": "python benchmarks/giant_sheet.py", "model": str(args.model),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
-        "rows": rows, "pool_patches": checked, "time_exponent_1e5_1e7": exponent, "paper": PAPER, "targets": TARGETS,
+        "seam_blend_width_A": BLEND_WIDTH, "rows": rows, "pool_patches": checked, "time_exponent_1e5_1e7": exponent, "paper": PAPER, "targets": TARGETS,
     }
     (args.out / "results" / "giant_sheet.json").write_text(json.dumps(results, indent=1))
     figure(rows, args.out / "figures" / "giant-sheet-scaling.png")

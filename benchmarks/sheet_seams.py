@@ -1,8 +1,12 @@
-"""How the giant sheet's seams differ from the rest: the spread of bond lengths between atoms
-within 1.5 Å of a patch seam, against bonds inside patches, and against the training frames.
+"""What the giant sheet's seams cost, with and without blending the patches' thermal
+displacements across them (`ednn.atoms.seam_blend`): on a sheet of the giant benchmark's pool,
+the REBO energy the seams add (the sheet's energy minus its patches' energies, each periodic
+as in training), how much of it the EDNN sees, the EDNN's error, and the spread of bond
+lengths at seams against inside patches and the training frames.
 
-    python benchmarks/sheet_seams.py [--sheet data/giant/porous-5x5-pool64-seed0-phased.h5]
-                                     [--frames data/porous/porous-every5.h5]
+    python benchmarks/sheet_seams.py [--patches 16x16] [--blend 0 4 8 12]
+        [--model models/porous-graphene-rebo.safetensors] [--work data/giant]
+        [--frames data/porous/porous-every5.h5]
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
+from giant_sheet import POOL, SEED, pool
 
+import ednn
+from ednn.atoms.lammps import rebo_energies
 from ednn.atoms.porous import BOND_CUTOFF
+from ednn.atoms.porous_sheet import slot_choice, write_porous_sheet
+from ednn.cli_atoms import parse_pair
 from ednn.data.atoms import StructureFile
 from ednn.scale.bins import GiantFile
 
@@ -37,19 +46,35 @@ def bond_spread(atoms: Atoms, patch: np.ndarray | None = None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sheet", type=Path, default=Path("data/giant/porous-5x5-pool64-seed0-phased.h5"))
+    parser.add_argument("--patches", default="16x16")
+    parser.add_argument("--blend", type=float, nargs="+", default=[0.0, 4.0, 8.0, 12.0])
+    parser.add_argument("--model", type=Path, default=Path("models/porous-graphene-rebo.safetensors"))
+    parser.add_argument("--work", type=Path, default=Path("data/giant"))
     parser.add_argument("--frames", type=Path, default=Path("data/porous/porous-every5.h5"))
     args = parser.parse_args()
-    with GiantFile(args.sheet) as giant:
-        bins = giant.bins
-        sheet = Atoms(numbers=bins.numbers[:], positions=bins.positions[:], cell=bins.cell, pbc=True)
-        patch = np.asarray(bins.lengths) / np.asarray(bins.counts)  # a porous sheet's bins are its patches
-    spread = bond_spread(sheet, patch)
+    args.work.mkdir(parents=True, exist_ok=True)
+    nx, ny = parse_pair(args.patches)
+    patches, model = pool(args.work), ednn.load(args.model)
+    slots = np.concatenate([slot_choice(SEED, i, ny, POOL) for i in range(nx)])
+    tiles_exact, tiles_ednn = rebo_energies(patches)[slots].sum(), model.predict_atoms(patches)[slots].sum()
     frames = StructureFile(args.frames).structures(np.arange(0, 500, 5))
     training = np.mean([bond_spread(f)["all"] for f in frames])
-    print(f"{args.sheet.name}: bond-length std at seams {spread['seam']:.4f} Å "
-          f"({100 * spread['seam_bonds_share']:.1f} % of bonds), inside patches {spread['interior']:.4f} Å; "
-          f"training frames ({len(frames)} of {args.frames.name}): {training:.4f} Å")
+    print(f"bond-length std of training frames ({len(frames)} of {args.frames.name}): {training:.4f} Å")
+    for blend in args.blend:
+        path = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-blend{blend:g}.h5"
+        if not path.exists():
+            write_porous_sheet(path, (nx, ny), patches, seed=SEED, blend=blend, progress=False)
+        with GiantFile(path) as giant:
+            bins = giant.bins
+            sheet = Atoms(numbers=bins.numbers[:], positions=bins.positions[:], cell=bins.cell, pbc=True)
+            patch = np.asarray(bins.lengths) / np.asarray(bins.counts)  # a porous sheet's bins are its patches
+        n, exact, predicted = len(sheet), rebo_energies([sheet])[0], model.predict_atoms([sheet])[0]
+        spread = bond_spread(sheet, patch)
+        print(f"blend {blend:4.1f} Å ({n:,d} atoms): EDNN error {1e3 * (predicted - exact) / n:+.3f} meV/atom; "
+              f"seams add {1e3 * (exact - tiles_exact) / n:+.3f} meV/atom (REBO), the EDNN sees "
+              f"{1e3 * (predicted - tiles_ednn) / n:+.3f}; bond-length std at seams {spread['seam']:.4f} Å "
+              f"({100 * spread['seam_bonds_share']:.1f} % of bonds), inside patches {spread['interior']:.4f} Å",
+              flush=True)
 
 
 if __name__ == "__main__":

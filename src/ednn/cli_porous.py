@@ -68,11 +68,15 @@ def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate
               help="Thermalised porous patches (1 ps of planar REBO MD at 1000 K each) the slots draw from.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Random seed for the pool's patches and for which patch fills each slot.")
-def porous_sheet(out: Path, patches_text: str, pool: int, seed: int) -> None:
+@click.option("--blend", type=click.FloatRange(min=0.0), default=8.0, show_default=True,
+              help="Å on each side of a seam over which the patches' thermal displacements are blended "
+                   "(0: plain tiling, whose seams strain bonds as no training frame does).")
+def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: float) -> None:
     """A giant porous graphene sheet into the giant-structure file OUT (.h5), column by column.
 
     Pores as in the training data (0–4 per patch, radius 2–6 Å) but kept inside their patch,
-    so patches meet along pristine lattice with matching registry. Evaluate it with
+    so patches meet along pristine lattice with matching registry; near each seam the two
+    patches' thermal displacement fields are blended into one continuous field. Evaluate it with
     `ednn predict MODEL OUT [--workers N]` and its exact energy with `ednn porous exact OUT`.
     """
     from ednn.atoms.porous_sheet import patch_pool, write_porous_sheet
@@ -81,7 +85,7 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int) -> None:
 
     if out.exists():
         raise EDNNError(f"{out} exists; delete it first to make it again")
-    path = write_porous_sheet(out, parse_pair(patches_text), patch_pool(pool, seed), seed=seed)
+    path = write_porous_sheet(out, parse_pair(patches_text), patch_pool(pool, seed), seed=seed, blend=blend)
     with GiantFile(path) as giant:
         lengths = giant.bins.lengths
         click.echo(f"{out}: {len(giant.bins):,d} atoms, {lengths[0]:.1f} × {lengths[1]:.1f} Å "

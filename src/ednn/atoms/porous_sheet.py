@@ -27,6 +27,7 @@ from tqdm import tqdm
 from ednn.atoms.lammps import planar_md
 from ednn.atoms.porous import (CELLS, EQUILIBRATION, LATTICE_A, MAX_PORES, PORE_RADIUS, TDAMP_FS, TEMPERATURE_K,
                                TIMESTEP_FS, VACUUM, cut_pores, md_seed)
+from ednn.atoms.seam_blend import blended_column, pool_field
 from ednn.atoms.sheets import honeycomb
 from ednn.errors import EDNNError
 from ednn.scale.bins import GiantWriter
@@ -35,6 +36,8 @@ EDGE_MARGIN = 1.5
 """Å between a pore's rim and its patch's edge."""
 PHASE_FRAMES, PHASE_EVERY = 50, 40
 """The training data's frames after equilibration: 50, every 40 MD steps (`ednn porous generate`)."""
+BLEND_WIDTH = 8.0
+"""Å on each side of a seam over which thermal displacements are blended (`ednn.atoms.seam_blend`)."""
 SQUARE_MICRON_PATCHES = (290, 293)
 """Patches per axis of a 1 µm² sheet: 9 987.6 × 9 988.4 Å (0.9976 µm²)."""
 
@@ -79,26 +82,34 @@ def slot_choice(seed: int, column: int, rows: int, pool: int) -> np.ndarray:
 
 
 def write_porous_sheet(path: str | Path, patches: tuple[int, int], pool: list[Atoms], *, seed: int = 0,
-                       progress: bool = True) -> Path:
+                       blend: float = BLEND_WIDTH, progress: bool = True) -> Path:
     """Write a porous sheet of `patches` (nx, ny) patch slots filled from `pool` (see
-    `patch_pool`) to a giant-structure file (bins = patches). Returns the path; the file
-    appears only when complete."""
+    `patch_pool`) to a giant-structure file (bins = patches), the thermal displacements blended
+    across seams over `blend` Å (`ednn.atoms.seam_blend`; 0: plain tiling). Returns the path;
+    the file appears only when complete."""
     nx, ny = patches
     if nx < 1 or ny < 1:
         raise EDNNError(f"need at least 1 × 1 patches, got {nx} × {ny}")
     if not pool:
         raise EDNNError("the patch pool is empty")
+    field = pool_field(pool) if blend else None
     patch_cell = pool[0].cell.array
-    cell = np.diag([nx * patch_cell[0, 0], ny * patch_cell[1, 1], patch_cell[2, 2]])
+    lengths = np.array([nx * patch_cell[0, 0], ny * patch_cell[1, 1]])
+    cell = np.diag([*lengths, patch_cell[2, 2]])
     writer = GiantWriter(path, cell, (nx, ny), {"kind": "porous graphene", "pool_size": len(pool), "seed": seed,
-                                                "patches": [nx, ny]})
+                                                "patches": [nx, ny], "seam_blend_width": blend})
     try:
         for i in tqdm(range(nx), desc="columns", unit="column", disable=not progress):
-            chosen = slot_choice(seed, i, ny, len(pool))
-            positions = [pool[k].positions + [i * patch_cell[0, 0], j * patch_cell[1, 1], 0.0]
-                         for j, k in enumerate(chosen)]
-            numbers = [pool[k].numbers for k in chosen]
-            writer.write_column(i, np.concatenate(positions), np.concatenate(numbers))
+            choice = np.stack([slot_choice(seed, (i + d) % nx, ny, len(pool)) for d in (-1, 0, 1)])
+            if field is None:
+                positions = np.concatenate([pool[k].positions + [0.0, j * patch_cell[1, 1], 0.0]
+                                            for j, k in enumerate(choice[1])])
+                numbers = np.concatenate([pool[k].numbers for k in choice[1]])
+            else:
+                positions, numbers = blended_column(pool, field, choice, blend)
+            positions[:, 0] += i * patch_cell[0, 0]
+            positions[:, :2] %= lengths  # a blended atom may cross a row seam; columns keep their atoms
+            writer.write_column(i, positions, numbers)
     except BaseException:
         writer.abort()
         raise
