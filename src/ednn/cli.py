@@ -313,7 +313,12 @@ def _print_summary(summary: dict, label: str) -> None:
               help="Write parity and error plots to this PNG.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the error summary as JSON.")
-def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None) -> None:
+@click.option("--placements", type=click.IntRange(1), default=1, show_default=True,
+              help="Atom models: average each structure's prediction over this many in-plane translations "
+                   "spread over one focus region (removes most of the model's dependence on where the pixel "
+                   "grid lies; costs that many evaluations).")
+def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None,
+             placements: int) -> None:
     """Errors of MODEL on the labelled grids or structures in DATA.
 
     Grid models: DATA (.h5/.npz) holds x and the model's target dataset (usually
@@ -330,11 +335,13 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     if loaded.imaging is not None:
         from ednn.atoms.workflow import evaluate_structure_file
 
-        result = evaluate_structure_file(loaded, data, split)
+        result = evaluate_structure_file(loaded, data, split, placements)
         summary = result["summary"]
         _print_atom_summary(summary, label)
         sites, unit, site = result["n_atoms"], "eV", "atom"
     else:
+        if placements != 1:
+            raise EDNNError("--placements applies to atom models only")
         result = evaluate_on_file(loaded, data, split)
         summary = result["summary"]
         _print_summary(summary, label)
@@ -359,8 +366,12 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
                                                 "(its workers must see DATA at the same path).")
 @click.option("--block-pixels", type=click.IntRange(1), default=None,
               help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].")
+@click.option("--placements", type=click.IntRange(1), default=1, show_default=True,
+              help="Atom models: average each structure's prediction over this many in-plane translations "
+                   "spread over one focus region (removes most of the model's dependence on where the pixel "
+                   "grid lies; costs that many evaluations).")
 def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, scheduler: str | None,
-            block_pixels: int | None) -> None:
+            block_pixels: int | None, placements: int) -> None:
     """Predict the total of each grid or structure in DATA with MODEL.
 
     Grid models: DATA is .h5/.npz holding x. Atom models: DATA is an ednn structure
@@ -377,6 +388,8 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     giant = loaded.imaging is not None and is_giant_file(data)
     if (workers or scheduler or block_pixels) and not giant:
         raise EDNNError("--workers, --scheduler and --block-pixels apply to giant-structure files only")
+    if placements != 1 and (giant or loaded.imaging is None):
+        raise EDNNError("--placements applies to atom models on ordinary structure files only")
     if giant:
         import numpy as np
 
@@ -387,7 +400,7 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     elif loaded.imaging is not None:
         from ednn.data.atoms import read_structures
 
-        totals = loaded.predict_atoms(read_structures(data)[0])
+        totals = loaded.predict_atoms(read_structures(data)[0], placements)
     else:
         totals = loaded.predict(read_grids(data, target=None)[0])
     rows = totals.reshape(len(totals), -1)

@@ -257,12 +257,17 @@ class EDNN(nn.Module):
         totals = self.to_physical(torch.from_numpy(scaled), n_sites, intensity).numpy()
         return totals[:, 0] if self.outputs == 1 else totals
 
-    def predict_atoms(self, structures: Atoms | Sequence[Atoms]) -> np.ndarray:
+    def predict_atoms(self, structures: Atoms | Sequence[Atoms], placements: int = 1) -> np.ndarray:
         """Total energies (N,) float64, in the training target's unit (eV for ednn's atom
         models), of ase.Atoms structures (one or a list) with rectangular in-plane cells
         that are whole numbers of this model's focus regions. Structures of more than
         STREAM_ABOVE_PIXELS pixels are evaluated block by block (`ednn.scale.stream`), in
-        memory bounded by the block size."""
+        memory bounded by the block size.
+
+        placements: average over this many in-plane translations of every structure, spread
+        evenly over one focus region (`placement_shifts`; the sum is unchanged by whole focus
+        regions): the energy does not depend on where the pixel grid lies, a model's
+        prediction a little, and the average removes most of that (placements × the time)."""
         if self.imaging is None:
             raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
         structures = [structures] if isinstance(structures, Atoms) else list(structures)
@@ -271,6 +276,12 @@ class EDNN(nn.Module):
         wrong = next((type(s).__name__ for s in structures if not isinstance(s, Atoms)), None)
         if wrong is not None:
             raise EDNNError(f"predict_atoms takes ase.Atoms (one or a list), got a {wrong}")
+        if placements < 1:
+            raise EDNNError(f"placements must be at least 1, got {placements}")
+        if placements > 1:
+            region = np.asarray(self.imaging.pixel_size) * self.focus
+            return np.mean([self.predict_atoms([_shifted(s, shift) for s in structures])
+                            for shift in placement_shifts(placements) * region], axis=0)
         by_shape: dict[tuple[int, int], list[int]] = {}
         totals = np.empty((len(structures), self.outputs))
         for k, atoms in enumerate(structures):
@@ -293,3 +304,17 @@ class EDNN(nn.Module):
         from ednn.atoms.calculator import EDNNCalculator
 
         return EDNNCalculator(self, precision)
+
+
+def placement_shifts(count: int) -> np.ndarray:
+    """count in-plane shifts (count, 2) as fractions of a focus region, spread evenly (a
+    Kronecker sequence: k/count along x, the golden ratio's multiples along y); the first is 0."""
+    k = np.arange(count)
+    return np.column_stack([k / count, np.mod(k * (math.sqrt(5) - 1) / 2, 1.0)])
+
+
+def _shifted(atoms: Atoms, shift: np.ndarray) -> Atoms:
+    moved = atoms.copy()
+    moved.positions[:, :2] += shift
+    return moved
+

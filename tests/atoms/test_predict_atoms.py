@@ -214,3 +214,25 @@ def test_paper_geometry_is_available_by_configuration():
     single = model.predict_atoms(atoms)[0]
     assert model.imaging.grid_shape(atoms, model.focus) == (256, 256)
     assert model.predict_atoms(atoms.repeat((2, 1, 1)))[0] == pytest.approx(2 * single, rel=1e-6)
+
+
+def test_placements_average_translated_copies(model):
+    from ednn.model import placement_shifts
+
+    structures = [sheet(index) for index in range(3)]
+    region = np.asarray(PIXEL) * FOCUS
+    shifts = placement_shifts(5)
+    assert np.all((shifts >= 0) & (shifts < 1)) and len(np.unique(shifts[:, 1])) == 5 and not shifts[0].any()
+    explicit = []
+    for shift in shifts * region:
+        moved = [s.copy() for s in structures]
+        for atoms in moved:
+            atoms.positions[:, :2] += shift
+        explicit.append(model.predict_atoms(moved))
+    np.testing.assert_allclose(model.predict_atoms(structures, placements=5), np.mean(explicit, axis=0), rtol=1e-12)
+    assert np.ptp(explicit, axis=0).max() > 1e-4  # the copies do differ: the average is no no-op
+    whole = structures[0].copy()
+    whole.positions[:, :2] += region * [2, 3]  # whole focus regions: the same tiles
+    assert model.predict_atoms(whole)[0] == pytest.approx(model.predict_atoms(structures[0])[0], rel=1e-9)
+    with pytest.raises(EDNNError, match="placements"):
+        model.predict_atoms(structures, placements=0)

@@ -162,6 +162,11 @@ def test_cli_train_evaluate_predict(ednn_cli, sheets_file, tmp_path, monkeypatch
     assert on_supercells.returncode == 0, on_supercells.stderr
     assert "big.extxyz: 3 structures" in on_supercells.stdout
 
+    averaged = ednn_cli("predict", "m.safetensors", "big.extxyz", "--placements", "3")
+    assert averaged.returncode == 0, averaged.stderr
+    np.testing.assert_allclose([float(v) for v in averaged.stdout.split()],
+                               model.predict_atoms(ase.io.read(tmp_path / "big.extxyz", ":"), 3), rtol=1e-9)
+
     written = ednn_cli("predict", "m.safetensors", "big.extxyz", "--csv", "p.csv")
     assert written.returncode == 0
     rows = (tmp_path / "p.csv").read_text().splitlines()

@@ -145,11 +145,13 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     return model
 
 
-def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray) -> dict:
-    """Predict structures and compare with reference energies (eV): {'summary', 'predicted',
-    'true', 'seconds'}; summary is `atom_error_summary` plus seconds per structure."""
+def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray,
+                        placements: int = 1) -> dict:
+    """Predict structures (averaged over `placements`, see `EDNN.predict_atoms`) and compare
+    with reference energies (eV): {'summary', 'predicted', 'true', 'seconds'}; summary is
+    `atom_error_summary` plus seconds per structure."""
     start = time.perf_counter()
-    predicted = model.predict_atoms(structures)
+    predicted = model.predict_atoms(structures, placements)
     seconds = time.perf_counter() - start
     n_atoms = np.array([len(s) for s in structures])
     summary = atom_error_summary(predicted, energies, areas(structures), n_atoms)
@@ -158,7 +160,7 @@ def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.n
             "n_atoms": n_atoms}
 
 
-def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None) -> dict:
+def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None, placements: int = 1) -> dict:
     """`evaluate_structures` on a labelled structure file or ASE-readable file with energies;
     split='test' (or 'val', 'train') uses the model's own split of its training file."""
     from ednn.data.atoms import read_structures
@@ -166,7 +168,7 @@ def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = N
     data = Path(data)
     if split is None:
         structures, energies = read_structures(data, require_energy=True)
-        return evaluate_structures(model, structures, energies)
+        return evaluate_structures(model, structures, energies, placements)
     recorded = model.info.get("split")
     if not recorded or "sha256_16" not in model.info.get("data", {}):
         raise EDNNError("this model records no split; evaluate on the whole file instead")
@@ -175,4 +177,4 @@ def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = N
                         f"{data.name} is a different file")
     source = StructureFile(data)
     index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
-    return evaluate_structures(model, source.structures(index), source.energy[index])
+    return evaluate_structures(model, source.structures(index), source.energy[index], placements)
