@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from ednn.atoms.porous_sheet import BLEND_WIDTH, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
+from ednn.atoms.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
 from ednn.atoms.rebo_blocks import rebo_block_energy
 from ednn.cli_atoms import parse_pair
 from ednn.data.atoms import read_structures, write_structures
@@ -43,7 +43,7 @@ TARGETS = {"minutes": 24.7, "peak_rss_gb": 8.0, "error_meV_per_atom": 1.0, "expo
 
 
 def pool(work: Path) -> list:
-    path = work / f"pool-{POOL}-seed{SEED}-phased.h5"  # "phased": patches at random training frames
+    path = work / f"pool-{POOL}-seed{SEED}-edge{EDGE_MARGIN:g}.h5"  # patches at random training frames
     if not path.exists():
         write_structures(path, patch_pool(POOL, SEED), {"command": "benchmarks/giant_sheet.py", "seed": SEED})
     return read_structures(path)[0]
@@ -146,7 +146,7 @@ def main() -> None:
           "eV/atom", flush=True)
     rows = []
     for nx, ny in sizes:
-        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-blend{BLEND_WIDTH:g}.h5"
+        sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-edge{EDGE_MARGIN:g}-blend{BLEND_WIDTH:g}.h5"
         start = time.perf_counter()
         if not sheet.exists():
             write_porous_sheet(sheet, (nx, ny), patches_pool, seed=SEED)
@@ -185,7 +185,7 @@ def main() -> None:
         "command": "python benchmarks/giant_sheet.py", "model": str(args.model),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
-        "seam_blend_width_A": BLEND_WIDTH, "rows": rows, "pool_patches": checked, "time_exponent_1e5_1e7": exponent, "paper": PAPER, "targets": TARGETS,
+        "seam_blend_width_A": BLEND_WIDTH, "pore_edge_margin_A": EDGE_MARGIN, "rows": rows, "pool_patches": checked, "time_exponent_1e5_1e7": exponent, "paper": PAPER, "targets": TARGETS,
     }
     (args.out / "results" / "giant_sheet.json").write_text(json.dumps(results, indent=1))
     figure(rows, args.out / "figures" / "giant-sheet-scaling.png")

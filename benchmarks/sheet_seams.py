@@ -22,7 +22,7 @@ from giant_sheet import POOL, SEED, pool
 import ednn
 from ednn.atoms.lammps import rebo_energies
 from ednn.atoms.porous import BOND_CUTOFF
-from ednn.atoms.porous_sheet import slot_choice, write_porous_sheet
+from ednn.atoms.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
 from ednn.cli_atoms import parse_pair
 from ednn.data.atoms import StructureFile
 from ednn.scale.bins import GiantFile
@@ -61,7 +61,7 @@ def main() -> None:
     training = np.mean([bond_spread(f)["all"] for f in frames])
     print(f"bond-length std of training frames ({len(frames)} of {args.frames.name}): {training:.4f} Å")
     for blend in args.blend:
-        path = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-blend{blend:g}.h5"
+        path = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-edge{EDGE_MARGIN:g}-blend{blend:g}.h5"
         if not path.exists():
             write_porous_sheet(path, (nx, ny), patches, seed=SEED, blend=blend, progress=False)
         with GiantFile(path) as giant:

@@ -10,10 +10,11 @@ for the training data's equilibration (1 ps) and on to a random one of the train
 frames (`patch_phase`): patches all started from the ideal lattice at one temperature share
 the thermostat's oscillation, so taking each right after equilibration would make the whole
 pool colder than the training frames (by 7.6 meV/atom, docs/porous.md). All patches share one
-lattice (registry matches across seams). Atoms at a seam have thermal displacements from
-two independent runs instead of one — the one place whose local environments differ from
-the training frames. Slot (i, j) picks its patch from (seed, i, j) alone, so any part of the
-sheet can be made again without the rest.
+lattice (registry matches across seams), and their thermal displacements are blended across
+the seams (`ednn.atoms.seam_blend`), which would otherwise put two independent MD runs side
+by side — the one place whose local environments differ from the training frames. Slot
+(i, j) picks its patch from (seed, i, j) alone, so any part of the sheet can be made again
+without the rest.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from ednn.atoms.sheets import honeycomb
 from ednn.errors import EDNNError
 from ednn.scale.bins import GiantWriter
 
-EDGE_MARGIN = 1.5
-"""Å between a pore's rim and its patch's edge."""
+EDGE_MARGIN = 4.0
+"""Å between a pore's rim and its patch's edge: seams then run through pristine lattice in
+both patches, where blending their displacements costs least (at 1.5 Å, rim atoms' large
+displacements were blended into pristine sites: 2.7 instead of 1.7 meV/atom of extra REBO
+energy on a 16 × 16 sheet, `benchmarks/sheet_seams.py`)."""
 PHASE_FRAMES, PHASE_EVERY = 50, 40
 """The training data's frames after equilibration: 50, every 40 MD steps (`ednn porous generate`)."""
 BLEND_WIDTH = 8.0
