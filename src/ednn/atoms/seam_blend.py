@@ -55,7 +55,7 @@ def pool_field(pool: list[Atoms]) -> PoolField:
         if not np.allclose(patch.cell.lengths()[:2], lengths):
             raise EDNNError(f"pool patch {p} is {patch.cell.lengths()[0]:.2f} × {patch.cell.lengths()[1]:.2f} Å, "
                             f"not the patch lattice's {lengths[0]:.2f} × {lengths[1]:.2f} Å")
-        xy = np.mod(patch.positions[:, :2], lengths) % lengths
+        xy = np.mod(patch.positions[:, :2], lengths) % lengths  # twice: mod of a tiny negative rounds to L
         distance, site = tree.query(xy)
         on_site = (distance < ON_SITE) & (np.bincount(site, minlength=len(ideal))[site] == 1)
         shift = xy - ideal[site]
