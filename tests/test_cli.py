@@ -77,6 +77,8 @@ def bad_inputs(tmp_path, model_file):
         (["predict", model_file, tmp_path / "nan.npz"], "NaN"),
         (["predict", model_file, tmp_path / "channels.npz"], "2-D model with 1 channel expects"),
         (["predict", model_file, tmp_path / "nox.npz"], "no dataset 'x'"),
+        (["predict", model_file, tmp_path / "d.npz", "--placements", 2], "--placements applies"),
+        (["evaluate", model_file, tmp_path / "d.npz", "--placements", 2], "--placements applies"),
         (["predict", model_file, tmp_path / "nox.h5"], "no dataset 'x'"),
         (["predict", model_file, tmp_path / "corrupt.h5"], "not a readable HDF5 file"),
         (["predict", model_file, tmp_path / "missing.h5"], "does not exist"),
