@@ -304,6 +304,13 @@ def _print_summary(summary: dict, label: str) -> None:
         click.echo(f"  {n_sites} sites per example, {summary['sites_per_second']:.3g} sites/s")
 
 
+_placements_option = click.option(
+    "--placements", type=click.IntRange(1), default=1, show_default=True,
+    help="Atom models: average each structure's prediction over this many in-plane translations spread over one "
+         "focus region (removes most of the model's dependence on where the pixel grid lies; costs that many "
+         "evaluations).")
+
+
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
@@ -313,10 +320,7 @@ def _print_summary(summary: dict, label: str) -> None:
               help="Write parity and error plots to this PNG.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the error summary as JSON.")
-@click.option("--placements", type=click.IntRange(1), default=1, show_default=True,
-              help="Atom models: average each structure's prediction over this many in-plane translations "
-                   "spread over one focus region (removes most of the model's dependence on where the pixel "
-                   "grid lies; costs that many evaluations).")
+@_placements_option
 def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None,
              placements: int) -> None:
     """Errors of MODEL on the labelled grids or structures in DATA.
@@ -366,10 +370,7 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
                                                 "(its workers must see DATA at the same path).")
 @click.option("--block-pixels", type=click.IntRange(1), default=None,
               help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].")
-@click.option("--placements", type=click.IntRange(1), default=1, show_default=True,
-              help="Atom models: average each structure's prediction over this many in-plane translations "
-                   "spread over one focus region (removes most of the model's dependence on where the pixel "
-                   "grid lies; costs that many evaluations).")
+@_placements_option
 def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, scheduler: str | None,
             block_pixels: int | None, placements: int) -> None:
     """Predict the total of each grid or structure in DATA with MODEL.
