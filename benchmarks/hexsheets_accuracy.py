@@ -32,6 +32,7 @@ from ednn.data.atoms import StructureFile
 MODELS = {
     "EDNN": ("hexsheets-gfn1xtb", 1.122),
     "EDNN, local density": ("hexsheets-gfn1xtb-density", 1.122),
+    "EDNN, local density, wider": ("hexsheets-gfn1xtb-density-wide", 1.122),
     "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
     "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
     "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
@@ -72,11 +73,28 @@ def local_features(structures: list) -> np.ndarray:
 
 
 def breakdown(source: StructureFile, test: np.ndarray, error: np.ndarray) -> dict:
-    """Mean |error| (eV per cell) by kind of sheet and by number of vacancies."""
-    kinds = {str(k): float(np.abs(error[source.kind[test] == k]).mean()) for k in np.unique(source.kind[test])}
+    """Mean |error| (eV per cell) by kind of sheet, by number of vacancies, and by kind for
+    sheets without and with vacancies."""
+    kind = source.kind[test]
     vacancies = 60 - source.n_atoms[test]
+    kinds = {str(k): float(np.abs(error[kind == k]).mean()) for k in np.unique(kind)}
     by_vacancies = {int(v): float(np.abs(error[vacancies == v]).mean()) for v in np.unique(vacancies)}
-    return {"kind": kinds, "vacancies": by_vacancies}
+    split = {f"{k}, {'with' if v else 'no'} vacancies": float(np.abs(error[(kind == k) & ((vacancies > 0) == v)]).mean())
+             for k in np.unique(kind) for v in (False, True) if np.any((kind == k) & ((vacancies > 0) == v))}
+    return {"kind": kinds, "vacancies": by_vacancies, "kind_and_vacancies": split}
+
+
+def shared_error(source: StructureFile, test: np.ndarray, first: np.ndarray, second: np.ndarray) -> dict:
+    """How much two models' errors (eV per cell, same sheets) have in common: their
+    correlation, the error of their mean (meV/Å²), and for hBN sheets with vacancies the
+    correlation of the first's |error| with |N − B| (the electrons a vacancy leaves over)."""
+    structures = source.structures(test)
+    area = np.array([a.cell[0, 0] * a.cell[1, 1] for a in structures])
+    excess = np.array([abs(int(np.sum(a.numbers == 7)) - int(np.sum(a.numbers == 5))) for a in structures])
+    hbn = (source.kind[test] == "hbn") & (source.n_atoms[test] < 60)
+    return {"correlation": float(np.corrcoef(first, second)[0, 1]),
+            "mean_of_both_meV_per_A2": float(np.mean(1000 * np.abs(first + second) / 2 / area)),
+            "hbn_vacancies_abs_error_vs_electron_excess": float(np.corrcoef(np.abs(first[hbn]), excess[hbn])[0, 1])}
 
 
 def transfer_figure(rows: dict, path: Path) -> None:
@@ -114,6 +132,7 @@ def main() -> None:
     print(f"60-site test split (N={len(test)}): mean |error| in meV/Å² (median), meV/atom, eV/cell")
     print(f"{'model':38} {'placement':13} {'mean':>7} {'(median)':>9} {'meV/atom':>9} {'eV/cell':>8}  paper (DFT)")
     models = {}
+    errors: dict[str, np.ndarray] = {}  # per model, eV per translated test sheet
     for label, (stem, paper) in MODELS.items():
         path = args.models / f"{stem}.safetensors"
         if not path.is_file():
@@ -128,6 +147,7 @@ def main() -> None:
             print(f"{label:38} {placement:13} {s['mean_abs_meV_per_A2']:7.2f} ({s['median_abs_meV_per_A2']:7.2f}) "
                   f"{s['mean_abs_meV_per_atom']:9.2f} {s['mean_abs_eV']:8.3f}  {paper or ''}")
             if placement == "translated":
+                errors[label] = np.asarray(result["predicted"]) - source.energy[test]
                 parity_plot(result["predicted"], result["true"], result["n_atoms"],
                             figures / f"hexsheets-fig5-{stem}.png",
                             f"{label} on the 60-site test split, randomly translated", unit="eV", site="atom")
@@ -148,18 +168,18 @@ def main() -> None:
     for label in TRANSFER_OF:
         if label not in models:
             continue
-        error = np.asarray(evaluate_structures(models[label], placements["translated"], source.energy[test])["predicted"]
-                           - source.energy[test])
-        results.setdefault("breakdown_eV", {})[label] = parts = breakdown(source, test, error)
+        results.setdefault("breakdown_eV", {})[label] = parts = breakdown(source, test, errors[label])
         seen = split["train"][:len(test)]  # as many training sheets: is the model short of fitting them?
         fitted = evaluate_structures(models[label], translated(source.structures(seen), np.random.default_rng(
             TRANSLATION_SEED)), source.energy[seen])["summary"]["mean_abs_eV"]
         results.setdefault("train_sample_mean_abs_eV", {})[label] = fitted
         print(f"{label}: mean |error| {fitted:.3f} eV per cell on {len(seen)} translated training sheets, "
-              f"{np.abs(error).mean():.3f} on the test sheets")
+              f"{np.abs(errors[label]).mean():.3f} on the test sheets")
         print(f"{label}, translated test sheets, mean |error| per cell (eV) by kind: "
               + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
               + "; by vacancies: " + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items()))
+        print(f"{label}, by kind without / with vacancies: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind_and_vacancies"].items()))
         base = results["test"][label]["translated"]
         rows = {60: dict(base, gfn1xtb_seconds_median=float(np.median(source.label_seconds[source.labelled])))}
         print(f"\ntransfer of {label}, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)")
@@ -176,6 +196,13 @@ def main() -> None:
         results["transfer"][label] = {str(k): v for k, v in rows.items()}
         stem = MODELS[label][0]
         transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{stem}.png")
+    pair = ("EDNN, local density", "EDNN, local density, wider")
+    if all(label in errors for label in pair):
+        results["shared_error"] = shared = shared_error(source, test, *(errors[label] for label in pair))
+        print(f"\n{pair[0]} and {pair[1]}: correlation of their errors on the translated test sheets "
+              f"{shared['correlation']:.2f}; their mean {shared['mean_of_both_meV_per_A2']:.2f} meV/Å²; hBN "
+              f"with vacancies: correlation of |error| with the electron excess |N - B| "
+              f"{shared['hbn_vacancies_abs_error_vs_electron_excess']:.2f}")
     results["made_with"] = {"machine": f"{platform.machine()}, 1 thread", "torch": torch.__version__,
                             "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
     (args.out / "results").mkdir(parents=True, exist_ok=True)
