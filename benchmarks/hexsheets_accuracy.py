@@ -25,7 +25,7 @@ import torch
 
 import ednn
 from ednn.analysis.plots import _pyplot, parity_plot
-from ednn.atoms.workflow import evaluate_structures, labelled_split, translated
+from ednn.atoms.workflow import areas, evaluate_structures, labelled_split, translated
 from ednn.data.atoms import StructureFile
 
 #: label: (model file stem, paper's figure in meV/Å² on its 60-atom DFT test set or None)
@@ -89,18 +89,22 @@ def shared_error(source: StructureFile, test: np.ndarray, first: np.ndarray, sec
     correlation, the error of their mean (meV/Å²), and for hBN sheets with vacancies the
     correlation of the first's |error| with |N − B| (the electrons a vacancy leaves over)."""
     structures = source.structures(test)
-    area = np.array([a.cell[0, 0] * a.cell[1, 1] for a in structures])
-    excess = np.array([abs(int(np.sum(a.numbers == 7)) - int(np.sum(a.numbers == 5))) for a in structures])
+    excess = np.abs(electron_excess(structures))
     hbn = (source.kind[test] == "hbn") & (source.n_atoms[test] < 60)
     return {"correlation": float(np.corrcoef(first, second)[0, 1]),
-            "mean_of_both_meV_per_A2": float(np.mean(1000 * np.abs(first + second) / 2 / area)),
+            "mean_of_both_meV_per_A2": float(np.mean(1000 * np.abs(first + second) / 2 / areas(structures))),
             "hbn_vacancies_abs_error_vs_electron_excess": float(np.corrcoef(np.abs(first[hbn]), excess[hbn])[0, 1])}
+
+
+def electron_excess(structures: list) -> np.ndarray:
+    """N − B per structure: the electrons left over once B–N pairs are counted (C brings 4 of 4)."""
+    return np.array([int(np.sum(a.numbers == 7)) - int(np.sum(a.numbers == 5)) for a in structures], float)
 
 
 def cell_terms(structures: list) -> np.ndarray:
     """Per structure: 1, q, q², |q|, q mod 2 and the number of vacancies, q = N − B: terms
     that belong to the whole cell (its net electron excess), not to any neighbourhood."""
-    q = np.array([int(np.sum(a.numbers == 7)) - int(np.sum(a.numbers == 5)) for a in structures], float)
+    q = electron_excess(structures)
     vacancies = np.array([60 - len(a) for a in structures], float)
     return np.column_stack([np.ones_like(q), q, q**2, np.abs(q), q % 2, vacancies])
 
@@ -112,10 +116,9 @@ def with_cell_terms(model: ednn.EDNN, source: StructureFile, split: dict, test_e
     residual = source.energy[split["train"]] - model.predict_atoms(train)
     weights, *_ = np.linalg.lstsq(cell_terms(train), residual, rcond=None)
     test = source.structures(split["test"])
-    area = np.array([a.cell[0, 0] * a.cell[1, 1] for a in test])
     corrected = test_error + cell_terms(test) @ weights
-    return {"before": float(np.mean(1000 * np.abs(test_error) / area)),
-            "after": float(np.mean(1000 * np.abs(corrected) / area))}
+    return {"before": float(np.mean(1000 * np.abs(test_error) / areas(test))),
+            "after": float(np.mean(1000 * np.abs(corrected) / areas(test)))}
 
 
 def transfer_figure(rows: dict, path: Path) -> None:

@@ -46,7 +46,7 @@ def main() -> None:
     from tqdm import tqdm
 
     import ednn
-    from ednn.atoms.workflow import labelled_split, translated
+    from ednn.atoms.workflow import areas, labelled_split, translated
     from ednn.data.atoms import StructureFile
 
     torch.set_num_threads(1)
@@ -54,8 +54,7 @@ def main() -> None:
     test = labelled_split(source, 0, 0.1, 0.1)["test"]
     structures = source.structures(test)
     moved = translated(structures, np.random.default_rng(2026))  # the seed of hexsheets_accuracy.py
-    area = np.array([a.cell[0, 0] * a.cell[1, 1] for a in structures])
-    error = 1000 * np.abs(ednn.load(args.model).predict_atoms(moved) - source.energy[test]) / area
+    error = 1000 * np.abs(ednn.load(args.model).predict_atoms(moved) - source.energy[test]) / areas(structures)
     with ProcessPoolExecutor(args.workers) as pool:
         gap, fractional = np.array(list(tqdm(pool.map(levels, structures, chunksize=8), total=len(test),
                                              desc="GFN1-xTB levels"))).T

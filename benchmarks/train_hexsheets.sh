@@ -11,7 +11,7 @@
 #       4×4-pixel cells summed over each focus region), c = 16 (3.1 Å), Huber 0.2, translations,
 #       and random whole-pixel shifts and flips of every batch (--augment); 80 epochs, then two
 #       fine-tuning rounds of 40 epochs each (--init, batch 16, lr 3e-4 then 2e-4): the network
-#       underfits, and more optimisation steps keep helping.
+#       fits its training sheets no better than the test sheets; the rounds helped a little.
 #   hexsheets-gfn1xtb-density-wide: the same with a wider net (stem 48, 96 filters, 1×1 layer 192;
 #       2.2× the parameters), 100 epochs (batch 16, lr 7e-4), then rounds at lr 1.5e-4 and 1e-4 —
 #       to see whether width is what limits the density net (it is not).
