@@ -12,28 +12,28 @@ translated sheets (as `hexsheets_accuracy.py`). Prints mean |error| by gap and c
 from __future__ import annotations
 
 import argparse
-import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from ase.units import Bohr, Hartree
+from hexsheets_accuracy import TRANSLATION_SEED
 
 GAP_BINS_EV = (0.0, 0.05, 0.2, 0.5, 1.0, np.inf)
 
 
-def levels(atoms) -> tuple[float, float]:
-    """(gap in eV, fractionally occupied electrons) of one sheet from a GFN1-xTB single point."""
-    os.environ["OMP_NUM_THREADS"] = "1"
+def levels(task: tuple[int, object]) -> tuple[int, float, float]:
+    """(index, gap in eV, fractionally occupied electrons) of one (index, sheet) from a
+    GFN1-xTB single point."""
     from tblite.interface import Calculator
 
+    index, atoms = task
     calc = Calculator("GFN1-xTB", atoms.numbers, atoms.positions / Bohr, lattice=atoms.cell.array / Bohr,
                       periodic=np.array([True, True, True]))
     calc.set("verbosity", 0)
     result = calc.singlepoint()
     energy, occupation = result.get("orbital-energies"), result.get("orbital-occupations")
     top = np.flatnonzero(occupation > 1.0).max()
-    return float((energy[top + 1] - energy[top]) * Hartree), float(np.minimum(occupation, 2 - occupation).sum())
+    return index, float((energy[top + 1] - energy[top]) * Hartree), float(np.minimum(occupation, 2 - occupation).sum())
 
 
 def main() -> None:
@@ -48,16 +48,21 @@ def main() -> None:
     import ednn
     from ednn.atoms.workflow import areas, labelled_split, translated
     from ednn.data.atoms import StructureFile
+    from ednn.workers import finished_batches
 
     torch.set_num_threads(1)
     source = StructureFile(args.data)
     test = labelled_split(source, 0, 0.1, 0.1)["test"]
     structures = source.structures(test)
-    moved = translated(structures, np.random.default_rng(2026))  # the seed of hexsheets_accuracy.py
+    moved = translated(structures, np.random.default_rng(TRANSLATION_SEED))
     error = 1000 * np.abs(ednn.load(args.model).predict_atoms(moved) - source.energy[test]) / areas(structures)
-    with ProcessPoolExecutor(args.workers) as pool:
-        gap, fractional = np.array(list(tqdm(pool.map(levels, structures, chunksize=8), total=len(test),
-                                             desc="GFN1-xTB levels"))).T
+    gap, fractional = np.empty(len(test)), np.empty(len(test))
+    with finished_batches(levels, enumerate(structures), args.workers) as batches, \
+            tqdm(total=len(test), desc="GFN1-xTB levels") as bar:
+        for batch in batches:
+            for index, sheet_gap, sheet_fractional in batch:
+                gap[index], fractional[index] = sheet_gap, sheet_fractional
+            bar.update(len(batch))
     print(f"{args.model.name} on {len(test)} translated test sheets: mean |error| {error.mean():.2f} meV/Å²")
     print(f"{'gap (eV)':>14} {'sheets':>7} {'mean |error| meV/Å²':>20}")
     for low, high in zip(GAP_BINS_EV[:-1], GAP_BINS_EV[1:]):

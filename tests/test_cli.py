@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -30,6 +31,14 @@ def model_file(tmp_path):
 def test_every_command_explains_itself(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
+
+
+def test_info_shows_the_configuration_and_the_parameter_count(model_file):
+    result = CliRunner().invoke(main, ["info", str(model_file)])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["net"]["name"] == "dense" and shown["focus"] == 2 and shown["context"] == 1
+    assert shown["net"]["parameters"] == (16 * 8 + 8) + (8 + 1)  # dense 4×4 tile → 8 → 1
 
 
 def test_predict_prints_and_writes_csv(ednn_cli, model_file, tmp_path):

@@ -422,10 +422,14 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 def info(model: Path) -> None:
-    """Show what MODEL is: geometry, network, scaling, training data and metrics (JSON)."""
+    """Show what MODEL is: geometry, network and its parameter count, scaling, training data
+    and metrics (JSON)."""
     from ednn.model_file import load, model_config
 
-    click.echo(json.dumps(model_config(load(model)), indent=2))
+    loaded = load(model)
+    config = model_config(loaded)
+    config["net"]["parameters"] = sum(p.numel() for p in loaded.net.parameters())
+    click.echo(json.dumps(config, indent=2))
 
 
 @main.command()
