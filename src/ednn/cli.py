@@ -164,6 +164,10 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
 @click.option("--widths", default=None,
               help="Convolution widths of lean_cnn, atom_cnn (one per convolution) and local_density (its "
                    "two stem convolutions), e.g. 48,96 [default: 16,32,32,32; 16,32,64; 32,64].")
+@click.option("--charge-equilibration", is_flag=True,
+              help="Total = Σ tile energies − charge-equilibration energy: every site (density cell or tile) also "
+                   "gets an electronegativity and a softness, and charge flows between all sites until they "
+                   "equalise (ednn.readout). Couples the whole structure, stays extensive; for metallic systems.")
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
                    "a lower --lr on more data); the other options must describe the same network and images.")
@@ -194,7 +198,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
           z_weighted: bool, gamma: float, fixed_placement: bool, huber: float | None, augment: bool, hidden: str | None,
-          widths: str | None, init: Path | None, target: str, ndim: int | None,
+          widths: str | None, charge_equilibration: bool, init: Path | None, target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
@@ -232,7 +236,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
             context=8 if context is None else context, net=net, net_options=_atom_net_options(net, hidden, options),
-            per_element=not z_weighted, init=init,
+            per_element=not z_weighted, init=init, readout="qeq" if charge_equilibration else None,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
@@ -247,7 +251,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
     focus, context, batch_size = focus or 1, 1 if context is None else context, batch_size or 2000
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden or "64,64") if net == "dense" else None, net_options=options,
-                          init=init, ndim=ndim, padding=padding, epochs=epochs,
+                          init=init, readout="qeq" if charge_equilibration else None, ndim=ndim,
+                          padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
                           val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
                           target=target, resume=resume, progress=sys.stdout.isatty())

@@ -52,6 +52,9 @@ class LocalTileEnergy:
             raise EDNNError("local updates need a periodic model")
         if model.outputs != 1:
             raise EDNNError("local updates follow a single output; this model has several")
+        if model.readout is not None:
+            raise EDNNError(f"local updates follow a sum of tile energies; this model's {model.readout.name!r} "
+                            "readout couples every tile to all others")
         grids = torch.as_tensor(grids, dtype=torch.float64)
         if grids.ndim != model.ndim + 2 or grids.shape[-1] != model.channels:
             raise EDNNError(f"grids have shape {tuple(grids.shape)}; expected (chains, *spatial, "

@@ -6,7 +6,9 @@ Targets live in scaled units inside the network: a physical total is
 a scale factor and extensive offsets (per site, and per unit of each channel's
 intensity: for atom images with one channel per element that is a reference energy
 per atom of each element), so the model stays extensive on inputs of any size.
-Training works on the scaled sum (`forward`); users call
+A `readout` (`ednn.readout`, e.g. charge equilibration) replaces the plain sum by an
+extensive function of a few summed terms per site. Training works on the scaled sum
+(`forward`); users call
 `predict`, which takes numpy grids of any valid size and returns float64 totals.
 """
 
@@ -23,6 +25,7 @@ from torch import nn
 
 from ednn.errors import EDNNError
 from ednn.nets import LocalDensityNet
+from ednn.readout import make_readout
 from ednn.tiling import Padding, check_geometry, check_spatial_shape, pad, tile, tiles_from_padded
 
 _ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Softplus, nn.LeakyReLU, nn.ELU)
@@ -58,6 +61,9 @@ class EDNN(nn.Module):
         module docstring.
     imaging: for models of atoms, an `AtomImaging` dict (pixel size, Gaussian width,
         elements); enables `predict_atoms`.
+    readout: None (the total is the sum of tile outputs) or the name of an `ednn.readout`
+        ('qeq': charge equilibration); the net then gives the readout's raw values per site
+        (per tile, or per density cell of a `LocalDensityNet`), and tiles give `sums` terms.
     dense_conv: evaluate a leading dense layer over the whole tile as a strided
         convolution over the padded grid instead of copying tiles. Same numbers; on
         CPU it measured slower than tile copies (docs/speed.md), hence off by default.
@@ -68,7 +74,8 @@ class EDNN(nn.Module):
                  scale: Sequence[float] | float = 1.0,
                  offset_per_site: Sequence[float] | float = 0.0,
                  targets: Sequence[str] | None = None, info: dict[str, Any] | None = None,
-                 dense_conv: bool = False, imaging: dict[str, Any] | None = None):
+                 dense_conv: bool = False, imaging: dict[str, Any] | None = None,
+                 readout: str | None = None):
         super().__init__()
         check_geometry(focus, context)
         if padding not in ("periodic", "zeros"):
@@ -81,6 +88,11 @@ class EDNN(nn.Module):
         if len(self.targets) != self.outputs:
             raise EDNNError(f"{len(self.targets)} target names for {self.outputs} outputs")
         self.info: dict[str, Any] = dict(info or {})
+        self.readout = make_readout(readout)
+        if self.readout is not None and self.outputs != 1:
+            raise EDNNError(f"the {readout!r} readout gives one output (energy), not {self.outputs}")
+        #: Terms each tile gives (summed over the structure): the outputs, or the readout's sums.
+        self.sums = self.outputs if self.readout is None else self.readout.sums
         self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
         self.register_buffer("offset_per_intensity", torch.zeros(outputs, self.channels, dtype=torch.float64))
@@ -105,7 +117,8 @@ class EDNN(nn.Module):
     # ---- tensor path (channel-first, float) -------------------------------------------
 
     def raw_from_padded(self, padded: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
-        """Scaled tile outputs (N, *n, outputs) of an already padded grid (N, C, *P).
+        """Scaled tile outputs (N, *n, sums) of an already padded grid (N, C, *P): the
+        outputs, or with a readout its summable terms (`combine` makes totals of their sums).
 
         `dense_conv` picks the strided-convolution evaluation of a leading dense layer
         or the explicit tile copies (default: the model's `use_dense_conv`).
@@ -120,7 +133,7 @@ class EDNN(nn.Module):
             hidden = hidden.movedim(1, -1)
             for layer in list(self.net)[2:]:
                 hidden = layer(hidden)
-            return hidden
+            return self.site_terms(hidden, -1)
         if isinstance(self.net, LocalDensityNet):
             return self._density_sums(padded)
         tiles = tiles_from_padded(padded, self.focus, self.context)
@@ -128,30 +141,39 @@ class EDNN(nn.Module):
         flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
         chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel())
         out = torch.cat([self.net(part) for part in flat.split(chunk)]) if len(flat) > chunk else self.net(flat)
-        return out.view(padded.shape[0], *counts, self.outputs)
+        return self.site_terms(out, -1).view(padded.shape[0], *counts, self.sums)
 
     def _density_sums(self, padded: torch.Tensor) -> torch.Tensor:
-        """Tile outputs (N, *n, outputs) of a `LocalDensityNet`: its density over the whole
-        padded grid (N, outputs, *(n·f/4)), summed over each focus region's cells."""
-        density = self.net.density(padded)
+        """Tile outputs (N, *n, sums) of a `LocalDensityNet`: its density over the whole
+        padded grid (N, outputs, *(n·f/4)) (with a readout: each cell's terms), summed over
+        each focus region's cells."""
+        density = self.site_terms(self.net.density(padded), 1)
         cells = self.focus // self.net.stride
         counts = [s // cells for s in density.shape[2:]]
         split = [d for n in counts for d in (n, cells)]
         summed = density.reshape(*density.shape[:2], *split).sum(tuple(range(3, 3 + 2 * self.ndim, 2)))
         return summed.movedim(1, -1)
 
+    def site_terms(self, raw: torch.Tensor, dim: int) -> torch.Tensor:
+        """The readout's summable terms of raw site values along `dim` (no readout: raw)."""
+        return raw if self.readout is None else self.readout.site_terms(raw, dim)
+
+    def combine(self, sums: torch.Tensor) -> torch.Tensor:
+        """Scaled totals (N, outputs) of tile outputs summed over each structure (N, sums)."""
+        return sums if self.readout is None else self.readout(sums)
+
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""
         return tile(x, self.focus, self.context, self.padding)
 
     def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
-        """Scaled tile outputs (N, *n, outputs) of a grid x (N, C, *spatial)."""
+        """Scaled tile outputs (N, *n, sums) of a grid x (N, C, *spatial)."""
         check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
         return self.raw_from_padded(pad(x, self.context, self.padding), dense_conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled sums (N, outputs) of a grid x (N, C, *spatial); the training target."""
-        return self.tile_outputs(x).flatten(1, self.ndim).sum(1)
+        """Scaled totals (N, outputs) of a grid x (N, C, *spatial); the training target."""
+        return self.combine(self.tile_outputs(x).flatten(1, self.ndim).sum(1))
 
     def offsets(self, n_sites: int, intensity: torch.Tensor | None = None) -> torch.Tensor:
         """Extensive offsets (N or 1, outputs), float64, of grids of `n_sites` pixels whose
@@ -201,7 +223,7 @@ class EDNN(nn.Module):
         """Scaled tile outputs of x (N, *spatial, C), chunk by chunk, as float64.
 
         Yields (examples, first-axis tile rows, outputs of shape (examples, rows, *n[1:],
-        outputs)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels, so a single
+        sums)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels, so a single
         large grid is cut into bands of tile rows.
         """
         counts = [s // self.focus for s in x.shape[1:-1]]
@@ -225,13 +247,17 @@ class EDNN(nn.Module):
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Physical contribution of each tile, float64 (N, *n) or (N, *n, outputs).
 
-        The map of where the extensive quantity lives; it sums to `predict(x)`.
+        The map of where the extensive quantity lives; it sums to `predict(x)`. With a
+        readout, each tile's share of it (`ChargeEquilibration.shares`).
         """
         self.eval()
         x = self.as_grid(x)
-        tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.outputs))
+        tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.sums))
         for examples, rows, values in self._scaled_tile_chunks(x):
             tiles[examples, rows] = values
+        if self.readout is not None:
+            terms = torch.from_numpy(tiles)
+            tiles = self.readout.shares(terms, terms.flatten(1, self.ndim).sum(1)).numpy()
         focus_shape = [d for s in x.shape[1:-1] for d in (s // self.focus, self.focus)]
         region_intensity = x.reshape(x.shape[0], *focus_shape, self.channels).sum(
             axis=tuple(range(2, 2 * self.ndim + 1, 2)), dtype=np.float64)
@@ -249,12 +275,12 @@ class EDNN(nn.Module):
         """
         self.eval()
         x = self.as_grid(x)
-        scaled = np.zeros((x.shape[0], self.outputs))
+        sums = np.zeros((x.shape[0], self.sums))
         for examples, _, values in self._scaled_tile_chunks(x):
-            scaled[examples] += values.reshape(len(values), -1, self.outputs).sum(1)
+            sums[examples] += values.reshape(len(values), -1, self.sums).sum(1)
         n_sites = math.prod(x.shape[1:-1])
         intensity = torch.from_numpy(x.sum(axis=tuple(range(1, self.ndim + 1)), dtype=np.float64))
-        totals = self.to_physical(torch.from_numpy(scaled), n_sites, intensity).numpy()
+        totals = self.to_physical(self.combine(torch.from_numpy(sums)), n_sites, intensity).numpy()
         return totals[:, 0] if self.outputs == 1 else totals
 
     def predict_atoms(self, structures: Atoms | Sequence[Atoms], placements: int = 1) -> np.ndarray:

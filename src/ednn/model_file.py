@@ -38,6 +38,7 @@ def model_config(model: EDNN) -> dict[str, Any]:
         "scale": model.scale.tolist(), "offset_per_site": model.offset_per_site.tolist(),
         "info": model.info,
         "imaging": None if model.imaging is None else model.imaging.to_dict(),
+        "readout": None if model.readout is None else model.readout.name,
     }
 
 
@@ -78,7 +79,7 @@ def load(path: str | os.PathLike) -> EDNN:
         net, config["focus"], config["context"], ndim=config["ndim"], channels=config["channels"],
         outputs=config["outputs"], padding=config["padding"], scale=config["scale"],
         offset_per_site=config["offset_per_site"], targets=config["targets"], info=config["info"],
-        imaging=config.get("imaging"),
+        imaging=config.get("imaging"), readout=config.get("readout"),
     )
     tensors.setdefault("offset_per_intensity", model.offset_per_intensity)  # files from before it existed
     try:

@@ -201,8 +201,8 @@ class EDNNTask(L.LightningModule):
         table = self.patterns[stage]
         if table is None:
             return self.model(x)
-        values = self.model.net(table.patterns)
-        return values[table.index[index]].sum(1)
+        values = self.model.site_terms(self.model.net(table.patterns), -1)
+        return self.model.combine(values[table.index[index]].sum(1))
 
     def _augmented(self, batch: tuple[torch.Tensor, ...], step: int) -> tuple[torch.Tensor, ...]:
         """The batch shifted periodically by whole pixels and flipped along each axis at
@@ -271,6 +271,18 @@ def _loggers(run_dir: Path) -> list:
     return loggers
 
 
+@torch.no_grad()
+def _break_symmetry(model: EDNN) -> None:
+    """Give the readout's symmetry-breaking raw value (χ of charge equilibration) a small
+    random start in the net's last layer: where it is equal on every site (a zero start)
+    its gradient vanishes and it would never move."""
+    raw = model.readout.raw
+    last = [m for m in model.net.modules() if getattr(m, "weight", None) is not None
+            and m.weight.ndim >= 2 and m.weight.shape[0] == raw][-1]
+    fan_in = last.weight[0].numel()
+    last.weight[model.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
+
+
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
         batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
         resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
@@ -303,6 +315,8 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     L.seed_everything(seed, verbose=False)
     if initialise and not resume and hasattr(model.net, "initialise"):
         model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
+    if initialise and not resume and model.readout is not None:
+        _break_symmetry(model)
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),
                 "val": TilePatterns.find(model, val, batch_size)}

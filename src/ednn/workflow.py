@@ -26,6 +26,7 @@ from ednn.metrics import error_summary
 from ednn.model import EDNN
 from ednn.model_file import load, model_config, save_model
 from ednn.nets import build_tile_net
+from ednn.readout import make_readout
 from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
 
@@ -42,12 +43,13 @@ def file_digest(path: Path) -> str:
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
                 hidden: Sequence[int] | None = None, ndim: int | None = None,
                 padding: Padding = "periodic", outputs: int = 1, target: str = "energy",
-                net_options: dict | None = None) -> EDNN:
+                net_options: dict | None = None, readout: str | None = None) -> EDNN:
     """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
 
     `ndim` says how many axes are spatial; by default all axes after N, except a
     trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
     `hidden`: the dense net's hidden sizes; `net_options`: other nets' constructor options.
+    `readout`: see `EDNN` (the net then gives the readout's raw values).
     """
     if ndim is None:
         trailing_channels = x.ndim > 4 or (x.ndim >= 3 and x.shape[-1] == 1)
@@ -56,10 +58,11 @@ def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
     options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else dict(net_options or {})
-    tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=outputs, **options)
+    raw_outputs = outputs if readout is None else make_readout(readout).raw
+    tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=raw_outputs, **options)
     targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
-                targets=targets)
+                targets=targets, readout=readout)
 
 
 def warm_start(model: EDNN, init: str | Path) -> dict:
@@ -70,7 +73,7 @@ def warm_start(model: EDNN, init: str | Path) -> dict:
     start = load(init)
     here, there = model_config(model), model_config(start)
     changed = [f"{key} {there[key]} there, {here[key]} here" for key in
-               ("net", "focus", "context", "ndim", "channels", "outputs", "padding", "imaging") if here[key] != there[key]]
+               ("net", "focus", "context", "ndim", "channels", "outputs", "padding", "imaging", "readout") if here[key] != there[key]]
     if changed:
         raise EDNNError(f"--init {init.name} does not match this run's network and images: {'; '.join(changed)}")
     model.load_state_dict(start.state_dict())
@@ -99,19 +102,20 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                   batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
                   target: str = "energy", resume: bool = False, progress: bool = True,
-                  net_options: dict | None = None, init: str | Path | None = None) -> EDNN:
+                  net_options: dict | None = None, init: str | Path | None = None,
+                  readout: str | None = None) -> EDNN:
     """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
     from its last checkpoint and refuses settings that differ. `init`: start from that
-    trained model file (see `warm_start`).
+    trained model file (see `warm_start`); `readout`: see `EDNN`.
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
     digest = file_digest(data)
     settings = dict(data_sha256_16=digest, limit=limit, target=target, focus=focus, context=context, net=net,
                     hidden=None if hidden is None else list(hidden), net_options=net_options, ndim=ndim,
-                    padding=padding, epochs=epochs,
+                    padding=padding, readout=readout, epochs=epochs,
                     batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
                     test_fraction=test_fraction)
     if limit is not None:
@@ -120,7 +124,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     torch.manual_seed(seed)
     outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
     model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target,
-                        net_options=net_options)
+                        net_options=net_options, readout=readout)
     data_info = {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
                  "spatial_shape": list(x.shape[1:1 + model.ndim])}
     return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,

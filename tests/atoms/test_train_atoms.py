@@ -5,6 +5,7 @@ import math
 import ase.io
 import numpy as np
 import pytest
+import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import ednn
@@ -16,6 +17,7 @@ from ednn.data.atoms import write_structures
 from ednn.errors import EDNNError
 from ednn.model import EDNN
 from ednn.nets import build_net
+from ednn.tiling import pad
 from ednn.train import GridSet, fit_target_scaling
 
 CELL = honeycomb((5, 3))[0].cell.lengths()[:2]
@@ -249,3 +251,18 @@ def test_cli_fine_tuning_refuses_a_different_network(ednn_cli, sheets_file, tmp_
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not (tmp_path / "b.safetensors").exists()
+
+
+def test_cli_trains_a_charge_equilibrated_density_model(ednn_cli, sheets_file, tmp_path):
+    trained = ednn_cli("train", sheets_file, "-o", tmp_path / "q.safetensors", "--run-dir", tmp_path / "run",
+                       "--grid", "32x32", "-f", 8, "-c", 4, "--net", "local_density", "--charge-equilibration",
+                       "--epochs", 1, "--batch-size", 16)
+    assert trained.returncode == 0, trained.stderr
+    model = ednn.load(tmp_path / "q.safetensors")
+    assert model.readout.name == "qeq" and model.net.config["outputs"] == 3
+    sheet = random_sheet((5, 3), 8, 3)[0]
+    image = model.imaging.image(sheet, model.focus).movedim(-1, 0)[None]
+    with torch.no_grad():
+        chi = model.net.density(pad(image, model.context))[:, 1]
+    assert chi.std() > 0  # the electronegativities did not stay equal (their gradient would vanish)
+    assert np.isfinite(model.predict_atoms(sheet)).all()

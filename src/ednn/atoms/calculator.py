@@ -49,9 +49,9 @@ def energy_and_forces(model: EDNN, atoms: Atoms, *, forces: bool = True) -> tupl
     with torch.set_grad_enabled(forces):
         image = render(positions, atoms.numbers, (float(atoms.cell[0, 0]), float(atoms.cell[1, 1])), shape,
                        gamma=imaging.gamma, elements=imaging.elements if imaging.per_element else None, dtype=dtype)
-        scaled = model.tile_outputs(image.movedim(-1, 0)[None]).double().sum()
+        sums = model.tile_outputs(image.movedim(-1, 0)[None]).double().reshape(1, -1, model.sums).sum(1)
         intensity = image.double().sum(dim=(0, 1))[None]
-        energy = model.to_physical(scaled.view(1, 1), shape[0] * shape[1], intensity)[0, 0]
+        energy = model.to_physical(model.combine(sums), shape[0] * shape[1], intensity)[0, 0]
     if not forces:
         return float(energy), None
     (gradient,) = torch.autograd.grad(energy, positions)

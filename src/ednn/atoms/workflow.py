@@ -19,6 +19,7 @@ from ednn.errors import EDNNError
 from ednn.metrics import atom_error_summary
 from ednn.model import EDNN
 from ednn.nets import build_tile_net
+from ednn.readout import make_readout
 from ednn.workflow import file_digest, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
@@ -78,7 +79,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
                         augment: bool = False, translate: bool = True, huber: float | None = None,
-                        init: str | Path | None = None) -> EDNN:
+                        init: str | Path | None = None, readout: str | None = None) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -91,6 +92,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     huber: Huber loss threshold in units of the scale (robust to a few wrong labels).
     init: start from this trained model file's weights and offsets (fine-tuning; same
     network, focus, context and imaging, see `ednn.workflow.warm_start`).
+    readout: None (sum of tile energies) or 'qeq' (charge equilibration, `ednn.readout`).
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -125,11 +127,13 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
-    tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, **net_options)
+    raw_outputs = 1 if readout is None else make_readout(readout).raw
+    tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, outputs=raw_outputs,
+                              **net_options)
     model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
-                 imaging=imaging.to_dict())
+                 imaging=imaging.to_dict(), readout=readout)
     settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
-                    net_options=net_options,
+                    net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
                     epochs=epochs, batch_size=batch_size, lr=lr,
                     lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)

@@ -36,13 +36,16 @@ def tile_table(model: EDNN) -> np.ndarray:
     """Physical contribution of every ±1 tile of `model`, float64 (2^(C·t^d),), indexed by tile code.
 
     The tile network runs once on all configurations. Refuses (EDNNError) models of atom
-    images, with several outputs, zero padding around a context, or tiles of more than
+    images, with several outputs or a readout, zero padding around a context, or tiles of more than
     MAX_TILE_PIXELS pixels.
     """
     if model.imaging is not None:
         raise EDNNError("this model was trained on atom images, not on ±1 spins; its tiles cannot be tabulated")
     if model.outputs != 1:
         raise EDNNError(f"tabulating needs a single-output (energy) model; this one has {model.outputs} outputs")
+    if model.readout is not None:
+        raise EDNNError(f"tabulating needs tile energies that add up; this model's {model.readout.name!r} readout "
+                        "couples the tiles")
     if model.padding != "periodic" and model.context > 0:
         raise EDNNError("tabulating needs a periodic model; this one pads its context with zeros")
     width = model.channels * model.tile**model.ndim

@@ -32,12 +32,12 @@ def _block_task(block: int, model: EDNN, path: str, plan: BlockPlan) -> np.ndarr
 
 
 def _run_blocks(client, model: EDNN, path: str, plan: BlockPlan, progress: bool) -> np.ndarray:
-    """Per-block partials (blocks, 1 + C). Dask retries a task whose worker died; if the
+    """Per-block partials (blocks, model.sums + C). Dask retries a task whose worker died; if the
     model's copies went with it ('lost dependencies'), the missing blocks are sent again
     with a fresh copy of the model, up to TASK_RETRIES rounds."""
     from dask.distributed import KilledWorker, as_completed
 
-    partials = np.empty((len(plan), 1 + model.channels))
+    partials = np.empty((len(plan), model.sums + model.channels))
     pending = list(range(len(plan)))
     with tqdm(total=len(plan), unit="block", disable=not progress, desc="blocks") as bar:
         for _ in range(TASK_RETRIES + 1):

@@ -68,7 +68,7 @@ def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_P
 
 
 def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> np.ndarray:
-    """[scaled tile sum, intensity of channel 0, …] of one block, float64 (1 + C,)."""
+    """[scaled tile sums (model.sums), intensity of channel 0, …] of one block, float64 (sums + C,)."""
     imaging, c = model.imaging, model.context
     pixel = [length / n for length, n in zip(bins.lengths, plan.shape)]
     reach = [c + stencil_halfwidth(imaging.gamma, p) + 1 for p in pixel]
@@ -84,17 +84,16 @@ def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> n
     else:
         image = torch.zeros(*size, imaging.channels)
     with torch.inference_mode():
-        scaled = model.raw_from_padded(image.movedim(-1, 0)[None]).double().sum().item()
+        scaled = model.raw_from_padded(image.movedim(-1, 0)[None]).double().reshape(-1, model.sums).sum(0)
     core = image[c:size[0] - c, c:size[1] - c]
-    return np.array([scaled, *core.double().sum(dim=(0, 1)).tolist()])
+    return np.array([*scaled.tolist(), *core.double().sum(dim=(0, 1)).tolist()])
 
 
 def assemble(model: EDNN, plan: BlockPlan, partials: np.ndarray) -> float:
-    """Physical total (eV) from per-block partials (blocks, 1 + C), summed exactly (fsum)."""
-    scaled = math.fsum(partials[:, 0])
-    intensity = torch.tensor([[math.fsum(partials[:, 1 + k]) for k in range(partials.shape[1] - 1)]],
-                             dtype=torch.float64)
-    total = model.to_physical(torch.tensor([[scaled]], dtype=torch.float64), plan.shape[0] * plan.shape[1], intensity)
+    """Physical total (eV) from per-block partials (blocks, sums + C), summed exactly (fsum)."""
+    sums = torch.tensor([[math.fsum(column) for column in partials.T]], dtype=torch.float64)
+    scaled, intensity = sums[:, :model.sums], sums[:, model.sums:]
+    total = model.to_physical(model.combine(scaled), plan.shape[0] * plan.shape[1], intensity)
     return float(total[0, 0])
 
 
