@@ -33,6 +33,7 @@ MODELS = {
     "EDNN": ("hexsheets-gfn1xtb", 1.122),
     "EDNN, local density": ("hexsheets-gfn1xtb-density", 1.122),
     "EDNN, local density, wider": ("hexsheets-gfn1xtb-density-wide", 1.122),
+    "EDNN, local density, charge eq.": ("hexsheets-gfn1xtb-qeq", 1.122),
     "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
     "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
     "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
@@ -40,7 +41,7 @@ MODELS = {
     "whole-image, fixed placement": ("hexsheets-gfn1xtb-whole-image-fixed-placement", None),
 }
 #: The EDNNs whose transfer to larger cells is measured.
-TRANSFER_OF = ("EDNN", "EDNN, local density")
+TRANSFER_OF = ("EDNN", "EDNN, local density", "EDNN, local density, charge eq.")
 TRANSLATION_SEED = 2026
 PLACEMENTS = 8
 """Placements of the pixel grid the EDNNs' predictions are also averaged over (`predict_atoms`)."""
@@ -220,13 +221,18 @@ def main() -> None:
         results["transfer"][label] = {str(k): v for k, v in rows.items()}
         stem = MODELS[label][0]
         transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{stem}.png")
-    pair = ("EDNN, local density", "EDNN, local density, wider")
-    if all(label in errors for label in pair):
-        results["shared_error"] = shared = shared_error(source, test, *(errors[label] for label in pair))
+    for pair in [("EDNN, local density", "EDNN, local density, wider"),
+                 ("EDNN, local density", "EDNN, local density, charge eq.")]:
+        if not all(label in errors for label in pair):
+            continue
+        shared = shared_error(source, test, *(errors[label] for label in pair))
+        results.setdefault("shared_error", {})[" & ".join(pair)] = shared
         print(f"\n{pair[0]} and {pair[1]}: correlation of their errors on the translated test sheets "
               f"{shared['correlation']:.2f}; their mean {shared['mean_of_both_meV_per_A2']:.2f} meV/Å²; hBN "
               f"with vacancies: correlation of |error| with the electron excess |N - B| "
               f"{shared['hbn_vacancies_abs_error_vs_electron_excess']:.2f}")
+    pair = ("EDNN, local density", "EDNN, local density, wider")
+    if all(label in errors for label in pair):
         results["whole_cell_terms_meV_per_A2"] = terms = with_cell_terms(models[pair[0]], source, split, errors[pair[0]])
         print(f"{pair[0]} plus whole-cell terms in q = N - B and vacancies fitted to its training residuals: "
               f"{terms['before']:.2f} -> {terms['after']:.2f} meV/Å² on the translated test sheets")
