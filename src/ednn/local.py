@@ -5,7 +5,9 @@ every tile. A proposal replaces a periodic box of pixels in some of the grids; o
 whose window (focus + context) meets the box are evaluated again, on a super-window cut
 from the grid around the box, and the change of the physical total follows from those tiles
 and the change of channel intensity. Accepting writes the box and the new tile outputs
-back; rejecting costs nothing more. Totals are accumulated in float64; the grids are kept in
+back; rejecting costs nothing more. A model with a readout (charge equilibration) couples
+every tile to all others only through a few sums over the tiles, which are kept too: a
+proposal changes them by its tiles' change, and the total follows from the new sums. Totals are accumulated in float64; the grids are kept in
 float64 (so thousands of local changes do not drift) and cast to the network's dtype only
 for its input.
 """
@@ -28,7 +30,8 @@ class Proposal:
 
     chains (K,): which grid each change is for. corners (K, ndim): first pixel of each box.
     patches (K, C, *b): the box's new values. delta (K,): change of the physical total,
-    float64. The remaining fields say which tiles change and their new scaled outputs.
+    float64. The remaining fields say which tiles change, their new scaled outputs (K, *k, sums)
+    and the change of the grids' summed outputs (K, sums).
     """
 
     chains: torch.Tensor
@@ -37,6 +40,7 @@ class Proposal:
     delta: torch.Tensor
     tile_index: tuple[torch.Tensor, ...]
     new_outputs: torch.Tensor
+    sums_change: torch.Tensor
     intensity_change: torch.Tensor
 
 
@@ -52,9 +56,6 @@ class LocalTileEnergy:
             raise EDNNError("local updates need a periodic model")
         if model.outputs != 1:
             raise EDNNError("local updates follow a single output; this model has several")
-        if model.readout is not None:
-            raise EDNNError(f"local updates follow a sum of tile energies; this model's {model.readout.name!r} "
-                            "readout couples every tile to all others")
         grids = torch.as_tensor(grids, dtype=torch.float64)
         if grids.ndim != model.ndim + 2 or grids.shape[-1] != model.channels:
             raise EDNNError(f"grids have shape {tuple(grids.shape)}; expected (chains, *spatial, "
@@ -68,13 +69,14 @@ class LocalTileEnergy:
         self.shape = tuple(self.grids.shape[2:])
         self.tile_counts = tuple(s // model.focus for s in self.shape)
         with torch.no_grad():
-            self.outputs = model.tile_outputs(self.grids.to(self.dtype))[..., 0].double()  # (B, *n)
+            self.outputs = model.tile_outputs(self.grids.to(self.dtype)).double()  # (B, *n, sums)
         self.intensity = self.grids.sum(dim=tuple(range(2, 2 + model.ndim)))  # (B, C)
-        self.totals = self.physical(self.outputs.flatten(1).sum(1), self.intensity)
+        self.sums = self.outputs.flatten(1, -2).sum(1)  # (B, sums)
+        self.totals = self.physical(self.sums, self.intensity)
 
-    def physical(self, scaled_sum: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
-        """Physical totals (B,) from scaled sums (B,) and channel intensities (B, C)."""
-        return self.model.to_physical(scaled_sum[:, None], math.prod(self.shape), intensity)[:, 0]
+    def physical(self, sums: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
+        """Physical totals (B,) from summed scaled outputs (B, sums) and channel intensities (B, C)."""
+        return self.model.to_physical(self.model.combine(sums), math.prod(self.shape), intensity)[:, 0]
 
     def propose(self, chains: torch.Tensor, corners: torch.Tensor, patches: torch.Tensor) -> Proposal:
         """Energy change of writing `patches` (K, C, *b) into boxes at `corners` (K, ndim)
@@ -109,14 +111,17 @@ class LocalTileEnergy:
             tiles = tiles_from_padded(window.to(self.dtype), f, c)
             k_tiles = tiles.shape[1:1 + ndim]
             flat = tiles.reshape(-1, self.model.channels, *tiles.shape[-ndim:])
-            new = self.model.net(flat).double().view(len(chains), *k_tiles)
+            new = self.model.tile_terms(flat).double().view(len(chains), *k_tiles, self.model.sums)
         index = self._box_index(chains, tile_index)
-        old = self.outputs[index]
+        sums_change = (new - self.outputs[index]).flatten(1, -2).sum(1)                  # (K, sums)
         old_box = self.values(chains, corners, tuple(box))
         intensity_change = (patches - old_box).sum(dim=tuple(range(2, 2 + ndim)))
-        delta = self.model.scale[0] * (new - old).flatten(1).sum(1) \
-            + intensity_change @ self.model.offset_per_intensity[0]
-        return Proposal(chains, corners, patches, delta, index, new, intensity_change)
+        if self.model.readout is None:  # a sum of tiles: the change is the tiles' change
+            delta = self.model.scale[0] * sums_change[:, 0] + intensity_change @ self.model.offset_per_intensity[0]
+        else:
+            delta = self.physical(self.sums[chains] + sums_change, self.intensity[chains] + intensity_change) \
+                - self.totals[chains]
+        return Proposal(chains, corners, patches, delta, index, new, sums_change, intensity_change)
 
     def accept(self, proposal: Proposal, accepted: torch.Tensor | None = None) -> None:
         """Apply the proposal's changes where `accepted` (K,) bool is True (None: all)."""
@@ -131,6 +136,7 @@ class LocalTileEnergy:
         self.grids.permute(0, *range(2, 2 + ndim), 1)[target] = proposal.patches[keep].movedim(1, -1)
         tiles = tuple(i[keep] for i in proposal.tile_index)
         self.outputs[tiles] = proposal.new_outputs[keep]
+        self.sums[chains] += proposal.sums_change[keep]
         self.intensity[chains] += proposal.intensity_change[keep]
         self.totals[chains] += proposal.delta[keep]
 
@@ -142,8 +148,8 @@ class LocalTileEnergy:
     def recompute(self) -> torch.Tensor:
         """Totals (B,) of the current grids by a full evaluation (for checks)."""
         with torch.no_grad():
-            outputs = self.model.tile_outputs(self.grids.to(self.dtype))[..., 0].double()
-        return self.physical(outputs.flatten(1).sum(1), self.grids.sum(dim=tuple(range(2, 2 + self.model.ndim))))
+            outputs = self.model.tile_outputs(self.grids.to(self.dtype)).double()
+        return self.physical(outputs.flatten(1, -2).sum(1), self.grids.sum(dim=tuple(range(2, 2 + self.model.ndim))))
 
     # ---- index helpers ---------------------------------------------------------------
 

@@ -140,8 +140,18 @@ class EDNN(nn.Module):
         counts = tiles.shape[1:1 + self.ndim]
         flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
         chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel())
-        out = torch.cat([self.net(part) for part in flat.split(chunk)]) if len(flat) > chunk else self.net(flat)
-        return self.site_terms(out, -1).view(padded.shape[0], *counts, self.sums)
+        out = torch.cat([self.tile_terms(part) for part in flat.split(chunk)]) if len(flat) > chunk \
+            else self.tile_terms(flat)
+        return out.view(padded.shape[0], *counts, self.sums)
+
+    def tile_terms(self, tiles: torch.Tensor) -> torch.Tensor:
+        """Scaled outputs (B, sums) of explicit tiles (B, C, *t): the net's outputs, or with
+        a readout its terms per site summed over the tile (a density net's cells each a site)."""
+        if self.readout is None:
+            return self.net(tiles)
+        if isinstance(self.net, LocalDensityNet):
+            return self.site_terms(self.net.density(tiles), 1).flatten(2).sum(-1)
+        return self.site_terms(self.net(tiles), -1)
 
     def _density_sums(self, padded: torch.Tensor) -> torch.Tensor:
         """Tile outputs (N, *n, sums) of a `LocalDensityNet`: its density over the whole

@@ -201,7 +201,7 @@ class EDNNTask(L.LightningModule):
         table = self.patterns[stage]
         if table is None:
             return self.model(x)
-        values = self.model.site_terms(self.model.net(table.patterns), -1)
+        values = self.model.tile_terms(table.patterns)
         return self.model.combine(values[table.index[index]].sum(1))
 
     def _augmented(self, batch: tuple[torch.Tensor, ...], step: int) -> tuple[torch.Tensor, ...]:
