@@ -221,8 +221,9 @@ def main() -> None:
         results["transfer"][label] = {str(k): v for k, v in rows.items()}
         stem = MODELS[label][0]
         transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{stem}.png")
-    for pair in [("EDNN, local density", "EDNN, local density, wider"),
-                 ("EDNN, local density", "EDNN, local density, charge eq.")]:
+    pairs = [("EDNN, local density", "EDNN, local density, wider"),
+             ("EDNN, local density", "EDNN, local density, charge eq.")]
+    for pair in pairs:
         if not all(label in errors for label in pair):
             continue
         shared = shared_error(source, test, *(errors[label] for label in pair))
@@ -231,7 +232,7 @@ def main() -> None:
               f"{shared['correlation']:.2f}; their mean {shared['mean_of_both_meV_per_A2']:.2f} meV/Å²; hBN "
               f"with vacancies: correlation of |error| with the electron excess |N - B| "
               f"{shared['hbn_vacancies_abs_error_vs_electron_excess']:.2f}")
-    pair = ("EDNN, local density", "EDNN, local density, wider")
+    pair = pairs[0]
     if all(label in errors for label in pair):
         results["whole_cell_terms_meV_per_A2"] = terms = with_cell_terms(models[pair[0]], source, split, errors[pair[0]])
         print(f"{pair[0]} plus whole-cell terms in q = N - B and vacancies fitted to its training residuals: "

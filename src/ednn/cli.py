@@ -223,6 +223,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
     run_dir = run_dir or Path("runs") / out.stem
     net = net or "dense"
     options = _cnn_options(net, hidden, widths)
+    readout = "qeq" if charge_equilibration else None
     if is_structure_file(data):
         from ednn.atoms.workflow import train_on_structures
 
@@ -236,7 +237,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
             context=8 if context is None else context, net=net, net_options=_atom_net_options(net, hidden, options),
-            per_element=not z_weighted, init=init, readout="qeq" if charge_equilibration else None,
+            per_element=not z_weighted, init=init, readout=readout,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
@@ -251,7 +252,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
     focus, context, batch_size = focus or 1, 1 if context is None else context, batch_size or 2000
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden or "64,64") if net == "dense" else None, net_options=options,
-                          init=init, readout="qeq" if charge_equilibration else None, ndim=ndim,
+                          init=init, readout=readout, ndim=ndim,
                           padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
                           val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,

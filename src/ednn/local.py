@@ -7,7 +7,8 @@ from the grid around the box, and the change of the physical total follows from 
 and the change of channel intensity. Accepting writes the box and the new tile outputs
 back; rejecting costs nothing more. A model with a readout (charge equilibration) couples
 every tile to all others only through a few sums over the tiles, which are kept too: a
-proposal changes them by its tiles' change, and the total follows from the new sums. Totals are accumulated in float64; the grids are kept in
+proposal changes them by its tiles' change, and the total follows from the new sums.
+Totals are accumulated in float64; the grids are kept in
 float64 (so thousands of local changes do not drift) and cast to the network's dtype only
 for its input.
 """
