@@ -33,6 +33,25 @@ def test_whole_grid_density_equals_explicit_tiles(focus, context, nx, ny, channe
     torch.testing.assert_close(whole, explicit, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 3), st.sampled_from([4, 8]), st.sampled_from([0, 4, 12, 24]), st.integers(1, 3),
+       st.integers(0, 2**31 - 1))
+def test_wrapped_convolutions_equal_the_periodically_padded_grid(ndim, focus, context, n, seed):
+    """The periodic evaluation (each 3×3 convolution wrapping around) gives the padded
+    grid's density and gradients — also when the context is wider than the grid."""
+    model = make(focus, context, ndim=ndim, channels=2)
+    torch.nn.init.normal_(model.net.layers[-1].weight)  # a non-trivial output layer
+    x = torch.as_tensor(np.random.default_rng(seed).random((2, 2, *[n * focus] * ndim)), dtype=torch.float32)
+    x.requires_grad_(True)
+    padded = model.net.density(pad(x, context))
+    (grad_padded,) = torch.autograd.grad(padded.square().sum(), x)
+    wrapped = model.net.periodic_density(x)
+    (grad_wrapped,) = torch.autograd.grad(wrapped.square().sum(), x)
+    assert wrapped.abs().max() > 0
+    torch.testing.assert_close(wrapped, padded, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_wrapped, grad_padded, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("ndim, focus, context", [(1, 4, 4), (2, 4, 8), (3, 4, 4)])
 def test_local_density_models_are_extensive(ndim, focus, context):
     assert_extensive(make(focus, context, ndim=ndim))

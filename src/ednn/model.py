@@ -135,7 +135,7 @@ class EDNN(nn.Module):
                 hidden = layer(hidden)
             return self.site_terms(hidden, -1)
         if isinstance(self.net, LocalDensityNet):
-            return self._density_sums(padded)
+            return self._focus_sums(self.net.density(padded))
         tiles = tiles_from_padded(padded, self.focus, self.context)
         counts = tiles.shape[1:1 + self.ndim]
         flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
@@ -153,11 +153,11 @@ class EDNN(nn.Module):
             return self.site_terms(self.net.density(tiles), 1).flatten(2).sum(-1)
         return self.site_terms(self.net(tiles), -1)
 
-    def _density_sums(self, padded: torch.Tensor) -> torch.Tensor:
-        """Tile outputs (N, *n, sums) of a `LocalDensityNet`: its density over the whole
-        padded grid (N, outputs, *(n·f/4)) (with a readout: each cell's terms), summed over
-        each focus region's cells."""
-        density = self.site_terms(self.net.density(padded), 1)
+    def _focus_sums(self, density: torch.Tensor) -> torch.Tensor:
+        """Tile outputs (N, *n, sums) of a `LocalDensityNet`'s density over a whole grid
+        (N, outputs, *(n·f/4)) (with a readout: each cell's terms), summed over each focus
+        region's cells."""
+        density = self.site_terms(density, 1)
         cells = self.focus // self.net.stride
         counts = [s // cells for s in density.shape[2:]]
         split = [d for n in counts for d in (n, cells)]
@@ -179,6 +179,8 @@ class EDNN(nn.Module):
     def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
         """Scaled tile outputs (N, *n, sums) of a grid x (N, C, *spatial)."""
         check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
+        if isinstance(self.net, LocalDensityNet) and self.padding == "periodic":
+            return self._focus_sums(self.net.periodic_density(x))
         return self.raw_from_padded(pad(x, self.context, self.padding), dense_conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -225,9 +227,9 @@ class EDNN(nn.Module):
         check_spatial_shape(x.shape[1:-1], self.focus, self.context, self.padding)
         return x
 
-    def _padded(self, x: np.ndarray) -> torch.Tensor:
-        t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32).movedim(-1, 1)
-        return pad(t, self.context, self.padding)
+    @staticmethod
+    def _channels_first(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32).movedim(-1, 1)
 
     def _scaled_tile_chunks(self, x: np.ndarray) -> Iterator[tuple[slice, slice, np.ndarray]]:
         """Scaled tile outputs of x (N, *spatial, C), chunk by chunk, as float64.
@@ -243,13 +245,13 @@ class EDNN(nn.Module):
             if tiles_per_example <= budget:
                 step = budget // tiles_per_example
                 for i in range(0, x.shape[0], step):
-                    values = self.raw_from_padded(self._padded(x[i:i + step]))
+                    values = self.tile_outputs(self._channels_first(x[i:i + step]))
                     yield slice(i, i + step), slice(None), values.double().numpy()
                 return
             rows = max(1, budget // (tiles_per_example // counts[0]))
             f, c = self.focus, self.context
             for i in range(x.shape[0]):
-                padded = self._padded(x[i:i + 1])
+                padded = pad(self._channels_first(x[i:i + 1]), self.context, self.padding)
                 for r in range(0, counts[0], rows):
                     band = padded[:, :, r * f:(r + rows) * f + 2 * c]
                     yield slice(i, i + 1), slice(r, r + rows), self.raw_from_padded(band).double().numpy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ednn.errors import EDNNError
@@ -214,6 +215,18 @@ class LocalDensityNet(nn.Module):
     def density(self, x: torch.Tensor) -> torch.Tensor:
         """Density cells (N, outputs, *(P - 2c)/4) of a padded grid x (N, C, *P)."""
         return self.layers(x) * self.gain
+
+    def periodic_density(self, x: torch.Tensor) -> torch.Tensor:
+        """Density cells (N, outputs, *n/4) of a periodic grid x (N, C, *n), n multiples of 4:
+        the numbers `density` gives for x padded periodically by the context, with each 3×3
+        convolution wrapping around by one cell instead of running over a padded halo
+        (for c = 24 on a 64×64 grid about a third of the work)."""
+        h = x
+        for module in self.layers:
+            if getattr(module, "kernel_size", (1,))[0] == 3:
+                h = F.pad(h, [1] * (2 * (h.ndim - 2)), mode="circular")
+            h = module(h)
+        return h * self.gain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.density(x).flatten(2).sum(-1)
