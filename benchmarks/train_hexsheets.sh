@@ -17,8 +17,8 @@
 #       to see whether width is what limits the density net (it is not).
 #   hexsheets-gfn1xtb-qeq: the density net with a charge-equilibration readout (--charge-equilibration:
 #       each 4×4-pixel cell also gives an electronegativity and a softness, and charge flows across
-#       the whole sheet until they equalise) and c = 24 (4.7 Å): 100 epochs (batch 16, lr 7e-4).
-#       …-qeq-c16: the same at c = 16 with two rounds (lr 3e-4, 2e-4), for comparison.
+#       the whole sheet until they equalise) and c = 24 (4.7 Å): 100 epochs (batch 16, lr 7e-4), then
+#       two rounds (lr 3e-4, 2e-4). …-qeq-c16: the same at c = 16, for comparison.
 #   hexsheets-gfn1xtb-whole-image: the non-EDNN baseline, the same kind of network on the whole
 #       64×64 image (f = 64, c = 0), trained the same way.
 #   …-mse: the default with the MSE loss. …-fixed-placement, …-lattice-grid: MSE, without the translations (the lattice always at
@@ -32,36 +32,31 @@ train() {  # name, options...
   local name=$1; shift
   ednn train "$data" -o "models/$name.safetensors" --run-dir "runs/$name" "${common[@]}" "$@"
 }
-tune() {  # from, to, learning rate, options...: 40 more epochs from a trained model
+tune() {  # from, to, learning rate, options...: 40 more epochs from a trained model (its schedule wins)
   local from=$1 to=$2 lr=$3; shift 3
-  ednn train "$data" -o "$to" --run-dir "runs/$(basename "$to" .safetensors)" --init "$from" \
-    --epochs 40 --batch-size 16 --lr "$lr" --lr-min 1e-6 --seed 0 "$@"
+  ednn train "$data" -o "$to" --run-dir "runs/$(basename "$to" .safetensors)" "$@" --init "$from" \
+    --epochs 40 --batch-size 16 --lr "$lr" --lr-min 1e-6 --seed 0
+}
+staged() {  # name, output, learning rates of the two rounds, options...: a base run, two fine-tuning rounds
+  local name=$1 out=$2 lr1=$3 lr2=$4; shift 4
+  ednn train "$data" -o "runs/$name-base.safetensors" --run-dir "runs/$name-base" "${common[@]}" "$@"
+  tune "runs/$name-base.safetensors" "runs/$name-tuned.safetensors" "$lr1" "$@"
+  tune "runs/$name-tuned.safetensors" "$out" "$lr2" "$@"
 }
 density=(--grid 64x64 -f 16 -c 16 --net local_density --huber 0.2 --augment)
+long=(--epochs 100 --batch-size 16 --lr 7e-4)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(hexsheets-gfn1xtb hexsheets-gfn1xtb-whole-image)
 for name in "${names[@]}"; do
   case $name in
     hexsheets-gfn1xtb) train "$name" --grid 64x64 -f 16 -c 8 --huber 0.2 ;;
-    hexsheets-gfn1xtb-density)
-      ednn train "$data" -o "runs/$name-base.safetensors" --run-dir "runs/$name-base" "${common[@]}" "${density[@]}"
-      tune "runs/$name-base.safetensors" "runs/$name-tuned.safetensors" 3e-4 "${density[@]}"
-      tune "runs/$name-tuned.safetensors" "models/$name.safetensors" 2e-4 "${density[@]}" ;;
+    hexsheets-gfn1xtb-density) staged "$name" "models/$name.safetensors" 3e-4 2e-4 "${density[@]}" ;;
     hexsheets-gfn1xtb-density-wide)
-      wide=("${density[@]}" --widths 48,96 --hidden 192)
-      ednn train "$data" -o "runs/$name-base.safetensors" --run-dir "runs/$name-base" "${common[@]}" "${wide[@]}" \
-        --epochs 100 --batch-size 16 --lr 7e-4
-      tune "runs/$name-base.safetensors" "runs/$name-tuned.safetensors" 1.5e-4 "${wide[@]}"
-      tune "runs/$name-tuned.safetensors" "models/$name.safetensors" 1e-4 "${wide[@]}" ;;
+      staged "$name" "models/$name.safetensors" 1.5e-4 1e-4 "${density[@]}" --widths 48,96 --hidden 192 "${long[@]}" ;;
     hexsheets-gfn1xtb-qeq)
-      train "$name" --grid 64x64 -f 16 -c 24 --net local_density --huber 0.2 --augment --charge-equilibration \
-        --epochs 100 --batch-size 16 --lr 7e-4 ;;
-    hexsheets-gfn1xtb-qeq-c16)  # the same at c = 16, with two rounds: measured, not committed (docs/atoms.md)
-      qeq=("${density[@]}" --charge-equilibration)
-      ednn train "$data" -o "runs/$name-base.safetensors" --run-dir "runs/$name-base" "${common[@]}" "${qeq[@]}" \
-        --epochs 100 --batch-size 16 --lr 7e-4
-      tune "runs/$name-base.safetensors" "runs/$name-tuned.safetensors" 3e-4 "${qeq[@]}"
-      tune "runs/$name-tuned.safetensors" "runs/$name.safetensors" 2e-4 "${qeq[@]}" ;;
+      staged "$name" "models/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" ;;
+    hexsheets-gfn1xtb-qeq-c16)  # the same at c = 16: measured, not committed (docs/atoms.md)
+      staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" --charge-equilibration "${long[@]}" ;;
     hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 --huber 0.2 ;;
     hexsheets-gfn1xtb-mse) train "$name" --grid 64x64 -f 16 -c 8 ;;
     hexsheets-gfn1xtb-fixed-placement) train "$name" --grid 64x64 -f 16 -c 8 --fixed-placement ;;

@@ -32,7 +32,7 @@ def test_every_committed_model_loads_is_extensive_and_has_a_card(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, test_mean", [("hexsheets-gfn1xtb", 7.35), ("hexsheets-gfn1xtb-density", 2.71),
-                                             ("hexsheets-gfn1xtb-qeq", 2.59)])
+                                             ("hexsheets-gfn1xtb-qeq", 2.39)])
 def test_atom_models_transfer_from_60_to_240_sites(name, test_mean):
     """The committed hexsheet EDNNs, trained on 60-site cells, on the committed 2×2 supercells
     (GFN1-xTB): under 1.5 × their 60-site test mean (meV/Å², docs/atoms.md)."""
