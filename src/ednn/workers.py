@@ -20,10 +20,11 @@ def finished_batches(function: Callable, tasks: Iterable, workers: int, *, timeo
 
     Yields an iterator of lists of results, each list what finished since the last one
     (possibly empty, after `timeout` seconds without a result, so the caller can save).
-    On leaving — done, Ctrl-C or an error — queued tasks are cancelled without waiting;
+    On leaving early — Ctrl-C or an error — queued tasks are cancelled without waiting;
     a dead worker surfaces as `concurrent.futures.process.BrokenProcessPool`.
     """
     threads = os.environ.get("OMP_NUM_THREADS")
+    finished = False
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers, which start at the first submit
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=initializer, initargs=initargs)
@@ -38,9 +39,12 @@ def finished_batches(function: Callable, tasks: Iterable, workers: int, *, timeo
                 yield [future.result() for future in done]
 
         yield batches()
+        finished = not running
     finally:
         _restore(threads)
-        executor.shutdown(wait=False, cancel_futures=True)
+        # waiting for idle workers after a complete run avoids a race at interpreter exit
+        # (the pool's wake-up pipe closed under it: "Exception ignored … Bad file descriptor")
+        executor.shutdown(wait=finished, cancel_futures=True)
 
 
 def _restore(value: str | None) -> None:
