@@ -97,3 +97,17 @@ def test_saved_and_loaded_local_density_model_predicts_the_same(tmp_path):
     save_model(model, tmp_path / "m.safetensors")
     x = np.random.default_rng(0).random((2, 16, 12))
     np.testing.assert_array_equal(load(tmp_path / "m.safetensors").predict(x), model.predict(x))
+
+
+def test_predict_in_padded_bands_equals_the_wrapped_whole_grid(monkeypatch):
+    """A grid too large for one chunk goes through padded bands of tile rows; small grids
+    through the wrapped evaluation: the same totals and tile contributions."""
+    import ednn.model
+
+    model = make(4, 8, channels=2)
+    torch.nn.init.normal_(model.net.layers[-1].weight)
+    x = np.random.default_rng(3).random((2, 24, 16, 2))
+    whole, tiles = model.predict(x), model.contributions(x)
+    monkeypatch.setattr(ednn.model, "PREDICT_CHUNK_PIXELS", 2 * 16 * 8)  # 8 focus regions: bands of two rows
+    np.testing.assert_allclose(model.predict(x), whole, rtol=1e-6)
+    np.testing.assert_allclose(model.contributions(x), tiles, rtol=1e-5, atol=1e-6)

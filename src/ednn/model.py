@@ -240,7 +240,8 @@ class EDNN(nn.Module):
         """
         counts = [s // self.focus for s in x.shape[1:-1]]
         tiles_per_example = math.prod(counts)
-        budget = max(1, PREDICT_CHUNK_PIXELS // (self.channels * self.tile**self.ndim))
+        window = self.focus if isinstance(self.net, LocalDensityNet) else self.tile  # density nets copy no tiles
+        budget = max(1, PREDICT_CHUNK_PIXELS // (self.channels * window**self.ndim))
         with torch.inference_mode():
             if tiles_per_example <= budget:
                 step = budget // tiles_per_example
@@ -283,7 +284,8 @@ class EDNN(nn.Module):
 
         Any spatial size that is a whole number of focus regions works; tile outputs
         are summed in float64. Working memory: a padded float32 copy of at most one
-        large example, plus PREDICT_CHUNK_PIXELS tile pixels at a time.
+        large example, plus PREDICT_CHUNK_PIXELS tile pixels at a time (focus pixels for a
+        `local_density` net, which evaluates its density without copying tiles).
         """
         self.eval()
         x = self.as_grid(x)
