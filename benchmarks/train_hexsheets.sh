@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hexagonal-sheet models of paper §3.2.1 from the committed GFN1-xTB data set, each on
-# one thread (two can run side by side on a 2-core machine). Interrupted? Run the same
-# line again with --resume appended. Usage: benchmarks/train_hexsheets.sh [NAME ...]
+# one thread (two can run side by side on a 2-core machine). Interrupted? Run the stage's
+# `ednn train` line again by hand with --resume (each stage keeps its checkpoints in runs/).
+# Usage: benchmarks/train_hexsheets.sh [NAME ...]
 #   hexsheets-gfn1xtb: the default EDNN. 64×64 pixels for the 60-site cell (0.195 × 0.203 Å),
 #       f = 16, c = 8 — the paper's physical focus (3.1 Å) and context (1.6 Å) — smooth dense
 #       tile net 256, 64; every structure moved by a random in-plane translation, anew each epoch;
@@ -18,7 +19,7 @@
 #   hexsheets-gfn1xtb-qeq: the density net with a charge-equilibration readout (--charge-equilibration:
 #       each 4×4-pixel cell also gives an electronegativity and a softness, and charge flows across
 #       the whole sheet until they equalise) and c = 24 (4.7 Å): 100 epochs (batch 16, lr 7e-4), then
-#       two rounds (lr 3e-4, 2e-4). …-qeq-c16: the same at c = 16, for comparison.
+#       two rounds (lr 3e-4, 2e-4). …-qeq-c16, …-qeq-c32: the same at c = 16 and 32, for comparison.
 #   hexsheets-gfn1xtb-whole-image: the non-EDNN baseline, the same kind of network on the whole
 #       64×64 image (f = 64, c = 0), trained the same way.
 #   …-mse: the default with the MSE loss. …-fixed-placement, …-lattice-grid: MSE, without the translations (the lattice always at
@@ -43,7 +44,7 @@ staged() {  # name, output, learning rates of the two rounds, options...: a base
   tune "runs/$name-base.safetensors" "runs/$name-tuned.safetensors" "$lr1" "$@"
   tune "runs/$name-tuned.safetensors" "$out" "$lr2" "$@"
 }
-density=(--grid 64x64 -f 16 -c 16 --net local_density --huber 0.2 --augment)
+density=(--grid 64x64 -f 16 -c 16 --net local_density --huber 0.2 --augment)  # a later -c wins
 long=(--epochs 100 --batch-size 16 --lr 7e-4)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(hexsheets-gfn1xtb hexsheets-gfn1xtb-whole-image)
@@ -57,6 +58,8 @@ for name in "${names[@]}"; do
       staged "$name" "models/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" ;;
     hexsheets-gfn1xtb-qeq-c16)  # the same at c = 16: measured, not committed (docs/atoms.md)
       staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" --charge-equilibration "${long[@]}" ;;
+    hexsheets-gfn1xtb-qeq-c32)  # the same at c = 32 (6.2 Å): measured, not committed (docs/atoms.md)
+      staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 32 --charge-equilibration "${long[@]}" ;;
     hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 --huber 0.2 ;;
     hexsheets-gfn1xtb-mse) train "$name" --grid 64x64 -f 16 -c 8 ;;
     hexsheets-gfn1xtb-fixed-placement) train "$name" --grid 64x64 -f 16 -c 8 --fixed-placement ;;

@@ -79,6 +79,18 @@ def test_tile_shares_sum_to_the_prediction_and_training_sum():
     np.testing.assert_allclose(model.to_physical(scaled, 24 * 32).numpy()[:, 0], model.predict(x), rtol=1e-5)
 
 
+def test_predict_in_padded_bands_equals_the_wrapped_whole_grid(monkeypatch):
+    """The four sums gathered band by band give the totals and shares of the wrapped grid."""
+    import ednn.model
+
+    model = qeq_model(imaging=False)
+    x = np.random.default_rng(4).random((2, 32, 24))
+    whole, shares = model.predict(x), model.contributions(x)
+    monkeypatch.setattr(ednn.model, "PREDICT_CHUNK_PIXELS", 4 * 8 * 8)  # 4 focus regions: bands of one row
+    np.testing.assert_allclose(model.predict(x), whole, rtol=1e-6)
+    np.testing.assert_allclose(model.contributions(x), shares, rtol=1e-5, atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def sheet():
     return random_sheet((5, 3), 4, 3)[0].repeat((3, 2, 1))

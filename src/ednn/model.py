@@ -179,6 +179,8 @@ class EDNN(nn.Module):
     def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
         """Scaled tile outputs (N, *n, sums) of a grid x (N, C, *spatial)."""
         check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
+        if dense_conv and not self.dense_conv_possible:
+            raise EDNNError("this tile network does not start with a dense layer over the whole tile")
         if isinstance(self.net, LocalDensityNet) and self.padding == "periodic":
             return self._focus_sums(self.net.periodic_density(x))
         return self.raw_from_padded(pad(x, self.context, self.padding), dense_conv)
@@ -235,8 +237,9 @@ class EDNN(nn.Module):
         """Scaled tile outputs of x (N, *spatial, C), chunk by chunk, as float64.
 
         Yields (examples, first-axis tile rows, outputs of shape (examples, rows, *n[1:],
-        sums)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels, so a single
-        large grid is cut into bands of tile rows.
+        sums)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels (focus pixels for a
+        local_density net, which copies no tiles), so a single large grid is cut into bands
+        of tile rows.
         """
         counts = [s // self.focus for s in x.shape[1:-1]]
         tiles_per_example = math.prod(counts)
