@@ -125,3 +125,15 @@ def test_structure_depends_only_on_its_own_index(tmp_path):
         np.testing.assert_array_equal(atoms.numbers, expected.numbers)
         np.testing.assert_array_equal(atoms.positions, expected.positions)
         assert data.kind[k] == kind
+
+
+def test_cli_generate_records_its_command_and_rounds_positions_when_asked(ednn_cli, tmp_path):
+    out = tmp_path / "s.h5"
+    result = ednn_cli("sheets", "generate", out, "-n", "3", "--seed", "2", "--decimals", "4")
+    assert result.returncode == 0 and "wrote 3 structures" in result.stdout
+    data = StructureFile(out)
+    assert data.attrs["command"] == f"ednn sheets generate {out} -n 3 --seed 2 --decimals 4"
+    for k, atoms in enumerate(data.structures()):
+        np.testing.assert_allclose(atoms.positions, random_sheet((5, 3), 2, k)[0].positions, rtol=0, atol=0.5e-4 + 1e-12)
+    result = ednn_cli("sheets", "generate", out, "-n", "3")
+    assert result.returncode != 0 and "never overwritten" in result.stderr

@@ -76,6 +76,15 @@ def test_round_trip_keeps_structures_and_energy_is_nan_until_labelled(tmp_path):
     one_line_error(excinfo)
 
 
+def test_positions_rounded_to_decimals_take_less_space(tmp_path):
+    written = sheets(20)
+    full = write_structures(tmp_path / "full.h5", written)
+    compact = write_structures(tmp_path / "compact.h5", written, decimals=4)
+    assert_same_structures(StructureFile(compact).structures(), written, atol=0.5e-4 + 1e-12)
+    with h5py.File(full) as f, h5py.File(compact) as g:
+        assert g["positions"].id.get_storage_size() < 0.5 * f["positions"].id.get_storage_size()
+
+
 def test_written_energies_are_kept(tmp_path):
     path = write_structures(tmp_path / "s.h5", sheets(3), energies=[-1.0, -2.0, -3.0])
     structures, energies = read_structures(path, require_energy=True)

@@ -102,11 +102,13 @@ def random_sheet(reps: tuple[int, int], seed: int, index: int) -> tuple[Atoms, s
     return sheet, kind
 
 
-def generate_sheet_file(path, reps: tuple[int, int], count: int, seed: int, command: str = "") -> "Path":
-    """Write structures 0..count-1 of the stream (seed, reps), unlabelled, to an HDF5 structure file."""
+def generate_sheet_file(path, reps: tuple[int, int], count: int, seed: int, command: str = "",
+                        decimals: int | None = None) -> "Path":
+    """Write structures 0..count-1 of the stream (seed, reps), unlabelled, to an HDF5 structure
+    file, positions rounded to `decimals` of an Å if given (see `write_structures`)."""
     from ednn.data.atoms import write_structures
 
     structures = [random_sheet(reps, seed, k)[0] for k in range(count)]
     attrs = {"generator": "ednn.atoms.sheets.random_sheet", "reps": list(reps), "seed": seed,
              "lattice_a": LATTICE_A, "vacuum": VACUUM, "command": command}
-    return write_structures(path, structures, attrs)
+    return write_structures(path, structures, attrs, decimals=decimals)

@@ -55,16 +55,22 @@ def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, grou
     }
 
 
-_COMPRESSED = ("numbers", "positions")
+_PER_ATOM = ("numbers", "positions")
+#: Columns written once, compressed (labels are rewritten in place: a rewritten compressed
+#: chunk would leave its old space unused in the file).
+_COMPRESSED = (*_PER_ATOM, "offsets", "cell")
 
 
 def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict | None = None,
                      energies: Sequence[float] | None = None, groups: Sequence[int] | None = None,
-                     extendable: bool = False) -> Path:
+                     extendable: bool = False, decimals: int | None = None) -> Path:
     """Write structures (and, if given, their energies in eV and group numbers) to a new HDF5
     file, atomically. An extendable file may start empty and grows by `append_structures`.
 
     Every structure must be periodic along x and y (they are read back as fully periodic).
+    `decimals`: round positions to that many decimals of an Å and store them as scaled
+    integers (HDF5 scale-offset), about a third of the space — for unlabelled structures,
+    whose labels are then computed from the stored positions.
     """
     path = Path(path)
     if not structures and not extendable:
@@ -79,12 +85,16 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
         f.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
+        if decimals is not None:
+            columns["positions"] = np.round(columns["positions"], decimals)
         for name, data in columns.items():
             options = {"dtype": _STRING} if name == "kind" else {}
             if name in _COMPRESSED:
                 options.update(compression="gzip", compression_opts=6, shuffle=True)
+            if name == "positions" and decimals is not None:
+                options["scaleoffset"] = decimals
             if extendable:
-                rows = 16384 if name in _COMPRESSED else 1024
+                rows = 16384 if name in _PER_ATOM else 1024
                 options.update(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
             f.create_dataset(name, data=data, **options)
     tmp.replace(path)
@@ -104,7 +114,7 @@ def append_structures(path: str | Path, structures: Sequence[Atoms], energies: S
         n, n_atoms = len(f["offsets"]) - 1, int(f["offsets"][-1])
         new_offsets = n_atoms + columns.pop("offsets")
         for name, data in columns.items():
-            start = n_atoms if name in _COMPRESSED else n
+            start = n_atoms if name in _PER_ATOM else n
             f[name].resize(start + len(data), axis=0)
             f[name][start:] = data
         f.flush()
