@@ -171,6 +171,9 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
                    "a lower --lr on more data); the other options must describe the same network and images.")
+@click.option("--extra-train", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Atoms: another labelled structure file (same cell, same energy method) whose structures all "
+                   "join the training split; DATA's validation and test splits stay as they are. Repeatable.")
 @click.option("--target", default="energy", show_default=True, help="Dataset in DATA holding the extensive target.")
 @click.option("--ndim", type=click.IntRange(1), default=None,
               help="Number of spatial axes of x [default: all after N, except a trailing axis of size 1 "
@@ -198,7 +201,8 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 def train(data: Path, out: Path, focus: int | None, context: int | None, net: str | None, grid: str,
           z_weighted: bool, gamma: float, fixed_placement: bool, huber: float | None, augment: bool, hidden: str | None,
-          widths: str | None, charge_equilibration: bool, init: Path | None, target: str, ndim: int | None,
+          widths: str | None, charge_equilibration: bool, init: Path | None, extra_train: tuple[Path, ...],
+          target: str, ndim: int | None,
           padding: str, epochs: int, batch_size: int | None, lr: float, lr_min: float, seed: int,
           val_fraction: float, test_fraction: float, limit: int | None, run_dir: Path | None,
           resume: bool) -> None:
@@ -237,7 +241,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         model = train_on_structures(
             data, out, run_dir, grid=parse_pair(grid), focus=16 if focus is None else focus,
             context=8 if context is None else context, net=net, net_options=_atom_net_options(net, hidden, options),
-            per_element=not z_weighted, init=init, readout=readout,
+            per_element=not z_weighted, init=init, readout=readout, extra_train=extra_train,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
         click.echo(f"wrote {out} (run folder {run_dir})")
@@ -245,7 +249,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         return
     ignored = [name for name, value, default in (("--grid", grid, "64x64"), ("--z-weighted", z_weighted, False),
                                                  ("--gamma", gamma, 0.2), ("--fixed-placement", fixed_placement, False),
-                                                 ("--augment", augment, False), ("--huber", huber, None))
+                                                 ("--augment", augment, False), ("--huber", huber, None),
+                                                 ("--extra-train", extra_train, ()))
                if value != default]
     if ignored:
         raise EDNNError(f"{', '.join(ignored)} apply only to atomic structures; {data} holds grids")

@@ -266,3 +266,29 @@ def test_cli_trains_a_charge_equilibrated_density_model(ednn_cli, sheets_file, t
         chi = model.net.density(pad(image, model.context))[:, 1]
     assert chi.std() > 0  # the electronegativities did not stay equal (their gradient would vanish)
     assert np.isfinite(model.predict_atoms(sheet)).all()
+
+
+def test_extra_training_files_join_the_training_split_only(ednn_cli, sheets_file, tmp_path):
+    extra = generate_sheet_file(tmp_path / "extra.h5", (5, 3), 20, seed=7, decimals=4)
+    label_file(extra, "tersoff-bcn", workers=1, progress=False)
+    trained = ednn_cli("train", sheets_file, "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run",
+                       "--grid", "32x32", "-f", 8, "-c", 4, "--epochs", 1, "--extra-train", extra)
+    assert trained.returncode == 0, trained.stderr
+    base = train_on_structures(sheets_file, tmp_path / "b.safetensors", tmp_path / "run-b", **{**SMALL, "epochs": 1})
+    info = ednn.load(tmp_path / "m.safetensors").info
+    assert info["data"]["extra_train"][0]["file"] == "extra.h5" and info["data"]["extra_train"][0]["n_examples"] == 20
+    assert info["split"]["n_train"] == base.info["split"]["n_train"] + 20
+    assert (info["split"]["n_val"], info["split"]["n_test"]) == (base.info["split"]["n_val"], base.info["split"]["n_test"])
+
+
+@pytest.mark.parametrize("reps, method, message", [((5, 3), None, "labelled with unknown"),
+                                                   ((10, 6), "tersoff-bcn", "2 different in-plane sizes")])
+def test_extra_training_files_must_match(sheets_file, tmp_path, reps, method, message):
+    structures = [random_sheet(reps, 3, k)[0] for k in range(4)]
+    path = write_structures(tmp_path / "x.h5", structures, {"energy_method": method} if method else None,
+                            energies=-7.0 * np.array([len(s) for s in structures]))
+    with pytest.raises(EDNNError, match=message):
+        train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[path], **SMALL)
+    with pytest.raises(EDNNError, match="does not exist"):
+        train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run",
+                            extra_train=[tmp_path / "missing.h5"], **SMALL)

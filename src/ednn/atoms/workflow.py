@@ -79,7 +79,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
                         augment: bool = False, translate: bool = True, huber: float | None = None,
-                        init: str | Path | None = None, readout: str | None = None) -> EDNN:
+                        init: str | Path | None = None, readout: str | None = None,
+                        extra_train: Sequence[str | Path] = ()) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -93,20 +94,38 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     init: start from this trained model file's weights and offsets (fine-tuning; same
     network, focus, context and imaging, see `ednn.workflow.warm_start`).
     readout: None (sum of tile energies) or 'qeq' (charge equilibration, `ednn.readout`).
+    extra_train: more labelled structure files (same cell, same energy method) whose
+    structures all join the training split; `data`'s own split stays as it is.
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
     split = labelled_split(source, seed, val_fraction, test_fraction)
     used = np.sort(np.concatenate(list(split.values())))
     structures = source.structures(used)
+    y = source.energy[used]
+    position = {int(k): i for i, k in enumerate(used)}
+    local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
+    extra_info = []
+    for path in map(Path, extra_train):
+        extra = StructureFile(path)
+        method, extra_method = (str(f.attrs.get("energy_method", "unknown")) for f in (source, extra))
+        if extra_method != method:
+            raise EDNNError(f"{path} is labelled with {extra_method}, {data} with {method}; train on one method")
+        keep = np.flatnonzero(extra.labelled & ~extra.failed)
+        if not len(keep):
+            raise EDNNError(f"{path} has no energies; label it first with `ednn label {path}`")
+        local["train"] = np.concatenate([local["train"], len(structures) + np.arange(len(keep))])
+        structures += extra.structures(keep)
+        y = np.concatenate([y, extra.energy[keep]])
+        extra_info.append({"file": path.name, "sha256_16": file_digest(path), "n_examples": int(len(keep))})
     lengths = {(round(s.cell[0, 0], 6), round(s.cell[1, 1], 6)) for s in structures}
     if len(lengths) > 1:
-        raise EDNNError(f"{data} holds cells of {len(lengths)} different in-plane sizes; training needs one")
+        raise EDNNError(f"{data}{' and the --extra-train files' * bool(extra_info)} hold cells of {len(lengths)} "
+                        "different in-plane sizes; training needs one")
     length = np.array([structures[0].cell[0, 0], structures[0].cell[1, 1]])
     if grid[0] % focus or grid[1] % focus:
         raise EDNNError(f"grid {grid[0]}x{grid[1]} is not a whole number of focus regions of {focus} pixels")
-    position = {int(k): i for i, k in enumerate(used)}
-    train_numbers = {int(z) for k in split["train"] for z in structures[position[int(k)]].numbers}
+    train_numbers = {int(z) for i in local["train"] for z in structures[i].numbers}
     elements = tuple(sorted(train_numbers))
     unseen = sorted({int(z) for s in structures for z in s.numbers} - train_numbers)
     if unseen:
@@ -117,8 +136,6 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     if translate:
         structures = translated(structures, np.random.default_rng([seed, 0]))
     x = render_structures(structures, imaging, focus, progress)
-    y = source.energy[used]
-    local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
     train_structures = [structures[i] for i in local["train"]]
 
     def refresh_train(epoch: int) -> np.ndarray:
@@ -136,10 +153,13 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                     net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
                     epochs=epochs, batch_size=batch_size, lr=lr,
-                    lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+                    lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+                    extra_train=[e["sha256_16"] for e in extra_info] or None)
     data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
                  "n_examples": int(len(used)), "spatial_shape": list(grid),
                  "energy_method": str(source.attrs.get("energy_method", "unknown"))}
+    if extra_info:
+        data_info["extra_train"] = extra_info
     model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
