@@ -85,6 +85,17 @@ def test_positions_rounded_to_decimals_take_less_space(tmp_path):
         assert g["positions"].id.get_storage_size() < 0.5 * f["positions"].id.get_storage_size()
 
 
+def test_rounded_positions_only_for_new_unlabelled_files_and_no_nan_positions(tmp_path):
+    for options in ({"extendable": True}, {"energies": [-1.0, -2.0]}):
+        with pytest.raises(EDNNError, match="decimals"):
+            write_structures(tmp_path / "s.h5", sheets(2), decimals=4, **options)
+    broken = sheets(2)
+    broken[1].positions[3, 0] = np.nan
+    with pytest.raises(EDNNError, match="1 structures \\(first: number 1\\) have NaN"):
+        write_structures(tmp_path / "s.h5", broken)
+    assert not (tmp_path / "s.h5").exists()
+
+
 def test_written_energies_are_kept(tmp_path):
     path = write_structures(tmp_path / "s.h5", sheets(3), energies=[-1.0, -2.0, -3.0])
     structures, energies = read_structures(path, require_energy=True)

@@ -279,6 +279,8 @@ def test_extra_training_files_join_the_training_split_only(ednn_cli, sheets_file
     assert info["data"]["extra_train"][0]["file"] == "extra.h5" and info["data"]["extra_train"][0]["n_examples"] == 20
     assert info["split"]["n_train"] == base.info["split"]["n_train"] + 20
     assert (info["split"]["n_val"], info["split"]["n_test"]) == (base.info["split"]["n_val"], base.info["split"]["n_test"])
+    with_extra = evaluate_structure_file(ednn.load(tmp_path / "m.safetensors"), sheets_file, "test")
+    np.testing.assert_array_equal(with_extra["true"], evaluate_structure_file(base, sheets_file, "test")["true"])
 
 
 @pytest.mark.parametrize("reps, method, message", [((5, 3), None, "labelled with unknown"),
@@ -291,4 +293,13 @@ def test_extra_training_files_must_match(sheets_file, tmp_path, reps, method, me
         train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[path], **SMALL)
     with pytest.raises(EDNNError, match="does not exist"):
         train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run",
-                            extra_train=[tmp_path / "missing.h5"], **SMALL)
+                            extra_train=tmp_path / "missing.h5", **SMALL)
+
+
+def test_extra_training_files_that_would_leak_into_the_test_split_are_refused(sheets_file, tmp_path):
+    same_stream = generate_sheet_file(tmp_path / "more.h5", (5, 3), 130, seed=0)  # starts with sheets_file's 120
+    label_file(same_stream, "tersoff-bcn", workers=1, progress=False)
+    for extra, message in [(sheets_file, "again"), (same_stream, "same generator and seed")]:
+        with pytest.raises(EDNNError, match=message):
+            train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[extra],
+                                **SMALL)

@@ -94,8 +94,10 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     init: start from this trained model file's weights and offsets (fine-tuning; same
     network, focus, context and imaging, see `ednn.workflow.warm_start`).
     readout: None (sum of tile energies) or 'qeq' (charge equilibration, `ednn.readout`).
-    extra_train: more labelled structure files (same cell, same energy method) whose
-    structures all join the training split; `data`'s own split stays as it is.
+    extra_train: more labelled structure files (same cell, same energy method, not `data`
+    nor structures of its generator stream) whose structures all join the training split;
+    `data`'s own split stays as it is (`evaluate_structure_file(..., 'train')` covers only
+    `data`'s part of it).
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -105,9 +107,18 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     y = source.energy[used]
     position = {int(k): i for i, k in enumerate(used)}
     local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
-    extra_info = []
-    for path in map(Path, extra_train):
+    extra_info: list[dict] = []
+    extra_paths = [Path(extra_train)] if isinstance(extra_train, (str, Path)) else [Path(p) for p in extra_train]
+    stream = {key: str(source.attrs.get(key)) for key in ("generator", "reps", "seed")}
+    for path in extra_paths:
         extra = StructureFile(path)
+        digest = file_digest(path)
+        if digest in [file_digest(data)] + [e["sha256_16"] for e in extra_info]:
+            raise EDNNError(f"--extra-train {path} is {data.name} or another extra file again; its structures "
+                            "would be trained on twice or leak into validation and test")
+        if "None" not in stream.values() and {key: str(extra.attrs.get(key)) for key in stream} == stream:
+            raise EDNNError(f"--extra-train {path} comes from the same generator and seed as {data.name}; its "
+                            "structures repeat those of the validation and test splits (use another --seed)")
         method, extra_method = (str(f.attrs.get("energy_method", "unknown")) for f in (source, extra))
         if extra_method != method:
             raise EDNNError(f"{path} is labelled with {extra_method}, {data} with {method}; train on one method")
@@ -117,11 +128,11 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
         local["train"] = np.concatenate([local["train"], len(structures) + np.arange(len(keep))])
         structures += extra.structures(keep)
         y = np.concatenate([y, extra.energy[keep]])
-        extra_info.append({"file": path.name, "sha256_16": file_digest(path), "n_examples": int(len(keep))})
+        extra_info.append({"file": path.name, "sha256_16": digest, "n_examples": int(len(keep))})
     lengths = {(round(s.cell[0, 0], 6), round(s.cell[1, 1], 6)) for s in structures}
     if len(lengths) > 1:
-        raise EDNNError(f"{data}{' and the --extra-train files' * bool(extra_info)} hold cells of {len(lengths)} "
-                        "different in-plane sizes; training needs one")
+        where = f"{data} and the --extra-train files hold" if extra_info else f"{data} holds"
+        raise EDNNError(f"{where} cells of {len(lengths)} different in-plane sizes; training needs one")
     length = np.array([structures[0].cell[0, 0], structures[0].cell[1, 1]])
     if grid[0] % focus or grid[1] % focus:
         raise EDNNError(f"grid {grid[0]}x{grid[1]} is not a whole number of focus regions of {focus} pixels")

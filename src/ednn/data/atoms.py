@@ -37,6 +37,9 @@ def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, grou
     if open_cells:
         raise EDNNError(f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
                         "and y; structure files hold periodic cells only")
+    bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
+    if bad:
+        raise EDNNError(f"{len(bad)} structures (first: number {bad[0]}) have NaN or infinite positions")
     n = len(structures)
 
     def column(values, default, dtype):
@@ -56,8 +59,9 @@ def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, grou
 
 
 _PER_ATOM = ("numbers", "positions")
-#: Columns written once, compressed (labels are rewritten in place: a rewritten compressed
-#: chunk would leave its old space unused in the file).
+#: Compressed columns; in files that are not extendable also offsets and cell, which are then
+#: written once (labels are rewritten in place: a rewritten compressed chunk would leave its
+#: old space unused in the file).
 _COMPRESSED = (*_PER_ATOM, "offsets", "cell")
 
 
@@ -69,12 +73,14 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
 
     Every structure must be periodic along x and y (they are read back as fully periodic).
     `decimals`: round positions to that many decimals of an Å and store them as scaled
-    integers (HDF5 scale-offset), about a third of the space — for unlabelled structures,
-    whose labels are then computed from the stored positions.
+    integers (HDF5 scale-offset), about a third of the space — for unlabelled structures
+    in a file that is not extendable, whose labels are then computed from the stored positions.
     """
     path = Path(path)
     if not structures and not extendable:
         raise EDNNError("no structures to write")
+    if decimals is not None and (extendable or energies is not None or decimals < 0):
+        raise EDNNError("rounded positions (decimals ≥ 0) are for new unlabelled files that are not extendable")
     columns = _columns(structures, energies, groups, None, None)
     if groups is None:
         del columns["group"]
@@ -89,7 +95,7 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
             columns["positions"] = np.round(columns["positions"], decimals)
         for name, data in columns.items():
             options = {"dtype": _STRING} if name == "kind" else {}
-            if name in _COMPRESSED:
+            if name in (_PER_ATOM if extendable else _COMPRESSED):
                 options.update(compression="gzip", compression_opts=6, shuffle=True)
             if name == "positions" and decimals is not None:
                 options["scaleoffset"] = decimals
