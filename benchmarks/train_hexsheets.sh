@@ -19,7 +19,10 @@
 #   hexsheets-gfn1xtb-qeq: the density net with a charge-equilibration readout (--charge-equilibration:
 #       each 4×4-pixel cell also gives an electronegativity and a softness, and charge flows across
 #       the whole sheet until they equalise) and c = 24 (4.7 Å): 100 epochs (batch 16, lr 7e-4), then
-#       two rounds (lr 3e-4, 2e-4). …-qeq-c16, …-qeq-c32: the same at c = 16 and 32, for comparison.
+#       two rounds (lr 3e-4, 2e-4). …-qeq-c16: the same at c = 16, for comparison.
+#   …-qeq-round3, …-qeq-extra: one more round (40 epochs, lr 2e-4) from the committed qeq model,
+#       without and with the 1 988 extra labelled sheets of datasets/hexsheets-60-extra.h5 (training
+#       split only): what more data buys. …-qeq-more: the whole qeq recipe with them.
 #   hexsheets-gfn1xtb-whole-image: the non-EDNN baseline, the same kind of network on the whole
 #       64×64 image (f = 64, c = 0), trained the same way.
 #   …-mse: the default with the MSE loss. …-fixed-placement, …-lattice-grid: MSE, without the translations (the lattice always at
@@ -58,8 +61,15 @@ for name in "${names[@]}"; do
       staged "$name" "models/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" ;;
     hexsheets-gfn1xtb-qeq-c16)  # the same at c = 16: measured, not committed (docs/atoms.md)
       staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" --charge-equilibration "${long[@]}" ;;
-    hexsheets-gfn1xtb-qeq-c32)  # the same at c = 32 (6.2 Å): measured, not committed (docs/atoms.md)
-      staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 32 --charge-equilibration "${long[@]}" ;;
+    hexsheets-gfn1xtb-qeq-round3)  # a third round from the committed qeq model: the control for …-extra
+      tune models/hexsheets-gfn1xtb-qeq.safetensors "runs/$name.safetensors" 2e-4 "${density[@]}" -c 24 \
+        --charge-equilibration ;;
+    hexsheets-gfn1xtb-qeq-extra)  # the same round with the 1 988 labelled sheets of hexsheets-60-extra.h5 in training too
+      tune models/hexsheets-gfn1xtb-qeq.safetensors "runs/$name.safetensors" 2e-4 "${density[@]}" -c 24 \
+        --charge-equilibration --extra-train datasets/hexsheets-60-extra.h5 ;;
+    hexsheets-gfn1xtb-qeq-more)  # the whole qeq recipe with the extra sheets in training
+      staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" \
+        --extra-train datasets/hexsheets-60-extra.h5 ;;
     hexsheets-gfn1xtb-whole-image) train "$name" --grid 64x64 -f 64 -c 0 --huber 0.2 ;;
     hexsheets-gfn1xtb-mse) train "$name" --grid 64x64 -f 16 -c 8 ;;
     hexsheets-gfn1xtb-fixed-placement) train "$name" --grid 64x64 -f 16 -c 8 --fixed-placement ;;
