@@ -64,9 +64,11 @@ for name in "${names[@]}"; do
     hexsheets-gfn1xtb-qeq-round3)  # a third round from the committed qeq model: the control for …-extra
       tune models/hexsheets-gfn1xtb-qeq.safetensors "runs/$name.safetensors" 2e-4 "${density[@]}" -c 24 \
         --charge-equilibration ;;
-    hexsheets-gfn1xtb-qeq-extra)  # the same round with the 1 988 labelled sheets of hexsheets-60-extra.h5 in training too
-      tune models/hexsheets-gfn1xtb-qeq.safetensors "runs/$name.safetensors" 2e-4 "${density[@]}" -c 24 \
-        --charge-equilibration --extra-train datasets/hexsheets-60-extra.h5 ;;
+    hexsheets-gfn1xtb-qeq-extra)  # the same round with the 1 988 labelled sheets of hexsheets-60-extra.h5 in
+      # training too, then one more with them at lr 1e-4
+      more=("${density[@]}" -c 24 --charge-equilibration --extra-train datasets/hexsheets-60-extra.h5)
+      tune models/hexsheets-gfn1xtb-qeq.safetensors "runs/$name-1.safetensors" 2e-4 "${more[@]}"
+      tune "runs/$name-1.safetensors" "models/$name.safetensors" 1e-4 "${more[@]}" ;;
     hexsheets-gfn1xtb-qeq-more)  # the whole qeq recipe with the extra sheets in training
       staged "$name" "runs/$name.safetensors" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" \
         --extra-train datasets/hexsheets-60-extra.h5 ;;
