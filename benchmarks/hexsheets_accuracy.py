@@ -34,6 +34,7 @@ MODELS = {
     "EDNN, local density": ("hexsheets-gfn1xtb-density", 1.122),
     "EDNN, local density, wider": ("hexsheets-gfn1xtb-density-wide", 1.122),
     "EDNN, local density, charge eq.": ("hexsheets-gfn1xtb-qeq", 1.122),
+    "EDNN, charge eq., extra sheets": ("hexsheets-gfn1xtb-qeq-extra", 1.122),
     "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
     "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
     "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
@@ -41,7 +42,7 @@ MODELS = {
     "whole-image, fixed placement": ("hexsheets-gfn1xtb-whole-image-fixed-placement", None),
 }
 #: The EDNNs whose transfer to larger cells is measured.
-TRANSFER_OF = ("EDNN", "EDNN, local density", "EDNN, local density, charge eq.")
+TRANSFER_OF = ("EDNN", "EDNN, local density", "EDNN, local density, charge eq.", "EDNN, charge eq., extra sheets")
 TRANSLATION_SEED = 2026
 PLACEMENTS = 8
 """Placements of the pixel grid the EDNNs' predictions are also averaged over (`predict_atoms`)."""

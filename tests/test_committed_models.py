@@ -25,14 +25,16 @@ def test_flagship_ising_model_trained_on_8x8_is_exact_on_large_lattices(size):
 @pytest.mark.parametrize("path", sorted(MODELS.glob("*.safetensors")), ids=lambda p: p.stem)
 def test_every_committed_model_loads_is_extensive_and_has_a_card(path):
     model = ednn.load(path)
-    assert_extensive(model, k=2)
+    # float32 networks: with several threads a convolution over a larger grid sums in another
+    # order (seen: 4e-6 relative for the charge-equilibrated models, whose total is a difference)
+    assert_extensive(model, k=2, rtol=2e-5)
     assert model.info["test_metrics"]["n"] > 0 and model.info["training"]["wall_seconds"] > 0
     assert path.name in (MODELS / "README.md").read_text()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, test_mean", [("hexsheets-gfn1xtb", 7.35), ("hexsheets-gfn1xtb-density", 2.71),
-                                             ("hexsheets-gfn1xtb-qeq", 2.39)])
+                                             ("hexsheets-gfn1xtb-qeq", 2.39), ("hexsheets-gfn1xtb-qeq-extra", 2.08)])
 def test_atom_models_transfer_from_60_to_240_sites(name, test_mean):
     """The committed hexsheet EDNNs, trained on 60-site cells, on the committed 2×2 supercells
     (GFN1-xTB): under 1.5 × their 60-site test mean (meV/Å², docs/atoms.md)."""
