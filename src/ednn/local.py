@@ -22,8 +22,7 @@ import torch
 
 from ednn.errors import EDNNError
 from ednn.model import EDNN
-from ednn.nets import LocalDensityNet
-from ednn.tiling import check_spatial_shape, tiles_from_padded
+from ednn.tiling import check_spatial_shape
 
 
 @dataclass
@@ -110,14 +109,7 @@ class LocalTileEnergy:
         mask = _outer_and(inside)[:, None]
         window = torch.where(mask, replaced, window)
         with torch.no_grad():  # the window holds exactly the affected tiles with their context
-            window = window.to(self.dtype)
-            if isinstance(self.model.net, LocalDensityNet):  # one pass over the window, no tile copies
-                new = self.model.raw_from_padded(window)
-            else:  # the tiles in one call: a few dozen, too few for cache-sized calls to pay
-                tiles = tiles_from_padded(window, f, c)
-                flat = tiles.reshape(-1, self.model.channels, *tiles.shape[-ndim:])
-                new = self.model.tile_terms(flat).view(*tiles.shape[:1 + ndim], self.model.sums)
-            new = new.double()                                                          # (K, *k, sums)
+            new = self.model.raw_from_padded(window.to(self.dtype), cache_sized=False).double()  # (K, *k, sums)
         index = self._box_index(chains, tile_index)
         sums_change = (new - self.outputs[index]).flatten(1, -2).sum(1)                  # (K, sums)
         old_box = self.values(chains, corners, tuple(box))

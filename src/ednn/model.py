@@ -116,12 +116,15 @@ class EDNN(nn.Module):
 
     # ---- tensor path (channel-first, float) -------------------------------------------
 
-    def raw_from_padded(self, padded: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
+    def raw_from_padded(self, padded: torch.Tensor, dense_conv: bool | None = None,
+                        cache_sized: bool = True) -> torch.Tensor:
         """Scaled tile outputs (N, *n, sums) of an already padded grid (N, C, *P): the
         outputs, or with a readout its summable terms (`combine` makes totals of their sums).
 
         `dense_conv` picks the strided-convolution evaluation of a leading dense layer
-        or the explicit tile copies (default: the model's `use_dense_conv`).
+        or the explicit tile copies (default: the model's `use_dense_conv`); `cache_sized`
+        feeds tile copies to the network in cache-sized calls (False: in one call, faster
+        for a few dozen tiles).
         """
         use_conv = self.use_dense_conv if dense_conv is None else dense_conv
         if use_conv and not self.dense_conv_possible:
@@ -139,7 +142,7 @@ class EDNN(nn.Module):
         tiles = tiles_from_padded(padded, self.focus, self.context)
         counts = tiles.shape[1:1 + self.ndim]
         flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
-        chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel())
+        chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel()) if cache_sized else len(flat)
         out = torch.cat([self.tile_terms(part) for part in flat.split(chunk)]) if len(flat) > chunk \
             else self.tile_terms(flat)
         return out.view(padded.shape[0], *counts, self.sums)

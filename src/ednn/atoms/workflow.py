@@ -101,6 +101,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
+    data_digest = file_digest(data)
     split = labelled_split(source, seed, val_fraction, test_fraction)
     used = np.sort(np.concatenate(list(split.values())))
     structures = source.structures(used)
@@ -113,7 +114,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     for path in extra_paths:
         extra = StructureFile(path)
         digest = file_digest(path)
-        if digest in [file_digest(data)] + [e["sha256_16"] for e in extra_info]:
+        if digest in [data_digest] + [e["sha256_16"] for e in extra_info]:
             raise EDNNError(f"--extra-train {path} is {data.name} or another extra file again; its structures "
                             "would be trained on twice or leak into validation and test")
         if "None" not in stream.values() and {key: str(extra.attrs.get(key)) for key in stream} == stream:
@@ -160,7 +161,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                               **net_options)
     model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
                  imaging=imaging.to_dict(), readout=readout)
-    settings = dict(data_sha256_16=file_digest(data), grid=list(grid), focus=focus, context=context, net=net,
+    settings = dict(data_sha256_16=data_digest, grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
                     epochs=epochs, batch_size=batch_size, lr=lr,
