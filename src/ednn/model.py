@@ -322,8 +322,8 @@ class EDNN(nn.Module):
         wrong = next((type(s).__name__ for s in structures if not isinstance(s, Atoms)), None)
         if wrong is not None:
             raise EDNNError(f"predict_atoms takes ase.Atoms (one or a list), got a {wrong}")
-        if placements < 1:
-            raise EDNNError(f"placements must be at least 1, got {placements}")
+        if isinstance(placements, bool) or not isinstance(placements, (int, np.integer)) or placements < 1:
+            raise EDNNError(f"placements must be a whole number of at least 1, got {placements!r}")
         if placements > 1:
             region = np.asarray(self.imaging.pixel_size) * self.focus
             return np.mean([self.predict_atoms([_shifted(s, shift) for s in structures])
@@ -331,7 +331,10 @@ class EDNN(nn.Module):
         by_shape: dict[tuple[int, int], list[int]] = {}
         totals = np.empty((len(structures), self.outputs))
         for k, atoms in enumerate(structures):
-            shape = self.imaging.grid_shape(atoms, self.focus)
+            try:
+                shape = self.imaging.grid_shape(atoms, self.focus)
+            except EDNNError as error:
+                raise error if len(structures) == 1 else EDNNError(f"structure {k}: {error}") from None
             if shape[0] * shape[1] > STREAM_ABOVE_PIXELS and self.outputs == 1:
                 from ednn.scale.bins import AtomBins
                 from ednn.scale.stream import stream_energy

@@ -168,7 +168,41 @@ def test_cell_that_is_not_whole_focus_regions_names_the_nearest_valid_cell(model
 def test_unknown_element(model):
     atoms = sheet(0)
     atoms.numbers[5] = 14
-    check_refused(model, atoms, "Si", "B, C, N")
+    check_refused(model, atoms, "element Si is unknown", "B, C, N")
+    atoms.numbers[6] = 8
+    check_refused(model, atoms, "elements O, Si are unknown")
+
+
+def test_buckled_sheet_and_bilayer_are_refused(model):
+    buckled = sheet(0)
+    buckled.positions[::2, 2] += 1.5
+    check_refused(model, buckled, "1.50 Å along z", "flat sheets")
+    bilayer = sheet(0) + sheet(0)
+    bilayer.positions[60:, 2] += 3.35
+    check_refused(model, bilayer, "3.35 Å along z")
+
+
+def test_a_flat_sheet_across_the_periodic_z_boundary_is_flat(model):
+    atoms = sheet(0)
+    atoms.positions[:, 2] = 0.0
+    atoms.positions[::3, 2] = -0.02  # wraps to just below the top of the cell
+    rippled = sheet(0)
+    rippled.positions[:, 2] = 0.0
+    rippled.positions[::3, 2] = 0.05
+    assert np.isfinite(model.predict_atoms([atoms, rippled])).all()
+
+
+def test_duplicated_and_overlapping_atoms_are_refused(model):
+    duplicated = sheet(0)
+    duplicated.append(duplicated[7])
+    check_refused(model, duplicated, f"atoms 7 and {len(duplicated) - 1} are 0.000 Å apart", "duplicated")
+    close = sheet(0)
+    close.positions[3, :2] = close.positions[4, :2] + [0.05, 0.0]
+    check_refused(model, close, "0.050 Å apart")
+    across = sheet(0)  # two atoms 0.2 Å apart across the periodic x boundary
+    across.positions[0, :2] = [0.1, 5.0]
+    across.positions[1, :2] = [CELL[0] - 0.1, 5.0]
+    check_refused(model, across, "0.200 Å apart")
 
 
 def test_nan_position(model):
@@ -195,7 +229,7 @@ def test_non_periodic_structure(model):
 def test_one_bad_structure_in_a_list_is_reported(model):
     bad = sheet(1)
     bad.numbers[0] = 8
-    check_refused(model, [sheet(0), bad], "O")
+    check_refused(model, [sheet(0), bad], "structure 1: element O is unknown")
 
 
 def test_grid_model_has_no_predict_atoms():
@@ -234,5 +268,6 @@ def test_placements_average_translated_copies(model):
     whole = structures[0].copy()
     whole.positions[:, :2] += region * [2, 3]  # whole focus regions: the same tiles
     assert model.predict_atoms(whole)[0] == pytest.approx(model.predict_atoms(structures[0])[0], rel=1e-9)
-    with pytest.raises(EDNNError, match="placements"):
-        model.predict_atoms(structures, placements=0)
+    for wrong in (0, 2.5, True):
+        with pytest.raises(EDNNError, match="placements must be a whole number"):
+            model.predict_atoms(structures, placements=wrong)

@@ -15,10 +15,48 @@ from ednn.errors import EDNNError
 
 #: Relative tolerance on cell lengths being whole numbers of focus regions.
 FIT_TOLERANCE = 1e-6
+#: Å: the most a sheet's atoms may spread along z. Images are planar (z is not rendered) and
+#: every committed model was trained on flat sheets, so a buckled sheet or a bilayer would get
+#: a flat sheet's energy.
+PLANAR_TOLERANCE = 0.1
+#: Å: atoms closer than this in the plane are refused as duplicates or overlaps.
+MIN_DISTANCE = 0.5
 
 
 def _symbols(numbers: Sequence[int]) -> str:
     return ", ".join(chemical_symbols[int(z)] for z in numbers)
+
+
+def unknown_elements_error(unknown: Sequence[int], known: Sequence[int]) -> EDNNError:
+    """The one-line error for atomic numbers `unknown` that a model trained on `known` lacks."""
+    noun, verb = ("element", "is") if len(unknown) == 1 else ("elements", "are")
+    return EDNNError(f"{noun} {_symbols(unknown)} {verb} unknown to this model, which was trained on {_symbols(known)}")
+
+
+def _z_spread(atoms: Atoms) -> float:
+    """Å: the thinnest slab along z (periodic in z when the cell is) that holds every atom."""
+    z = atoms.positions[:, 2]
+    height = float(atoms.cell[2, 2])
+    if not atoms.pbc[2] or height <= 0:
+        return float(np.ptp(z))
+    z = np.sort(z % height)
+    gaps = np.diff(np.append(z, z[0] + height))
+    return float(height - gaps.max())
+
+
+def _check_no_overlaps(atoms: Atoms, lengths: np.ndarray) -> None:
+    """Refuse two atoms closer than MIN_DISTANCE in the periodic plane."""
+    from scipy.spatial import cKDTree
+
+    xy = np.mod(atoms.positions[:, :2], lengths)
+    xy[xy >= lengths] = 0.0  # mod can round up to the length itself
+    pairs = cKDTree(xy, boxsize=lengths).query_pairs(MIN_DISTANCE, output_type="ndarray")
+    if len(pairs):
+        i, j = pairs[0]
+        delta = xy[i] - xy[j]
+        delta -= lengths * np.round(delta / lengths)
+        raise EDNNError(f"atoms {i} and {j} are {np.hypot(*delta):.3f} Å apart in the plane (closer than "
+                        f"{MIN_DISTANCE} Å: duplicated or overlapping atoms?)")
 
 
 @dataclass(frozen=True)
@@ -46,15 +84,15 @@ class AtomImaging:
 
     def grid_shape(self, atoms: Atoms, focus: int) -> tuple[int, int]:
         """Pixels (nx, ny) of the structure's in-plane cell, after checking that the cell is
-        rectangular, periodic, a whole number of focus regions, and its atoms usable."""
+        rectangular, periodic, a whole number of focus regions, and its atoms usable: finite,
+        known elements, a flat sheet (z within PLANAR_TOLERANCE), none closer than MIN_DISTANCE."""
         if len(atoms) == 0:
             raise EDNNError("structure has no atoms")
         if not np.isfinite(atoms.positions).all():
             raise EDNNError("structure has NaN or infinite atom positions")
         unknown = sorted(set(atoms.numbers.tolist()) - set(self.elements))
         if unknown:
-            raise EDNNError(f"element {_symbols(unknown)} is unknown to this model, which was trained on "
-                            f"{_symbols(self.elements)}")
+            raise unknown_elements_error(unknown, self.elements)
         if not atoms.pbc[:2].all():
             raise EDNNError("structure must be periodic along x and y (pbc)")
         cell = atoms.cell.array
@@ -76,6 +114,11 @@ class AtomImaging:
                 f"numbers of focus regions of {unit[0]:.6f} × {unit[1]:.6f} Å ({focus} pixels of "
                 f"{self.pixel_size[0]:.6f} × {self.pixel_size[1]:.6f} Å); nearest valid cell "
                 f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})")
+        spread = _z_spread(atoms)
+        if spread > PLANAR_TOLERANCE:
+            raise EDNNError(f"the atoms spread {spread:.2f} Å along z: this model sees flat sheets in the xy plane "
+                            f"(z within {PLANAR_TOLERANCE} Å; a buckled sheet or a multilayer is not one)")
+        _check_no_overlaps(atoms, lengths)
         return int(whole[0]) * focus, int(whole[1]) * focus
 
     def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

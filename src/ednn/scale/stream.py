@@ -22,6 +22,7 @@ import torch
 from ase import Atoms
 from tqdm import tqdm
 
+from ednn.atoms.images import unknown_elements_error
 from ednn.atoms.render import render, stencil_halfwidth
 from ednn.errors import EDNNError
 from ednn.model import EDNN
@@ -60,9 +61,7 @@ def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_P
     shape = model.imaging.grid_shape(probe, model.focus)
     unknown = sorted(set(bins.element_counts()) - set(model.imaging.elements))
     if unknown:
-        from ase.data import chemical_symbols
-
-        raise EDNNError(f"element {', '.join(chemical_symbols[z] for z in unknown)} is unknown to this model")
+        raise unknown_elements_error(unknown, model.imaging.elements)
     edge = max(1, round(block_pixels / model.focus)) * model.focus
     return BlockPlan(shape, min(edge, max(shape)))
 
