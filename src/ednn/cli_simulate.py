@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -25,14 +26,17 @@ def _starting_structure(structure: Path | None, cells_text: str):
         raise EDNNError(f"{structure}: ASE cannot read it ({exc})") from None
 
 
-def _calculator(spec: str):
+def _calculator(spec: str) -> tuple[object, str]:
+    """The ASE calculator for `spec` and its name for the trajectory: a model by file name and content."""
     if spec.endswith(".safetensors"):
         from ednn.model_file import load
 
-        return load(Path(spec)).calculator()
+        path = Path(spec)
+        calculator = load(path).calculator()
+        return calculator, f"{path.name} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:12]})"
     from ednn.atoms.reference import make_calculator
 
-    return make_calculator(spec)
+    return make_calculator(spec), spec
 
 
 structure_argument = click.argument("structure", required=False,
@@ -51,7 +55,8 @@ seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_def
               help="A trained model (.safetensors), gfn1-xtb / gfn2-xtb (tblite), tersoff-bcn "
                    "(matscipy), or any ASE calculator as 'module:factory'.")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="ASE trajectory (.traj) that receives every frame; an existing one is continued.")
+              help="ASE trajectory (.traj) that receives every frame; an existing one (same settings "
+                   "but --steps) is continued.")
 @cells_option
 @temperature_option
 @click.option("--timestep", type=float, default=1.0, show_default=True, help="Time step in fs.")
@@ -63,16 +68,22 @@ def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str,
     """Planar Langevin MD (z frozen) of STRUCTURE, any ASE-readable file.
 
     Every frame (positions, momenta, energy) is written to OUT as it is made; after an
-    interruption run the same command again and it continues from the last frame.
+    interruption run the same command again (a larger --steps to run longer) and it continues
+    from the last frame. A run that turns unstable (non-finite, or hotter than the larger of
+    10 × -T and 10 000 K) stops with an error; the frames before it stay in OUT.
     """
     from ednn.atoms.dynamics import run_planar_md
 
     if out.suffix != ".traj":
         raise EDNNError(f"{out}: the trajectory file name must end in .traj")
     atoms = _starting_structure(structure, cells_text)
-    ran = run_planar_md(atoms, _calculator(calculator_spec), out, temperature_K=temperature,
-                        timestep_fs=timestep, steps=steps, friction_per_fs=friction, seed=seed)
-    click.echo(f"{out}: {ran} steps run now, {steps} in all")
+    calculator, calculator_name = _calculator(calculator_spec)
+    ran, held = run_planar_md(atoms, calculator, out, temperature_K=temperature, timestep_fs=timestep,
+                              steps=steps, friction_per_fs=friction, seed=seed, calculator_name=calculator_name)
+    if ran:
+        click.echo(f"{out}: {ran} steps run now, {held} in all")
+    else:
+        click.echo(f"{out} already holds {held} steps (--steps {steps}): nothing run")
 
 
 @click.command()

@@ -1,8 +1,11 @@
 """Planar MD with a reference or an EDNN calculator, resumable from its trajectory."""
 
+import re
+
 import numpy as np
 import pytest
-from ase.io import read
+from ase.calculators.calculator import Calculator, all_changes
+from ase.io import read, write
 
 from ednn.atoms.dynamics import run_planar_md
 from ednn.atoms.reference import make_calculator
@@ -15,13 +18,69 @@ def test_planar_md_stays_in_plane_and_a_resumed_run_continues_from_its_last_fram
     settings = dict(temperature_K=1000.0, timestep_fs=1.0, seed=2, progress=False)
     run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "once.traj", steps=40, **settings)
     run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=15, **settings)
-    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=40, **settings) == 25
+    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=40,
+                         **settings) == (25, 40)
     once, twice = read(tmp_path / "once.traj", ":"), read(tmp_path / "twice.traj", ":")
     assert len(once) == len(twice) == 41
     np.testing.assert_allclose(once[15].positions, twice[15].positions)
     assert np.ptp([frame.positions[:, 2] for frame in once]) == 0
     assert np.abs(once[-1].positions - once[0].positions).max() > 0.01
-    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "once.traj", steps=40, **settings) == 0
+    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "once.traj", steps=40, **settings) == (0, 40)
+    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "once.traj", steps=10, **settings) == (0, 40)
+    assert len(read(tmp_path / "once.traj", ":")) == 41
+
+
+def test_a_resume_with_other_settings_or_another_start_is_refused_naming_each_difference(tmp_path):
+    atoms = honeycomb((5, 3))[0]
+    calc = make_calculator("tersoff-bcn")
+    settings = dict(temperature_K=1000.0, timestep_fs=1.0, friction_per_fs=0.01, seed=0, calculator_name="tersoff-bcn")
+    run_planar_md(atoms, calc, tmp_path / "md.traj", steps=2, progress=False, **settings)
+    shifted = atoms.copy()
+    shifted.positions[7, 0] += 0.05
+    changes = [({"temperature_K": 300.0}, atoms, "temperature: 1000 K in file, 300 K requested"),
+               ({"timestep_fs": 0.5}, atoms, "time step: 1 fs in file, 0.5 fs requested"),
+               ({"friction_per_fs": 0.02}, atoms, "friction: 0.01 /fs in file, 0.02 /fs requested"),
+               ({"seed": 4}, atoms, "seed: 0 in file, 4 requested"),
+               ({"calculator_name": "gfn1-xtb"}, atoms, "calculator: tersoff-bcn in file, gfn1-xtb requested"),
+               ({}, shifted, "starting structure: C60 in file, a different C60 requested")]
+    for change, start, message in changes:
+        with pytest.raises(EDNNError, match=re.escape(f"md.traj was run with other settings ({message})")):
+            run_planar_md(start, calc, tmp_path / "md.traj", steps=4, progress=False, **{**settings, **change})
+    assert len(read(tmp_path / "md.traj", ":")) == 3
+    write(tmp_path / "foreign.traj", atoms)
+    with pytest.raises(EDNNError, match="holds no ednn MD settings"):
+        run_planar_md(atoms, calc, tmp_path / "foreign.traj", steps=4, progress=False, **settings)
+
+
+class _TurnsNonFinite(Calculator):
+    """No forces; the energy is NaN from the call after `finite_calls` on."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, finite_calls: int):
+        super().__init__()
+        self.calls_left = finite_calls
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.calls_left -= 1
+        self.results = {"energy": 0.0 if self.calls_left >= 0 else np.nan, "forces": np.zeros((len(self.atoms), 3))}
+
+
+def test_an_unstable_run_stops_at_its_first_bad_step_and_keeps_the_frames_before(tmp_path):
+    atoms = honeycomb((5, 3))[0]
+    settings = dict(temperature_K=1000.0, steps=10, progress=False)
+    # Tersoff graphene at 5 fs: 953, 882, 3 083, 24 953 K, ... (1e8 K by step 6)
+    with pytest.raises(EDNNError, match=r"unstable at step 3: temperature 24953 K, above the limit of 10000 K; "
+                                        r"frames up to step 2 are kept in .*time step below 5 fs"):
+        run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "hot.traj", timestep_fs=5.0, **settings)
+    frames = read(tmp_path / "hot.traj", ":")
+    assert len(frames) == 3 and max(frame.get_temperature() for frame in frames) < 10_000
+    with pytest.raises(EDNNError, match="unstable at step 3: non-finite energy"):
+        run_planar_md(atoms, _TurnsNonFinite(3), tmp_path / "nan.traj", timestep_fs=1.0, **settings)
+    assert np.isfinite([frame.get_potential_energy() for frame in read(tmp_path / "nan.traj", ":")]).all()
+    with pytest.raises(EDNNError, match="cannot start MD from this structure: non-finite"):
+        run_planar_md(atoms, _TurnsNonFinite(0), tmp_path / "bad.traj", timestep_fs=1.0, **settings)
 
 
 def test_bad_input(tmp_path):

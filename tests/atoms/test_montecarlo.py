@@ -104,5 +104,10 @@ def test_bad_input(model, tmp_path):
     with pytest.raises(EDNNError, match="nearest valid cell"):
         AtomMetropolis(model, honeycomb((4, 3))[0], 1, 300.0, 0.1, np.random.default_rng())
     run_atom_mc(model, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
-    with pytest.raises(EDNNError, match="another MC run"):
-        run_atom_mc(model, atoms, tmp_path / "a.h5", temperature_K=500.0, steps=10, chains=1, progress=False)
+    with pytest.raises(EDNNError, match=r"a.h5 holds an MC run with other settings \(temperature: 300 K in file, "
+                                        r"500 K requested; chains: 1 in file, 2 requested\)"):
+        run_atom_mc(model, atoms, tmp_path / "a.h5", temperature_K=500.0, steps=10, chains=2, progress=False)
+    shifted = atoms.copy()
+    shifted.positions[7, 0] += 0.05
+    with pytest.raises(EDNNError, match="starting structure: C60 in file, a different C60 requested"):
+        run_atom_mc(model, shifted, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)

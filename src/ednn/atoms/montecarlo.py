@@ -19,6 +19,7 @@ import torch
 from ase import Atoms, units
 from tqdm import tqdm
 
+from ednn.atoms.dynamics import setting_differences, structure_difference
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
 from ednn.errors import EDNNError
 from ednn.local import LocalTileEnergy
@@ -29,6 +30,11 @@ MAX_STEP = 0.5
 TUNE_EVERY = 100
 """Steps between step-size adjustments during equilibration."""
 FORMAT = "ednn-mc-v1"
+SETTINGS = {"temperature_K": ("temperature", "K"), "chains": ("chains", ""), "seed": ("seed", ""),
+            "equilibration": ("equilibration", "steps"),
+            "sample_every": ("sample interval", "steps"), "target_acceptance": ("target acceptance", ""),
+            "natoms": ("atoms", "")}
+"""The stored settings of a run: key -> (name, unit) in messages. Only `steps` may change on resume."""
 
 
 def _check(temperature_K: float, step: float, chains: int) -> None:
@@ -200,10 +206,19 @@ def _open_samples(path: Path, settings: dict, atoms: Atoms) -> h5py.File:
             samples = h5py.File(path, "a")
         except OSError as exc:
             raise EDNNError(f"{path}: cannot open it as HDF5 ({exc})") from None
-        stored = {k: samples.attrs.get(k) for k in settings}
-        if stored != settings or not np.array_equal(samples["numbers"][:], atoms.numbers):
+        if samples.attrs.get("format") != FORMAT or "numbers" not in samples:
             samples.close()
-            raise EDNNError(f"{path} holds another MC run (settings {stored}); choose a new file to start afresh")
+            raise EDNNError(f"{path} holds no ednn MC run; choose a new file")
+        differences = setting_differences(samples.attrs, settings, SETTINGS)
+        if samples.attrs["natoms"] == len(atoms):
+            xy = samples["positions"][0, 0] if len(samples["step"]) else atoms.positions[:, :2]
+            first = Atoms(numbers=samples["numbers"][:], positions=np.column_stack([xy, samples["z"][:]]),
+                          cell=samples["cell"][:], pbc=True)
+            differences += [d for d in [structure_difference(first, atoms)] if d]
+        if differences:
+            samples.close()
+            raise EDNNError(f"{path} holds an MC run with other settings ({'; '.join(differences)}); "
+                            "choose a new file or the same settings")
         return samples
     samples = h5py.File(path, "w")
     samples.attrs.update(settings)
