@@ -1,7 +1,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import ase.io
 import h5py
 import numpy as np
 import pytest
@@ -9,9 +11,15 @@ import torch
 from click.testing import CliRunner
 
 import ednn
+from ednn.atoms.sheets import random_sheet
 from ednn.cli import main
+from ednn.data.atoms import write_structures
+from ednn.errors import EDNNError
 from ednn.model import EDNN
 from ednn.nets import build_net
+
+MODELS = Path(__file__).parents[1] / "models"
+ATOM_MODEL = MODELS / "hexsheets-gfn1xtb.safetensors"  # trained on gfn1-xtb energies
 
 
 def test_the_installed_command_runs():
@@ -41,6 +49,12 @@ def test_info_shows_the_configuration_and_the_parameter_count(model_file):
     assert shown["net"]["parameters"] == (16 * 8 + 8) + (8 + 1)  # dense 4×4 tile → 8 → 1
 
 
+def structure_file(path, method):
+    """A labelled structure file of one 60-site sheet, its energies made with `method`."""
+    sheet = random_sheet((5, 3), 0, 0)[0]
+    return write_structures(path, [sheet], {"energy_method": method}, energies=[-7.0 * len(sheet)])
+
+
 def test_predict_prints_and_writes_csv(ednn_cli, model_file, tmp_path):
     x = np.random.default_rng(0).choice([-1, 1], size=(3, 8, 8)).astype(np.int8)
     np.savez(tmp_path / "x.npz", x=x)
@@ -48,25 +62,27 @@ def test_predict_prints_and_writes_csv(ednn_cli, model_file, tmp_path):
     assert printed.returncode == 0, printed.stderr
     expected = ednn.load(model_file).predict(x)
     np.testing.assert_allclose([float(v) for v in printed.stdout.split()], expected, rtol=1e-9)
-    written = ednn_cli("predict", model_file, tmp_path / "x.npz", "--csv", tmp_path / "y.csv")
-    assert written.returncode == 0
-    rows = (tmp_path / "y.csv").read_text().splitlines()
+    csv_file = tmp_path / "new" / "folder" / "y.csv"  # missing folders are made
+    written = ednn_cli("predict", model_file, tmp_path / "x.npz", "--csv", csv_file)
+    assert written.returncode == 0, written.stderr
+    assert b"\r" not in csv_file.read_bytes() and not list(csv_file.parent.glob("*.tmp"))
+    rows = csv_file.read_text().splitlines()
     assert rows[0] == "index,energy" and len(rows) == 4
     assert float(rows[1].split(",")[1]) == expected[0]
 
 
 def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
     data = tmp_path / "d.h5"
-    assert ednn_cli("ising", "generate", data, "-L", 4, "--n", 400, "--chunk-size", 200).returncode == 0
+    assert ednn_cli("ising", "generate", data, "-L", 4, "-n", 400, "--chunk-size", 200).returncode == 0
     trained = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--batch-size", 100,
                        "--hidden", "8", "--run-dir", tmp_path / "run")
     assert trained.returncode == 0, trained.stderr
     assert "test split: 40 examples" in trained.stdout
     assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/version_0/metrics.csv").is_file()
     evaluated = ednn_cli("evaluate", tmp_path / "m.safetensors", data, "--split", "test", "--json",
-                         tmp_path / "e.json", "--plot", tmp_path / "p.png")
+                         tmp_path / "new/e.json", "--plot", tmp_path / "p.png")
     assert evaluated.returncode == 0, evaluated.stderr
-    assert (tmp_path / "p.png").stat().st_size > 10_000 and (tmp_path / "e.json").is_file()
+    assert (tmp_path / "p.png").stat().st_size > 10_000 and (tmp_path / "new/e.json").is_file()
     again = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--run-dir", tmp_path / "run")
     assert again.returncode == 2 and "--resume" in again.stderr
 
@@ -81,7 +97,32 @@ def bad_inputs(tmp_path, model_file):
         handle["energy"] = np.ones(3)
     (tmp_path / "corrupt.h5").write_bytes(b"not hdf5 at all")
     (tmp_path / "corrupt.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    structures = structure_file(tmp_path / "sheets.h5", "gfn1-xtb")
+    tersoff = structure_file(tmp_path / "tersoff.h5", "tersoff-bcn")
+    ase.io.write(tmp_path / "sheets.extxyz", random_sheet((5, 3), 0, 0)[0])
     return [
+        (["predict", model_file, tmp_path / "d.npz", "--csv", tmp_path / "notes.txt" / "y.csv"],
+         "cannot make the folder"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "notes.txt" / "o.safetensors", "--run-dir", tmp_path / "r0"],
+         "cannot make the folder"),
+        (["predict", tmp_path / "d.npz", tmp_path / "d.npz"], "is an .npz (zip) data file, not a model"),
+        (["predict", tmp_path / "nox.h5", tmp_path / "d.npz"], "is an HDF5 data file, not a model"),
+        (["predict", tmp_path / "notes.txt", tmp_path / "d.npz"], "is not a model file"),
+        (["predict", model_file, structures], "is a structure file; "),
+        (["evaluate", model_file, tmp_path / "sheets.extxyz"], "is a grid model (trained on grids) — use an atom"),
+        (["predict", ATOM_MODEL, tmp_path / "d.npz"], "is a grid file; "),
+        (["evaluate", ATOM_MODEL, tmp_path / "d.npz"], "is an atom model (trained on atomic structures)"),
+        (["evaluate", ATOM_MODEL, tersoff], "holds tersoff-bcn energies but"),
+        (["train", tmp_path / "sheets.extxyz", "-o", tmp_path / "o.safetensors"],
+         f"`ednn import {tmp_path / 'sheets.extxyz'} OUT.h5`"),
+        (["train", structures, "-o", tmp_path / "o.safetensors", "--limit", 5], "--limit does not apply"),
+        (["train", structures, "-o", tmp_path / "o.safetensors", "--limit", 5, "--ndim", 2],
+         "--limit, --ndim do not apply"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment"],
+         "--augment applies only to atomic"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment", "--gamma", 0.3],
+         "--gamma, --augment apply only to atomic"),
         (["predict", model_file, tmp_path / "odd.npz"], "not a whole number of focus regions"),
         (["predict", model_file, tmp_path / "nan.npz"], "NaN"),
         (["predict", model_file, tmp_path / "channels.npz"], "2-D model with 1 channel expects"),
@@ -114,6 +155,22 @@ def test_bad_input_gives_one_clear_line_and_writes_nothing(ednn_cli, tmp_path, m
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert set(tmp_path.rglob("*")) == before, args
+
+
+def test_evaluate_takes_energies_of_the_model_s_method_or_an_unnamed_one(ednn_cli, tmp_path):
+    for method in ("gfn1-xtb", "imported"):
+        result = ednn_cli("evaluate", ATOM_MODEL, structure_file(tmp_path / f"{method}.h5", method))
+        assert result.returncode == 0 and "1 structures" in result.stdout, result.stderr
+
+
+def test_transition_says_what_it_runs_before_it_starts(ednn_cli, monkeypatch):
+    def stop(*args, **kwargs):
+        raise EDNNError("stopped")
+
+    monkeypatch.setattr("ednn.ising.transition.run_transition", stop)
+    result = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "8,4")
+    assert result.stderr.splitlines()[0].startswith("sampling L = 4, 8: 4 stages with the model's energy")
+    assert result.stderr.splitlines()[1] == "error: stopped"
 
 
 def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):

@@ -1,3 +1,6 @@
+import re
+
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -31,9 +34,15 @@ def test_missing_file(tmp_path):
         ednn.load(tmp_path / "nothing.safetensors")
 
 
-def test_truncated_file(model, tmp_path):
-    path = ednn.save_model(model, tmp_path / "m.safetensors")
-    path.write_bytes(path.read_bytes()[:200])
+def test_a_directory_is_named_as_one(tmp_path):
+    with pytest.raises(EDNNError, match="is a directory, not a model file"):
+        ednn.load(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["m.safetensors", "m.bin"])
+def test_truncated_file(model, tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(ednn.save_model(model, tmp_path / "whole.safetensors").read_bytes()[:200])
     with pytest.raises(EDNNError, match="not a readable model file"):
         ednn.load(path)
 
@@ -42,6 +51,27 @@ def test_garbage_file(tmp_path):
     path = tmp_path / "m.safetensors"
     path.write_bytes(b"\x00" * 64)
     with pytest.raises(EDNNError, match="not a readable model file"):
+        ednn.load(path)
+
+
+@pytest.mark.parametrize("name", ["grid.h5", "grid.npz", "grid.safetensors"])
+def test_data_files_are_named_as_data_not_as_damaged_models(tmp_path, name):
+    path = tmp_path / name
+    if name == "grid.npz":
+        np.savez(path, x=np.ones((2, 4, 4)))
+        kind = "an .npz (zip) data file"
+    else:
+        with h5py.File(path, "w") as handle:
+            handle["x"] = np.ones((2, 4, 4))
+        kind = "an HDF5 data file"
+    with pytest.raises(EDNNError, match=re.escape(f"{path} is {kind}, not a model (usage: ednn predict MODEL DATA)")):
+        ednn.load(path)
+
+
+def test_other_files_are_not_models(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("a long enough line of notes\n")
+    with pytest.raises(EDNNError, match="notes.txt is not a model file"):
         ednn.load(path)
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ednn.errors import EDNNError
+
+if TYPE_CHECKING:
+    from ednn.model import EDNN
 
 
 def _int_list(text: str | None) -> list[int] | None:
@@ -24,6 +29,77 @@ def _int_list(text: str | None) -> list[int] | None:
 def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:
     if path.suffix not in suffixes:
         raise EDNNError(f"{path}: the file name must end in {' or '.join(suffixes)}")
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Write an output text file atomically (a temporary file renamed into place), creating
+    missing parent folders."""
+    from ednn.workflow import make_parent
+
+    make_parent(path)
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _ase_readable(path: Path) -> bool:
+    """True if ASE reads files of this name (extxyz, traj, db, cif, POSCAR, OUTCAR, ...)."""
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+
+    try:
+        name = filetype(str(path), read=False)
+    except UnknownFileTypeError:
+        return False
+    return name in ioformats and ioformats[name].can_read
+
+
+def _holds_structures(path: Path) -> bool:
+    """True for an existing file of atomic structures: an ednn structure or giant-structure
+    file, or a file whose name ASE reads."""
+    from ednn.data.atoms import is_structure_file
+    from ednn.scale.bins import is_giant_file
+
+    return path.is_file() and (is_structure_file(path) or is_giant_file(path) or _ase_readable(path))
+
+
+def _holds_grids(path: Path) -> bool:
+    """True for an existing .npz file or an HDF5 file with an 'x' dataset (grid data)."""
+    import h5py
+
+    if path.suffix == ".npz":
+        return path.is_file()
+    if path.suffix not in (".h5", ".hdf5") or not path.is_file():
+        return False
+    try:
+        with h5py.File(path, "r", locking=False) as handle:
+            return isinstance(handle.get("x"), h5py.Dataset)
+    except OSError:
+        return False
+
+
+def _check_data_kind(loaded: EDNN, model: Path, data: Path) -> None:
+    """Refuse atomic structures for a grid model and grids for an atom model, in one line."""
+    if loaded.imaging is None and _holds_structures(data):
+        raise EDNNError(f"{data} is a structure file; {model} is a grid model (trained on grids) — use an atom model")
+    if loaded.imaging is not None and _holds_grids(data):
+        raise EDNNError(f"{data} is a grid file; {model} is an atom model (trained on atomic structures) "
+                        "— use a grid model")
+
+
+def _check_energy_method(loaded: EDNN, model: Path, data: Path) -> None:
+    """Refuse reference energies of another method than the one MODEL was trained on, when
+    both MODEL and the structure file DATA name their method ('imported' names none)."""
+    from ednn.data.atoms import StructureFile, is_structure_file
+
+    trained = loaded.info.get("data", {}).get("energy_method")
+    labelled = StructureFile(data).attrs.get("energy_method") if is_structure_file(data) else None
+    trained, labelled = (None if m in (None, "imported", "unknown") else str(m) for m in (trained, labelled))
+    if trained and labelled and labelled != trained:
+        raise EDNNError(f"{data} holds {labelled} energies but {model} was trained on {trained} energies; "
+                        "errors against another method mean nothing")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +122,7 @@ def ising() -> None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--size", "-L", type=click.IntRange(2), default=8, show_default=True,
               help="Lattice edge L in spins (even: the Metropolis sweeps are checkerboard).")
-@click.option("--n", "n_configs", type=click.IntRange(1), default=100_000, show_default=True,
+@click.option("--n", "-n", "n_configs", type=click.IntRange(1), default=100_000, show_default=True,
               help="Number of configurations.")
 @click.option("--t-min", default=1.0, show_default=True, help="Lowest temperature (J/k_B).")
 @click.option("--t-max", default=5.0, show_default=True, help="Highest temperature (J/k_B).")
@@ -104,20 +180,28 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     """
     import ednn
     from ednn.ising.tile_energy import TileEnergy
-    from ednn.ising.transition import run_transition, summary_lines, temperature_grid, transition_stages
+    from ednn.ising.transition import (run_transition, sublattices, summary_lines, temperature_grid,
+                                       transition_stages)
+    from ednn.workflow import make_parent
 
     size_list = _int_list(sizes)
     if not size_list or len(size_list) < 2:
         raise click.BadParameter(f"give at least two sizes, e.g. 16,32,64; got {sizes!r}", param_hint="--sizes")
-    model_energy = TileEnergy.from_model(ednn.load(model))
+    model_energy, exact = TileEnergy.from_model(ednn.load(model)), TileEnergy.exact()
     fine = temperature_grid(fine_min, fine_max, fine_step)
     stages = transition_stages(size_list, temperature_grid(t_min, t_max, t_step), fine, effort)
-    result = run_transition(model_energy, stages, fine, exact=TileEnergy.exact(), seed=seed,
-                            progress=sys.stderr.isatty())
+    for energy in (model_energy, exact):  # refuse unusable sizes before announcing the run
+        for size in size_list:
+            sublattices(energy.focus, energy.context, size)
+    for path in (json_out, plots):  # a bad output path fails now, not after the run
+        if path is not None:
+            make_parent(path)
+    click.echo(f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
+               "energy, then the same with the exact energy (the defaults take about 15 minutes)", err=True)
+    result = run_transition(model_energy, stages, fine, exact=exact, seed=seed, progress=sys.stderr.isatty())
     click.echo("\n".join(summary_lines(result)))
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=1))
+        _write_output(json_out, json.dumps(result, indent=1) + "\n")
         click.echo(f"wrote {json_out}")
     if plots is not None:
         from ednn.analysis.plots import transition_plots
@@ -195,7 +279,8 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
               show_default=True, help="Share of DATA held out to monitor training.")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Share of DATA held out for the final test errors.")
-@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N examples of DATA.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Grids only: use only the first N examples of DATA.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Checkpoints and logs [default: runs/<model name>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
@@ -235,7 +320,8 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
                                                      ("--ndim", ndim, None), ("--padding", padding, "periodic"))
                    if value != default]
         if ignored:
-            raise EDNNError(f"{', '.join(ignored)} do not apply to atomic structures (energies in eV, periodic 2-D images)")
+            raise EDNNError(f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to atomic "
+                            "structures (energies in eV, periodic 2-D images)")
         from ednn.cli_atoms import parse_pair
 
         model = train_on_structures(
@@ -247,13 +333,17 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
         click.echo(f"wrote {out} (run folder {run_dir})")
         _print_atom_summary(model.info["test_metrics"], "test split")
         return
+    if data.is_file() and _ase_readable(data):
+        raise EDNNError(f"{data} holds atomic structures in a format ASE reads; convert them first with "
+                        f"`ednn import {data} OUT.h5`, then train on OUT.h5")
     ignored = [name for name, value, default in (("--grid", grid, "64x64"), ("--z-weighted", z_weighted, False),
                                                  ("--gamma", gamma, 0.2), ("--fixed-placement", fixed_placement, False),
                                                  ("--augment", augment, False), ("--huber", huber, None),
                                                  ("--extra-train", extra_train, ()))
                if value != default]
     if ignored:
-        raise EDNNError(f"{', '.join(ignored)} apply only to atomic structures; {data} holds grids")
+        raise EDNNError(f"{', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to atomic "
+                        f"structures; {data} holds grids")
     focus, context, batch_size = focus or 1, 1 if context is None else context, batch_size or 2000
     model = train_on_file(data, out, run_dir, focus=focus, context=context, net=net,
                           hidden=_int_list(hidden or "64,64") if net == "dense" else None, net_options=options,
@@ -343,9 +433,11 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     """
     import ednn
     from ednn.analysis.plots import parity_plot
-    from ednn.workflow import evaluate_on_file
+    from ednn.workflow import evaluate_on_file, make_parent
 
     loaded = ednn.load(model)
+    _check_data_kind(loaded, model, data)
+    _check_energy_method(loaded, model, data)
     label = f"{data.name}{' (' + split + ' split)' if split else ''}"
     if loaded.imaging is not None:
         from ednn.atoms.workflow import evaluate_structure_file
@@ -362,11 +454,12 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
         _print_summary(summary, label)
         sites, unit, site = summary["n_sites"], "J", "site"
     if plot:
+        make_parent(plot)
         parity_plot(result["predicted"], result["true"], sites, plot,
                     f"{model.name} on {data.name}", unit=unit, site=site)
         click.echo(f"wrote {plot}")
     if json_out:
-        json_out.write_text(json.dumps(summary, indent=2))
+        _write_output(json_out, json.dumps(summary, indent=2) + "\n")
         click.echo(f"wrote {json_out}")
 
 
@@ -397,6 +490,7 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     from ednn.scale.bins import is_giant_file
 
     loaded = ednn.load(model)
+    _check_data_kind(loaded, model, data)
     giant = loaded.imaging is not None and is_giant_file(data)
     if (workers or scheduler or block_pixels) and not giant:
         raise EDNNError("--workers, --scheduler and --block-pixels apply to giant-structure files only")
@@ -418,12 +512,11 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     rows = totals.reshape(len(totals), -1)
     names = loaded.targets if rows.shape[1] == len(loaded.targets) else [f"y{i}" for i in range(rows.shape[1])]
     if csv_out:
-        tmp = csv_out.with_name(csv_out.name + ".tmp")
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["index", *names])
-            writer.writerows([i, *(repr(float(v)) for v in row)] for i, row in enumerate(rows))
-        tmp.replace(csv_out)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["index", *names])
+        writer.writerows([i, *(repr(float(v)) for v in row)] for i, row in enumerate(rows))
+        _write_output(csv_out, text.getvalue())
         click.echo(f"wrote {len(rows)} predictions to {csv_out}")
     else:
         for row in rows:

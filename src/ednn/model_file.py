@@ -1,6 +1,7 @@
 """One file per model: safetensors weights, the JSON configuration in its metadata.
 
-Loading never unpickles. A missing, truncated or foreign file gives a one-line error.
+Loading never unpickles. A missing, truncated or foreign file, a directory or a data file
+gives a one-line error.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ednn.nets import build_net
 
 FORMAT = "ednn-model-v1"
 _METADATA_KEY = "ednn"
+_DATA_SIGNATURES = {b"\x89HDF\r\n\x1a\n": "an HDF5 data file", b"PK\x03\x04": "an .npz (zip) data file"}
+"""Leading bytes of data files that are sometimes given where a model is expected."""
 
 
 def model_config(model: EDNN) -> dict[str, Any]:
@@ -55,11 +58,26 @@ def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     return path
 
 
+def _check_looks_like_model(path: Path) -> None:
+    """Refuse a directory, a data file or (unless named .safetensors) a file that does not
+    start like a safetensors file: an 8-byte header length, then the JSON header."""
+    if path.is_dir():
+        raise EDNNError(f"{path} is a directory, not a model file")
+    if not path.is_file():
+        raise EDNNError(f"model file {path} does not exist")
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    for signature, kind in _DATA_SIGNATURES.items():
+        if head.startswith(signature):
+            raise EDNNError(f"{path} is {kind}, not a model (usage: ednn predict MODEL DATA)")
+    if path.suffix != ".safetensors" and head[8:9] != b"{":
+        raise EDNNError(f"{path} is not a model file (ednn models are .safetensors files)")
+
+
 def load(path: str | os.PathLike) -> EDNN:
     """Load a model saved by `save_model`; returns an `EDNN` in evaluation mode."""
     path = Path(path)
-    if not path.is_file():
-        raise EDNNError(f"model file {path} does not exist")
+    _check_looks_like_model(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}

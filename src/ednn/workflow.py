@@ -2,6 +2,7 @@
 
 train_on_file: a grid data file → a trained, saved model with its provenance.
 evaluate_on_file: a model and a labelled grid file → error summary (and plots).
+make_parent: the folders of an output file, made before the work that fills it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ from ednn.nets import build_tile_net
 from ednn.readout import make_readout
 from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
+
+
+def make_parent(path: str | Path) -> None:
+    """Create the missing folders above the output file (or file-name prefix) `path`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
 
 
 def file_digest(path: Path) -> str:
@@ -150,6 +160,7 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
     else:
         started_from = warm_start(model, init)
         settings = {**settings, "init": started_from}
+    make_parent(out)  # a bad output path fails now, not after training
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
     callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
