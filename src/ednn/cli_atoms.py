@@ -68,15 +68,19 @@ def label(structures: Path, method: str, workers: int) -> None:
 
     Results are written as they arrive; after an interruption run the same command
     again and only the missing ones are computed. The seconds each calculation took
-    are stored beside the energies.
+    are stored beside the energies. Structures the method fails on are recorded with
+    the reason and not retried; if all fail the command exits with an error, and the
+    file stays open to another method.
     """
-    from ednn.atoms.reference import label_file
+    from ednn.atoms.reference import first_failure, label_file
 
     data = label_file(structures, method, workers=workers, command=shlex.join(["ednn", *sys.argv[1:]]))
     seconds = data.label_seconds[data.labelled]
     click.echo(f"{structures}: {int(data.labelled.sum())} of {len(data)} labelled "
                f"({int(data.failed.sum())} failed), median {np.median(seconds) if len(seconds) else float('nan'):.3f} s each")
-
+    failure = first_failure(data)
+    if failure:
+        click.echo(f"first failure: {failure}")
 
 
 @click.command("import")

@@ -9,7 +9,7 @@ import pytest
 from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
-from ednn.atoms.reference import label_file, make_calculator
+from ednn.atoms.reference import first_failure, label_file, make_calculator
 from ednn.atoms.sheets import generate_sheet_file, honeycomb
 from ednn.data.atoms import StructureFile, write_structures
 from ednn.errors import EDNNError
@@ -105,7 +105,8 @@ def test_a_file_labelled_with_one_method_refuses_another(labelled_copy):
 
 
 @pytest.mark.parametrize("method", ["dft-please", "gfn3-xtb", "ase.calculators.no_such_module:Calc",
-                                    "ase.calculators.lj:NoSuchFactory"])
+                                    "ase.calculators.lj:NoSuchFactory", ":EMT", "math:sqrt", "math:pi",
+                                    "collections:OrderedDict"])
 def test_unknown_methods_are_refused_before_anything_is_written(tmp_path, method):
     path = generate_sheet_file(tmp_path / "s.h5", (5, 3), 2, seed=0)
     before = path.read_bytes()
@@ -113,6 +114,14 @@ def test_unknown_methods_are_refused_before_anything_is_written(tmp_path, method
         label_file(path, method, progress=False)
     assert "\n" not in str(excinfo.value) and method.split(":")[0] in str(excinfo.value)
     assert path.read_bytes() == before  # not even the energy_method attribute
+
+
+def test_a_factory_that_raises_is_named_with_its_exception(ednn_cli, tmp_path):
+    path = generate_sheet_file(tmp_path / "s.h5", (5, 3), 2, seed=0)
+    result = ednn_cli("label", path, "-m", "math:sqrt")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: calculator factory 'math:sqrt' raised TypeError: math.sqrt() takes exactly one argument (0 given)"]
 
 
 def test_missing_file_is_an_error(tmp_path):
@@ -138,9 +147,65 @@ def test_structures_the_calculator_refuses_are_marked_failed_and_not_retried(tmp
     np.testing.assert_array_equal(data.labelled, [True, False, True])
     np.testing.assert_allclose(data.energy[[0, 2]], direct_energies([graphene], EMT())[0], rtol=0, atol=1e-10)
     assert np.isfinite(data.label_seconds).all()  # the failed attempt's time is kept too
+    assert data.failure_reason.tolist() == ["", "NotImplementedError: No EMT-potential for B", ""]
+    assert first_failure(data) == "structure 1: NotImplementedError: No EMT-potential for B"
     reported = []
     again = label_file(path, "ase.calculators.emt:EMT", progress=False, on_label=reported.append)
     assert reported == [] and again.failed[1]
+
+
+def test_cli_label_prints_the_first_failure_of_a_partly_labelled_file(ednn_cli, tmp_path):
+    graphene, _ = honeycomb((2, 2))
+    doped = graphene.copy()
+    doped.numbers[0] = 5
+    path = write_structures(tmp_path / "s.h5", [graphene, graphene, doped])
+    result = ednn_cli("label", path, "-m", "ase.calculators.emt:EMT")
+    assert result.returncode == 0, result.stderr
+    assert "2 of 3 labelled (1 failed)" in result.stdout
+    assert "first failure: structure 2: NotImplementedError: No EMT-potential for B" in result.stdout
+    refused = ednn_cli("label", path, "-m", "ase.calculators.lj:LennardJones")  # tied by its 2 labels
+    assert refused.returncode == 2 and "is labelled with 'ase.calculators.emt:EMT'" in refused.stderr
+
+
+def test_a_file_where_every_structure_failed_is_an_error_and_open_to_another_method(ednn_cli, tmp_path):
+    graphene, _ = honeycomb((2, 2))
+    doped = graphene.copy()
+    doped.numbers[[0, 3]] = 5
+    path = write_structures(tmp_path / "s.h5", [doped, doped])
+    result = ednn_cli("label", path, "-m", "ase.calculators.emt:EMT")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1:] == [  # after the progress bar
+        f"error: {path}: all 2 structures failed with 'ase.calculators.emt:EMT' "
+        "(structure 0: NotImplementedError: No EMT-potential for B); fix the method or choose another and run again"]
+    failed = StructureFile(path)
+    assert failed.failed.all() and (failed.failure_reason != "").all()
+    data = label_file(path, "ase.calculators.lj:LennardJones", progress=False)  # failures retried with it
+    assert data.labelled.all() and not data.failed.any() and (data.failure_reason == "").all()
+    assert data.attrs["energy_method"] == "ase.calculators.lj:LennardJones"
+    np.testing.assert_allclose(data.energy, direct_energies([doped], LennardJones())[0], rtol=0, atol=1e-10)
+
+
+NAN_CALCULATOR = '''
+from ase.calculators.lj import LennardJones
+
+
+class NaNEnergy(LennardJones):
+    """Lennard-Jones whose energy is NaN."""
+
+    def calculate(self, atoms=None, properties=None, system_changes=None):
+        super().calculate(atoms, properties, system_changes)
+        self.results["energy"] = float("nan")
+'''
+
+
+def test_a_nan_energy_is_a_failure(tmp_path, monkeypatch):
+    (tmp_path / "nan_calculator.py").write_text(NAN_CALCULATOR)
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # for the spawned workers
+    path = write_structures(tmp_path / "s.h5", [honeycomb((2, 2))[0]])
+    with pytest.raises(EDNNError, match="structure 0: the energy is nan"):
+        label_file(path, "nan_calculator:NaNEnergy", progress=False)
+    assert StructureFile(path).failed.all()
 
 
 def test_gfn1_xtb_matches_tblite_called_directly(tmp_path):

@@ -6,10 +6,14 @@ import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+import ednn
+from ednn.atoms.images import AtomImaging
 from ednn.atoms.sheets import random_sheet
 from ednn.data.atoms import (FORMAT, StructureFile, append_structures, is_structure_file, read_structures, store_labels,
                              update_attrs, write_structures)
 from ednn.errors import EDNNError
+from ednn.model import EDNN
+from ednn.nets import build_net
 
 
 def sheets(count, reps=(5, 3), seed=0):
@@ -137,12 +141,30 @@ def test_extendable_file_grows_and_an_interrupted_append_is_not_in_it(tmp_path):
     np.testing.assert_array_equal(data.energy, [-1.0, -2.0, -3.0, np.nan, -5.0])
     np.testing.assert_array_equal(data.label_seconds, [0.5, 0.5, 0.1, 0.2, 0.3])
     np.testing.assert_array_equal(data.failed, [False, False, False, True, False])
+    store_labels(path, [3], [np.nan], [0.2], [True], ["ValueError: no SCF convergence"])
+    append_structures(path, sheets(1), [-6.0], [10], [0.4])  # the reasons grow with the file
+    data = StructureFile(path)
+    assert data.failure_reason.tolist() == ["", "", "", "ValueError: no SCF convergence", "", ""]
     update_attrs(path, {"command": "made in a test"})
     assert StructureFile(path).attrs["command"] == "made in a test"
     fixed = write_structures(tmp_path / "fixed.h5", sheets(1))
     with pytest.raises(EDNNError, match="not written as an extendable file") as excinfo:
         append_structures(fixed, sheets(1), groups=[0])
     one_line_error(excinfo)
+
+
+def test_failure_reasons_are_kept_and_files_without_them_read_empty_reasons(tmp_path):
+    path = write_structures(tmp_path / "s.h5", sheets(3))
+    store_labels(path, [0, 2], [-1.0, -2.0], [0.1, 0.1], [False, False], ["", ""])
+    with h5py.File(path) as f:  # no failure yet: the layout of files made before reasons were kept
+        assert "failure_reason" not in f
+    assert StructureFile(path).failure_reason.tolist() == ["", "", ""]
+    store_labels(path, [1], [np.nan], [0.3], [True], ["NotImplementedError: No EMT-potential for B"])
+    data = StructureFile(path)
+    assert data.failure_reason.tolist() == ["", "NotImplementedError: No EMT-potential for B", ""]
+    np.testing.assert_array_equal(data.failed, [False, True, False])
+    store_labels(path, [1], [np.nan], [np.nan], [False], [""])  # cleared for a retry
+    assert StructureFile(path).failure_reason.tolist() == ["", "", ""]
 
 
 def test_is_structure_file_only_for_ednn_hdf5(tmp_path):
@@ -255,6 +277,18 @@ def test_some_energies_missing(tmp_path):
         read_structures(path, require_energy=True)
 
 
+def test_nan_positions_are_named_not_taken_for_a_missing_energy(tmp_path):
+    """ASE drops the energy of a structure with NaN positions: the NaN is the error to report."""
+    written = [with_energy(s, e) for s, e in zip(sheets(3), (-1.0, -2.0, -3.0))]
+    written[2].positions[5, 1] = np.nan
+    path = tmp_path / "nanE.extxyz"
+    ase.io.write(path, written, format="extxyz")
+    for require_energy in (False, True):
+        with pytest.raises(EDNNError, match=r"1 of 3 structures \(first: number 2\) have NaN") as excinfo:
+            read_structures(path, require_energy=require_energy)
+        one_line_error(excinfo)
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "notes.xyz", "notes.extxyz"])
 def test_text_ase_cannot_read(tmp_path, name):
     path = tmp_path / name
@@ -330,14 +364,32 @@ def test_any_kind_text_round_trips(tmp_path):
     assert_same_structures(data.structures(), [odd])
 
 
-def test_cli_import_into_a_missing_folder(ednn_cli, tmp_path):
+def test_cli_import_into_a_missing_folder_makes_it(ednn_cli, tmp_path):
     source = tmp_path / "dft.extxyz"
     ase.io.write(source, [with_energy(sheets(1)[0], -1.0)], format="extxyz")
-    result = ednn_cli("import", source, tmp_path / "new" / "out.h5")
-    if result.returncode == 0:
-        assert StructureFile(tmp_path / "new" / "out.h5").labelled.all()
-    else:
-        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    result = ednn_cli("import", source, tmp_path / "new" / "deeper" / "out.h5")
+    assert result.returncode == 0, result.stderr
+    assert StructureFile(tmp_path / "new" / "deeper" / "out.h5").energy.tolist() == [-1.0]
+    (tmp_path / "a_file").write_text("not a folder")
+    blocked = ednn_cli("import", source, tmp_path / "a_file" / "out.h5")
+    assert blocked.returncode == 2 and blocked.stderr.startswith("error: cannot make the folder")
+    assert len(blocked.stderr.strip().splitlines()) == 1
+
+
+def test_cli_import_and_evaluate_name_nan_positions(ednn_cli, tmp_path):
+    written = [with_energy(s, e) for s, e in zip(sheets(2), (-1.0, -2.0))]
+    written[1].positions[0, 0] = np.nan
+    source = tmp_path / "nanE.extxyz"
+    ase.io.write(source, written, format="extxyz")
+    imaging = AtomImaging(pixel_size=(0.5, 0.5), elements=(5, 6, 7))
+    model = ednn.save_model(EDNN(build_net("atom_cnn", tile=8, channels=3), 4, 2, channels=3,
+                                 imaging=imaging.to_dict()), tmp_path / "m.safetensors")
+    for command in (("import", source, tmp_path / "out.h5"), ("evaluate", model, source)):
+        result = ednn_cli(*command)
+        assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr
+        assert "(first: number 1) have NaN" in result.stderr and "no energ" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.h5").exists()
 
 
 def test_structures_that_are_not_periodic_in_the_plane_are_refused(tmp_path):

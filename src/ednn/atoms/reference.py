@@ -54,11 +54,31 @@ def make_calculator(method: str):
     if ":" in method:
         module_name, _, factory = method.partition(":")
         try:
-            return getattr(importlib.import_module(module_name), factory)()
-        except (ImportError, AttributeError) as exc:
-            raise EDNNError(f"cannot make calculator {method!r}: {exc}") from None
+            make = getattr(importlib.import_module(module_name), factory)
+        except Exception as exc:  # importing a module may raise anything
+            raise EDNNError(f"cannot make calculator {method!r}: {describe(exc)}") from None
+        try:
+            calculator = make()
+        except Exception as exc:
+            raise EDNNError(f"calculator factory {method!r} raised {describe(exc)}") from None
+        if not callable(getattr(calculator, "get_potential_energy", None)):
+            raise EDNNError(f"calculator factory {method!r} returned {type(calculator).__name__}, "
+                            "not an ASE calculator")
+        return calculator
     raise EDNNError(f"unknown reference method {method!r}; choose one of {', '.join(METHODS)} "
                     "or give an ASE calculator factory as 'module:callable'")
+
+
+def describe(exc: BaseException) -> str:
+    """'Type: first line of the message', at most 200 characters."""
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0]}"[:200] if message else type(exc).__name__
+
+
+def first_failure(data: StructureFile) -> str | None:
+    """'structure k: reason' of the first failed structure whose reason was recorded."""
+    failed = np.flatnonzero(data.failed & (data.failure_reason != ""))
+    return f"structure {failed[0]}: {data.failure_reason[failed[0]]}" if len(failed) else None
 
 
 _worker_calculator = None
@@ -69,15 +89,16 @@ def _init_worker(method: str) -> None:
     _worker_calculator = make_calculator(method)
 
 
-def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool]:
+def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool, str]:
     index, atoms = item
     atoms.calc = _worker_calculator
     start = time.perf_counter()
     try:
-        energy, failed = float(atoms.get_potential_energy()), False
-    except Exception:  # the reference code did not converge or refused the structure
-        energy, failed = float("nan"), True
-    return index, energy, time.perf_counter() - start, failed
+        energy = float(atoms.get_potential_energy())
+        failed, reason = (False, "") if np.isfinite(energy) else (True, f"the energy is {energy}")
+    except Exception as exc:  # the reference code did not converge or refused the structure
+        energy, failed, reason = float("nan"), True, describe(exc)
+    return index, energy, time.perf_counter() - start, failed, reason
 
 
 def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
@@ -86,18 +107,26 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
     """Label every structure of `path` that has no energy yet (resumable), return the file.
 
     Energies in eV; the wall seconds of each calculation go to `label_seconds`. Structures
-    whose calculation raises are marked `failed` and not retried. `command`, if given, is
-    recorded in the file's `label_command` attribute.
+    whose calculation raises (or gives a non-finite energy) are marked `failed`, with the
+    reason in `failure_reason`, and not retried — unless no structure of the file is labelled:
+    such a file is not tied to its method, and its failures are retried (with any method).
+    Raises EDNNError when every structure failed. `command`, if given, is recorded in the
+    file's `label_command` attribute.
     """
     path = Path(path)
     if path.suffix not in (".h5", ".hdf5"):
         raise EDNNError(f"{path} is not an ednn structure file (.h5); make one with `ednn sheets generate` "
                         "or `ednn import`")
     data = StructureFile(path)
-    if data.attrs.get("energy_method") not in (None, method):
+    if data.attrs.get("energy_method") not in (None, method) and data.labelled.any():
         raise EDNNError(f"{path} is labelled with {data.attrs['energy_method']!r}, not {method!r}; "
                         "use a copy of the unlabelled file for another method")
     make_calculator(method)  # fail early, in this process, if the method is unusable
+    if data.failed.any() and not data.labelled.any():
+        retry = np.flatnonzero(data.failed)
+        store_labels(path, retry, np.full(len(retry), np.nan), np.full(len(retry), np.nan),
+                     np.zeros(len(retry), bool), [""] * len(retry))
+        data = StructureFile(path)
     todo = np.flatnonzero(~data.labelled & ~data.failed)
     if len(todo) == 0:
         return data
@@ -132,4 +161,8 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
                             f"labels are saved; run the same command again to go on") from None
         finally:
             flush()
-    return StructureFile(path)
+    data = StructureFile(path)
+    if data.failed.any() and not data.labelled.any():
+        raise EDNNError(f"{path}: all {int(data.failed.sum())} structures failed with {method!r} "
+                        f"({first_failure(data)}); fix the method or choose another and run again")
+    return data

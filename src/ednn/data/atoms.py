@@ -5,8 +5,10 @@ Layout (format ``ednn-atoms-v1``), for N structures with A atoms in all:
 (structure k is atoms offsets[k]:offsets[k+1]), ``cell`` (N, 3, 3) float64 Å,
 ``kind`` (N,) str, ``energy`` (N,) float64 eV (NaN until labelled), ``label_seconds``
 (N,) float64 (wall seconds of each label, NaN until labelled), ``failed`` (N,) bool
-(the reference calculation raised), optionally ``group`` (N,) int64 (structures that share
-a group, e.g. the frames of one MD run, belong on the same side of a train/test split;
+(the reference calculation raised or gave a non-finite energy), optionally ``failure_reason``
+(N,) str (why, one line, '' if it did not fail; added by the first failure `store_labels`
+records, files without it read as all ''), optionally ``group`` (N,) int64 (structures that
+share a group, e.g. the frames of one MD run, belong on the same side of a train/test split;
 files without it read as one group per structure). Attributes record how the file was made.
 
 An extendable file (`write_structures(..., extendable=True)`) grows by `append_structures`;
@@ -84,7 +86,10 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
     columns = _columns(structures, energies, groups, None, None)
     if groups is None:
         del columns["group"]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
+    except OSError as exc:
+        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
     tmp = path.with_name(path.name + ".tmp")
     space = {"fs_strategy": "fsm", "fs_persist": True} if extendable else {}  # appends reuse freed space
     with h5py.File(tmp, "w", **space) as f:
@@ -119,6 +124,8 @@ def append_structures(path: str | Path, structures: Sequence[Atoms], energies: S
             raise EDNNError(f"{path} was not written as an extendable file with groups; structures cannot be appended")
         n, n_atoms = len(f["offsets"]) - 1, int(f["offsets"][-1])
         new_offsets = n_atoms + columns.pop("offsets")
+        if "failure_reason" in f:
+            columns["failure_reason"] = np.full(len(structures), "", dtype=object)
         for name, data in columns.items():
             start = n_atoms if name in _PER_ATOM else n
             f[name].resize(start + len(data), axis=0)
@@ -165,6 +172,8 @@ class StructureFile:
                 self.energy = f["energy"][:n]
                 self.label_seconds = f["label_seconds"][:n]
                 self.failed = f["failed"][:n]
+                self.failure_reason = (np.array([r.decode() for r in f["failure_reason"][:n]], dtype=str)
+                                       if "failure_reason" in f else np.full(n, "", dtype=str))
                 self.group = f["group"][:n] if "group" in f else np.arange(n)
                 self.attrs = dict(f.attrs)
             except (KeyError, OSError, RuntimeError):
@@ -205,14 +214,21 @@ class StructureFile:
 
 
 def store_labels(path: str | Path, indices: Sequence[int], energies: Sequence[float],
-                 seconds: Sequence[float], failed: Sequence[bool]) -> None:
-    """Write reference energies (eV) and label times (s) of some structures, and flush."""
+                 seconds: Sequence[float], failed: Sequence[bool], reasons: Sequence[str] | None = None) -> None:
+    """Write reference energies (eV), label times (s), failure flags and (if given) failure
+    reasons ('' for none) of some structures, and flush."""
     order = np.argsort(indices)
     idx = np.asarray(indices)[order]
     with _open(Path(path), "r+") as f:
         f["energy"][idx] = np.asarray(energies, np.float64)[order]
         f["label_seconds"][idx] = np.asarray(seconds, np.float64)[order]
         f["failed"][idx] = np.asarray(failed, bool)[order]
+        if reasons is not None and (any(reasons) or "failure_reason" in f):
+            if "failure_reason" not in f:  # files written before reasons were kept, and new ones
+                energy = f["energy"]
+                f.create_dataset("failure_reason", shape=energy.shape, maxshape=energy.maxshape,
+                                 chunks=energy.chunks, dtype=_STRING)
+            f["failure_reason"][idx] = np.asarray(reasons, dtype=object)[order]
         f.flush()
 
 
@@ -273,6 +289,10 @@ def read_structures(path: str | Path, require_energy: bool = False, frames: str 
             raise EDNNError(f"ASE cannot read {path}: {message}") from None
         if not structures:
             raise EDNNError(f"{path} holds no structures")
+        bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
+        if bad:  # checked first: ASE drops the energy of a structure whose positions are NaN
+            raise EDNNError(f"{path}: {len(bad)} of {len(structures)} structures (first: number {bad[0]}) "
+                            "have NaN or infinite positions")
         found = [_energy_of(s) for s in structures]
         energies = None if all(e is None for e in found) else np.array(
             [np.nan if e is None else e for e in found], np.float64)
