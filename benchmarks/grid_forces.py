@@ -5,7 +5,7 @@ the largest force on an atom, the rms force, the net force on the cell (its sum,
 translation-invariant energy keeps at zero) and the spread of the energy (eV per cell).
 No paper figure: the paper gives no forces for these models.
 
-Usage: python benchmarks/grid_forces.py [--models NAME ...]   (about a minute, one thread)
+Usage: python benchmarks/grid_forces.py [--models NAME ...]   (a few seconds, one thread)
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:
 def _write_output(path: Path, text: str) -> None:
     """Write an output text file atomically (a temporary file renamed into place), creating
     missing parent folders."""
-    from ednn.workflow import make_parent
+    from ednn.paths import make_parent
 
     make_parent(path)
     try:
@@ -99,7 +99,8 @@ def _check_energy_method(loaded: EDNN, model: Path, data: Path) -> None:
     trained, labelled = (None if m in (None, "imported", "unknown") else str(m) for m in (trained, labelled))
     if trained and labelled and labelled != trained:
         raise EDNNError(f"{data} holds {labelled} energies but {model} was trained on {trained} energies; "
-                        "errors against another method mean nothing")
+                        "errors against another method mean nothing (to compare anyway, `ednn import` the structures "
+                        "from an extxyz file: imported energies name no method)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -182,7 +183,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     from ednn.ising.tile_energy import TileEnergy
     from ednn.ising.transition import (run_transition, sublattices, summary_lines, temperature_grid,
                                        transition_stages)
-    from ednn.workflow import make_parent
+    from ednn.paths import make_parent
 
     size_list = _int_list(sizes)
     if not size_list or len(size_list) < 2:
@@ -433,7 +434,8 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     """
     import ednn
     from ednn.analysis.plots import parity_plot
-    from ednn.workflow import evaluate_on_file, make_parent
+    from ednn.paths import make_parent
+    from ednn.workflow import evaluate_on_file
 
     loaded = ednn.load(model)
     _check_data_kind(loaded, model, data)

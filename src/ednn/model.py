@@ -328,7 +328,7 @@ class EDNN(nn.Module):
             region = np.asarray(self.imaging.pixel_size) * self.focus
             return np.mean([self.predict_atoms([_shifted(s, shift) for s in structures])
                             for shift in placement_shifts(placements) * region], axis=0)
-        by_shape: dict[tuple[int, int], list[int]] = {}
+        by_shape: dict[tuple[int, int], list[int]] = {}  # grid shape -> indices of its structures
         totals = np.empty((len(structures), self.outputs))
         for k, atoms in enumerate(structures):
             try:
@@ -342,8 +342,8 @@ class EDNN(nn.Module):
                 totals[k] = stream_energy(self, AtomBins.from_atoms(atoms))
             else:
                 by_shape.setdefault(shape, []).append(k)
-        for indices in by_shape.values():
-            images = np.stack([self.imaging.image(structures[k], self.focus).numpy() for k in indices])
+        for shape, indices in by_shape.items():
+            images = np.stack([self.imaging.image(structures[k], self.focus, shape=shape).numpy() for k in indices])
             totals[indices] = self.predict(images).reshape(len(indices), self.outputs)
         return totals[:, 0] if self.outputs == 1 else totals
 

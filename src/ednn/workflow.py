@@ -2,7 +2,6 @@
 
 train_on_file: a grid data file → a trained, saved model with its provenance.
 evaluate_on_file: a model and a labelled grid file → error summary (and plots).
-make_parent: the folders of an output file, made before the work that fills it.
 """
 
 from __future__ import annotations
@@ -28,17 +27,9 @@ from ednn.model import EDNN
 from ednn.model_file import load, model_config, save_model
 from ednn.nets import build_tile_net
 from ednn.readout import make_readout
+from ednn.paths import make_parent
 from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
-
-
-def make_parent(path: str | Path) -> None:
-    """Create the missing folders above the output file (or file-name prefix) `path`."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
 
 
 def file_digest(path: Path) -> str:

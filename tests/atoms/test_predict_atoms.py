@@ -176,10 +176,34 @@ def test_unknown_element(model):
 def test_buckled_sheet_and_bilayer_are_refused(model):
     buckled = sheet(0)
     buckled.positions[::2, 2] += 1.5
-    check_refused(model, buckled, "1.50 Å along z", "flat sheets")
+    check_refused(model, buckled, "1.50 Å along z", "z within 0.10 Å")
     bilayer = sheet(0) + sheet(0)
     bilayer.positions[60:, 2] += 3.35
     check_refused(model, bilayer, "3.35 Å along z")
+
+
+def test_the_z_spread_limit_comes_from_the_training_structures():
+    from ednn.atoms.images import PLANAR_TOLERANCE, z_spread_limit
+
+    rippled = sheet(0)
+    rippled.positions[::2, 2] += 0.4
+    assert z_spread_limit([sheet(0), sheet(1)]) == PLANAR_TOLERANCE
+    assert z_spread_limit([sheet(0), rippled]) == pytest.approx(0.6)
+    imaging = AtomImaging(pixel_size=PIXEL, elements=(5, 6, 7), max_z_spread=0.6)
+    assert imaging.grid_shape(rippled, FOCUS) == (GRID, GRID)
+    config = imaging.to_dict()
+    assert AtomImaging.from_dict(config).max_z_spread == 0.6
+    del config["max_z_spread"]  # models saved before the limit was recorded
+    assert AtomImaging.from_dict(config).max_z_spread == PLANAR_TOLERANCE
+
+
+def test_many_atoms_on_one_spot_are_refused_in_linear_memory(model):
+    crowded = sheet(0)
+    crowded.positions[:, :2] = 1.0
+    crowded = crowded.repeat((1, 1, 400))  # 20 000+ atoms on one spot: 10⁸ close pairs
+    crowded.positions[:, 2] = 10.0
+    crowded.cell[2, 2] = 20.0
+    check_refused(model, crowded, "0.000 Å apart")
 
 
 def test_a_flat_sheet_across_the_periodic_z_boundary_is_flat(model):

@@ -95,7 +95,7 @@ def test_rounded_positions_only_for_new_unlabelled_files_and_no_nan_positions(tm
             write_structures(tmp_path / "s.h5", sheets(2), decimals=4, **options)
     broken = sheets(2)
     broken[1].positions[3, 0] = np.nan
-    with pytest.raises(EDNNError, match="1 structures \\(first: number 1\\) have NaN"):
+    with pytest.raises(EDNNError, match="1 structure \\(number 1\\) of 2 has NaN"):
         write_structures(tmp_path / "s.h5", broken)
     assert not (tmp_path / "s.h5").exists()
 
@@ -284,7 +284,7 @@ def test_nan_positions_are_named_not_taken_for_a_missing_energy(tmp_path):
     path = tmp_path / "nanE.extxyz"
     ase.io.write(path, written, format="extxyz")
     for require_energy in (False, True):
-        with pytest.raises(EDNNError, match=r"1 of 3 structures \(first: number 2\) have NaN") as excinfo:
+        with pytest.raises(EDNNError, match=r"1 structure \(number 2\) of 3 has NaN") as excinfo:
             read_structures(path, require_energy=require_energy)
         one_line_error(excinfo)
 
@@ -387,7 +387,7 @@ def test_cli_import_and_evaluate_name_nan_positions(ednn_cli, tmp_path):
     for command in (("import", source, tmp_path / "out.h5"), ("evaluate", model, source)):
         result = ednn_cli(*command)
         assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr
-        assert "(first: number 1) have NaN" in result.stderr and "no energ" not in result.stderr
+        assert "(number 1) of 2 has NaN" in result.stderr and "no energ" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.h5").exists()
 

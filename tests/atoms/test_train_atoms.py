@@ -103,6 +103,20 @@ def test_training_on_two_cell_sizes_is_refused(tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+def test_rippled_training_sheets_set_the_z_limit_and_overlaps_are_named_by_file_and_index(tmp_path):
+    structures = [random_sheet((5, 3), 0, k)[0] for k in range(10)]
+    structures[3].positions[::2, 2] += 0.3  # ripples, as from a 3D MD run
+    energies = -7.0 * np.array([len(s) for s in structures])
+    model = train_on_structures(write_structures(tmp_path / "rippled.h5", structures, energies=energies),
+                                tmp_path / "m.safetensors", tmp_path / "run", **{**SMALL, "epochs": 1})
+    assert model.imaging.max_z_spread == pytest.approx(0.45)
+    assert ednn.load(tmp_path / "m.safetensors").imaging.max_z_spread == pytest.approx(0.45)
+    structures[3].positions[5, :2] = structures[3].positions[6, :2]
+    path = write_structures(tmp_path / "overlap.h5", structures, energies=energies)
+    with pytest.raises(EDNNError, match=r"^overlap.h5 structure 3: atoms 5 and 6 are 0.000 Å apart"):
+        train_on_structures(path, tmp_path / "m2.safetensors", tmp_path / "run2", **SMALL)
+
+
 def test_training_on_an_unlabelled_file_is_refused(tmp_path):
     path = generate_sheet_file(tmp_path / "u.h5", (5, 3), 10, seed=0)
     with pytest.raises(EDNNError, match="ednn label") as excinfo:

@@ -15,9 +15,9 @@ from ednn.errors import EDNNError
 
 #: Relative tolerance on cell lengths being whole numbers of focus regions.
 FIT_TOLERANCE = 1e-6
-#: Å: the most a sheet's atoms may spread along z. Images are planar (z is not rendered) and
-#: every committed model was trained on flat sheets, so a buckled sheet or a bilayer would get
-#: a flat sheet's energy.
+#: Å: the most a sheet's atoms may spread along z for a model trained on flat sheets (and for
+#: models saved before the limit was recorded). Images are planar (z is not rendered), so a
+#: buckled sheet or a bilayer would get a flat sheet's energy.
 PLANAR_TOLERANCE = 0.1
 #: Å: atoms closer than this in the plane are refused as duplicates or overlaps.
 MIN_DISTANCE = 0.5
@@ -44,36 +44,47 @@ def _z_spread(atoms: Atoms) -> float:
     return float(height - gaps.max())
 
 
+def z_spread_limit(structures: Sequence[Atoms]) -> float:
+    """Å: the z spread a model trained on `structures` accepts: PLANAR_TOLERANCE, or 1.5 × the
+    largest spread among them if that is more (rippled sheets from 3D MD)."""
+    return max(PLANAR_TOLERANCE, 1.5 * max(_z_spread(s) for s in structures))
+
+
 def _check_no_overlaps(atoms: Atoms, lengths: np.ndarray) -> None:
-    """Refuse two atoms closer than MIN_DISTANCE in the periodic plane."""
+    """Refuse two atoms closer than MIN_DISTANCE in the periodic plane (nearest neighbours
+    only: linear in memory however many atoms overlap)."""
     from scipy.spatial import cKDTree
 
     xy = np.mod(atoms.positions[:, :2], lengths)
     xy[xy >= lengths] = 0.0  # mod can round up to the length itself
-    pairs = cKDTree(xy, boxsize=lengths).query_pairs(MIN_DISTANCE, output_type="ndarray")
-    if len(pairs):
-        i, j = pairs[0]
-        delta = xy[i] - xy[j]
-        delta -= lengths * np.round(delta / lengths)
-        raise EDNNError(f"atoms {i} and {j} are {np.hypot(*delta):.3f} Å apart in the plane (closer than "
-                        f"{MIN_DISTANCE} Å: duplicated or overlapping atoms?)")
+    if len(xy) < 2:
+        return
+    distance, neighbour = cKDTree(xy, boxsize=lengths).query(xy, k=2, distance_upper_bound=MIN_DISTANCE)
+    close = np.flatnonzero(distance[:, 1] < MIN_DISTANCE)
+    if len(close):
+        i = close[0]
+        raise EDNNError(f"atoms {i} and {neighbour[i, 1]} are {distance[i, 1]:.3f} Å apart in the plane (closer "
+                        f"than {MIN_DISTANCE} Å: duplicated or overlapping atoms?)")
 
 
 @dataclass(frozen=True)
 class AtomImaging:
     """pixel_size (Δx, Δy) in Å, Gaussian width gamma in Å, the elements (atomic numbers)
-    the model knows, and per_element: one channel per element (True) or one channel
-    weighted by Z (False, the paper's images)."""
+    the model knows, per_element: one channel per element (True) or one channel weighted by
+    Z (False, the paper's images), and max_z_spread: how far (Å) a structure's atoms may
+    spread along z (`z_spread_limit` of the training structures)."""
 
     pixel_size: tuple[float, float]
     elements: tuple[int, ...]
     gamma: float = 0.2
     per_element: bool = True
+    max_z_spread: float = PLANAR_TOLERANCE
 
     @classmethod
     def from_dict(cls, config: dict) -> "AtomImaging":
         return cls(pixel_size=tuple(config["pixel_size"]), elements=tuple(config["elements"]),
-                   gamma=float(config["gamma"]), per_element=bool(config["per_element"]))
+                   gamma=float(config["gamma"]), per_element=bool(config["per_element"]),
+                   max_z_spread=float(config.get("max_z_spread", PLANAR_TOLERANCE)))
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -85,7 +96,7 @@ class AtomImaging:
     def grid_shape(self, atoms: Atoms, focus: int) -> tuple[int, int]:
         """Pixels (nx, ny) of the structure's in-plane cell, after checking that the cell is
         rectangular, periodic, a whole number of focus regions, and its atoms usable: finite,
-        known elements, a flat sheet (z within PLANAR_TOLERANCE), none closer than MIN_DISTANCE."""
+        known elements, a sheet (z within max_z_spread), none closer than MIN_DISTANCE."""
         if len(atoms) == 0:
             raise EDNNError("structure has no atoms")
         if not np.isfinite(atoms.positions).all():
@@ -115,17 +126,18 @@ class AtomImaging:
                 f"{self.pixel_size[0]:.6f} × {self.pixel_size[1]:.6f} Å); nearest valid cell "
                 f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})")
         spread = _z_spread(atoms)
-        if spread > PLANAR_TOLERANCE:
-            raise EDNNError(f"the atoms spread {spread:.2f} Å along z: this model sees flat sheets in the xy plane "
-                            f"(z within {PLANAR_TOLERANCE} Å; a buckled sheet or a multilayer is not one)")
+        if spread > self.max_z_spread:
+            raise EDNNError(f"the atoms spread {spread:.2f} Å along z: this model sees sheets in the xy plane, z "
+                            f"within {self.max_z_spread:.2f} Å as its training structures (not buckled or layered)")
         _check_no_overlaps(atoms, lengths)
         return int(whole[0]) * focus, int(whole[1]) * focus
 
-    def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The structure's image (nx, ny, C)."""
+    def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32,
+              shape: tuple[int, int] | None = None) -> torch.Tensor:
+        """The structure's image (nx, ny, C); `shape`: its grid_shape if already checked."""
         from ednn.atoms.render import render
 
-        shape = self.grid_shape(atoms, focus)
+        shape = shape or self.grid_shape(atoms, focus)
         lengths = (float(atoms.cell[0, 0]), float(atoms.cell[1, 1]))
         return render(atoms.positions, atoms.numbers, lengths, shape, gamma=self.gamma,
                       elements=self.elements if self.per_element else None, dtype=dtype)

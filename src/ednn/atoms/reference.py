@@ -134,7 +134,7 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
     if any(data.attrs.get(k) != v for k, v in new_attrs.items()):
         with h5py.File(path, "r+") as f:
             f.attrs.update(new_attrs)
-    pending: list[tuple[int, float, float, bool]] = []
+    pending: list[tuple[int, float, float, bool, str]] = []
     saved = 0
 
     def flush() -> None:

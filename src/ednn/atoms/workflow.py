@@ -12,7 +12,7 @@ import torch
 from ase import Atoms
 from tqdm import tqdm
 
-from ednn.atoms.images import AtomImaging
+from ednn.atoms.images import AtomImaging, z_spread_limit
 from ednn.data.atoms import StructureFile
 from ednn.data.splits import split_indices
 from ednn.errors import EDNNError
@@ -27,10 +27,15 @@ DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
 
 
 def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: int,
-                      progress: bool = False) -> np.ndarray:
-    """Images (N, nx, ny, C) float32 of structures that share one grid shape."""
-    images = [imaging.image(s, focus).numpy() for s in tqdm(structures, desc="render", unit="structure",
-                                                               disable=not progress, leave=False)]
+                      progress: bool = False, names: Sequence[str] | None = None) -> np.ndarray:
+    """Images (N, nx, ny, C) float32 of structures that share one grid shape; `names` say
+    where each came from in errors (default 'structure k')."""
+    images = []
+    for k, atoms in enumerate(tqdm(structures, desc="render", unit="structure", disable=not progress, leave=False)):
+        try:
+            images.append(imaging.image(atoms, focus).numpy())
+        except EDNNError as error:
+            raise EDNNError(f"{names[k] if names else f'structure {k}'}: {error}") from None
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise EDNNError(f"structures map onto different grids {sorted(shapes)}; train on cells of one size")
@@ -105,6 +110,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     split = labelled_split(source, seed, val_fraction, test_fraction)
     used = np.sort(np.concatenate(list(split.values())))
     structures = source.structures(used)
+    names = [f"{data.name} structure {i}" for i in used]
     y = source.energy[used]
     position = {int(k): i for i, k in enumerate(used)}
     local = {k: np.array([position[int(i)] for i in v], dtype=int) for k, v in split.items()}
@@ -128,6 +134,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
             raise EDNNError(f"{path} has no energies; label it first with `ednn label {path}`")
         local["train"] = np.concatenate([local["train"], len(structures) + np.arange(len(keep))])
         structures += extra.structures(keep)
+        names += [f"{path.name} structure {i}" for i in keep]
         y = np.concatenate([y, extra.energy[keep]])
         extra_info.append({"file": path.name, "sha256_16": digest, "n_examples": int(len(keep))})
     lengths = {(round(s.cell[0, 0], 6), round(s.cell[1, 1], 6)) for s in structures}
@@ -144,10 +151,10 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
         raise EDNNError(f"elements {unseen} (atomic numbers) occur in validation or test structures but never in "
                         "training; the model could not learn their energy")
     imaging = AtomImaging(pixel_size=tuple((length / np.array(grid)).tolist()), elements=elements,
-                          gamma=gamma, per_element=per_element)
+                          gamma=gamma, per_element=per_element, max_z_spread=z_spread_limit(structures))
     if translate:
         structures = translated(structures, np.random.default_rng([seed, 0]))
-    x = render_structures(structures, imaging, focus, progress)
+    x = render_structures(structures, imaging, focus, progress, names)
     train_structures = [structures[i] for i in local["train"]]
 
     def refresh_train(epoch: int) -> np.ndarray:

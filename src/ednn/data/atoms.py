@@ -27,9 +27,19 @@ import numpy as np
 from ase import Atoms
 
 from ednn.errors import EDNNError
+from ednn.paths import make_parent
 
 FORMAT = "ednn-atoms-v1"
 _STRING = h5py.string_dtype()
+
+
+def _check_finite(structures: Sequence[Atoms], where: str = "") -> None:
+    """Refuse structures with NaN or infinite positions, naming how many and the first."""
+    bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
+    if bad:
+        count = "1 structure (number" if len(bad) == 1 else f"{len(bad)} structures (first: number"
+        raise EDNNError(f"{where}{count} {bad[0]}) of {len(structures)} {'has' if len(bad) == 1 else 'have'} "
+                        "NaN or infinite positions")
 
 
 def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, groups: Sequence[int] | None,
@@ -39,9 +49,7 @@ def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, grou
     if open_cells:
         raise EDNNError(f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
                         "and y; structure files hold periodic cells only")
-    bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
-    if bad:
-        raise EDNNError(f"{len(bad)} structures (first: number {bad[0]}) have NaN or infinite positions")
+    _check_finite(structures)
     n = len(structures)
 
     def column(values, default, dtype):
@@ -86,10 +94,7 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
     columns = _columns(structures, energies, groups, None, None)
     if groups is None:
         del columns["group"]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
-    except OSError as exc:
-        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
+    make_parent(path)
     tmp = path.with_name(path.name + ".tmp")
     space = {"fs_strategy": "fsm", "fs_persist": True} if extendable else {}  # appends reuse freed space
     with h5py.File(tmp, "w", **space) as f:
@@ -289,10 +294,7 @@ def read_structures(path: str | Path, require_energy: bool = False, frames: str 
             raise EDNNError(f"ASE cannot read {path}: {message}") from None
         if not structures:
             raise EDNNError(f"{path} holds no structures")
-        bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
-        if bad:  # checked first: ASE drops the energy of a structure whose positions are NaN
-            raise EDNNError(f"{path}: {len(bad)} of {len(structures)} structures (first: number {bad[0]}) "
-                            "have NaN or infinite positions")
+        _check_finite(structures, f"{path}: ")  # first: ASE drops the energy of a structure with NaN positions
         found = [_energy_of(s) for s in structures]
         energies = None if all(e is None for e in found) else np.array(
             [np.nan if e is None else e for e in found], np.float64)
