@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import click
@@ -27,13 +26,12 @@ def _starting_structure(structure: Path | None, cells_text: str):
 
 
 def _calculator(spec: str) -> tuple[object, str]:
-    """The ASE calculator for `spec` and its name for the trajectory: a model by file name and content."""
+    """The ASE calculator for `spec` and its name for the trajectory: a model by its content (`identity`)."""
     if spec.endswith(".safetensors"):
         from ednn.model_file import load
 
-        path = Path(spec)
-        calculator = load(path).calculator()
-        return calculator, f"{path.name} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:12]})"
+        calculator = load(spec).calculator()
+        return calculator, calculator.identity
     from ednn.atoms.reference import make_calculator
 
     return make_calculator(spec), spec
@@ -90,7 +88,8 @@ def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str,
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @structure_argument
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="HDF5 file (.h5) that receives the samples; an existing one (same settings) is continued.")
+              help="HDF5 file (.h5) that receives the samples; an existing one (same settings and "
+                   "model) is continued.")
 @cells_option
 @temperature_option
 @click.option("--steps", type=click.IntRange(1), required=True,

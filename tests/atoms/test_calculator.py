@@ -1,11 +1,16 @@
 """Forces by autograd through the renderer, and the ASE calculator of an atom EDNN."""
 
+import re
+import shutil
+
 import numpy as np
 import pytest
+import torch
 from ase.calculators.calculator import PropertyNotImplementedError
 from ase.optimize import BFGS
 
 import ednn
+from ednn.atoms.calculator import model_identity
 from ednn.atoms.sheets import random_sheet
 from ednn.errors import EDNNError
 
@@ -78,3 +83,18 @@ def test_refuses_what_it_cannot_do(model):
     wrong.calc = model.calculator()
     with pytest.raises(EDNNError, match="nearest valid cell"):
         wrong.get_forces()
+
+
+def test_identity_follows_the_content_not_the_file(tmp_path):
+    shutil.copy(MODEL, tmp_path / "renamed.safetensors")
+    model = ednn.load(MODEL)
+    identity = model.calculator().identity
+    assert re.fullmatch(r"ednn model [0-9a-f]{12}", identity)
+    assert ednn.load(tmp_path / "renamed.safetensors").calculator().identity == identity == model_identity(model)
+    assert model.calculator("float64").identity == f"{identity} (float64)"
+    assert model_identity(ednn.load(DENSITY_MODEL)) != identity
+    model.info["note"] = "descriptive only"
+    assert model_identity(model) == identity
+    with torch.no_grad():
+        next(model.net.parameters())[0, 0] += 1e-6
+    assert model_identity(model) != identity

@@ -1,7 +1,10 @@
 """`ednn md` and `ednn mc` from the command line."""
 
+import shutil
+
 from ase.io import read, write
 
+import ednn
 from ednn.atoms.montecarlo import read_samples
 from ednn.atoms.sheets import honeycomb
 
@@ -24,7 +27,8 @@ def test_md_resumes_only_with_the_same_settings(ednn_cli, tmp_path):
     write(tmp_path / "shifted.extxyz", shifted)
     refusals = [(["-c", MODEL, "-T", "300"], "temperature: 1000 K in file, 300 K requested"),
                 (["-c", "models/hexsheets-gfn1xtb-qeq.safetensors"],
-                 "calculator: hexsheets-gfn1xtb.safetensors (sha256 "),
+                 f"calculator: {ednn.load(MODEL).calculator().identity} in file, "
+                 f"{ednn.load('models/hexsheets-gfn1xtb-qeq.safetensors').calculator().identity} requested"),
                 (["-c", MODEL, tmp_path / "shifted.extxyz"], "starting structure: C60 in file, a different C60")]
     for extra, message in refusals:
         result = ednn_cli("md", *extra, *args, "5")
@@ -33,7 +37,8 @@ def test_md_resumes_only_with_the_same_settings(ednn_cli, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
     result = ednn_cli("md", "-c", MODEL, *args, "2")
     assert result.returncode == 0 and "already holds 3 steps (--steps 2): nothing run" in result.stdout
-    result = ednn_cli("md", "-c", MODEL, *args, "5")
+    shutil.copy(MODEL, tmp_path / "renamed.safetensors")
+    result = ednn_cli("md", "-c", tmp_path / "renamed.safetensors", *args, "5")
     assert result.returncode == 0 and "2 steps run now, 5 in all" in result.stdout
     assert len(read(tmp_path / "md.traj", ":")) == 6
 

@@ -7,6 +7,7 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read, write
 
+import ednn
 from ednn.atoms.dynamics import run_planar_md
 from ednn.atoms.reference import make_calculator
 from ednn.atoms.sheets import honeycomb
@@ -52,35 +53,72 @@ def test_a_resume_with_other_settings_or_another_start_is_refused_naming_each_di
         run_planar_md(atoms, calc, tmp_path / "foreign.traj", steps=4, progress=False, **settings)
 
 
-class _TurnsNonFinite(Calculator):
-    """No forces; the energy is NaN from the call after `finite_calls` on."""
+def test_an_ednn_model_is_recorded_by_its_content_and_another_model_is_refused(tmp_path):
+    atoms = honeycomb((5, 3))[0]
+    settings = dict(temperature_K=300.0, timestep_fs=1.0, progress=False)
+    model = ednn.load("models/hexsheets-gfn1xtb.safetensors").calculator()
+    other = ednn.load("models/hexsheets-gfn1xtb-density.safetensors").calculator()
+    run_planar_md(atoms, model, tmp_path / "md.traj", steps=1, **settings)
+    with pytest.raises(EDNNError, match=re.escape(f"(calculator: {model.identity} in file, {other.identity} "
+                                                  "requested)")):
+        run_planar_md(atoms, other, tmp_path / "md.traj", steps=2, **settings)
+    same = ednn.load("models/hexsheets-gfn1xtb.safetensors").calculator()
+    assert run_planar_md(atoms, same, tmp_path / "md.traj", steps=2, **settings) == (1, 2)
+
+
+class _FailsAfter(Calculator):
+    """No forces; from the call after `good_calls` on, the energy is NaN or, given `refusal`, EDNNError(refusal)."""
 
     implemented_properties = ["energy", "forces"]
 
-    def __init__(self, finite_calls: int):
+    def __init__(self, good_calls: int, refusal: str | None = None):
         super().__init__()
-        self.calls_left = finite_calls
+        self.calls_left, self.refusal = good_calls, refusal
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         self.calls_left -= 1
+        if self.calls_left < 0 and self.refusal is not None:
+            raise EDNNError(self.refusal)
         self.results = {"energy": 0.0 if self.calls_left >= 0 else np.nan, "forces": np.zeros((len(self.atoms), 3))}
 
 
 def test_an_unstable_run_stops_at_its_first_bad_step_and_keeps_the_frames_before(tmp_path):
     atoms = honeycomb((5, 3))[0]
     settings = dict(temperature_K=1000.0, steps=10, progress=False)
-    # Tersoff graphene at 5 fs: 953, 882, 3 083, 24 953 K, ... (1e8 K by step 6)
-    with pytest.raises(EDNNError, match=r"unstable at step 3: temperature 24953 K, above the limit of 10000 K; "
+    # Tersoff graphene at 5 fs: ~1 000, ~1 000, ~3 000, ~25 000 K, ... (1e8 K by step 6)
+    with pytest.raises(EDNNError, match=r"unstable at step 3: temperature \d+ K, above the limit of 10000 K; "
                                         r"frames up to step 2 are kept in .*time step below 5 fs"):
         run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "hot.traj", timestep_fs=5.0, **settings)
     frames = read(tmp_path / "hot.traj", ":")
     assert len(frames) == 3 and max(frame.get_temperature() for frame in frames) < 10_000
     with pytest.raises(EDNNError, match="unstable at step 3: non-finite energy"):
-        run_planar_md(atoms, _TurnsNonFinite(3), tmp_path / "nan.traj", timestep_fs=1.0, **settings)
+        run_planar_md(atoms, _FailsAfter(3), tmp_path / "nan.traj", timestep_fs=1.0, **settings)
     assert np.isfinite([frame.get_potential_energy() for frame in read(tmp_path / "nan.traj", ":")]).all()
     with pytest.raises(EDNNError, match="cannot start MD from this structure: non-finite"):
-        run_planar_md(atoms, _TurnsNonFinite(0), tmp_path / "bad.traj", timestep_fs=1.0, **settings)
+        run_planar_md(atoms, _FailsAfter(0), tmp_path / "bad.traj", timestep_fs=1.0, **settings)
+
+
+def test_a_refusal_by_the_calculator_or_on_frame_stops_the_run_without_time_step_advice(tmp_path):
+    atoms = honeycomb((5, 3))[0]
+    settings = dict(temperature_K=1000.0, timestep_fs=1.0, steps=10, progress=False)
+    refusal = "atoms 3 and 4 are 0.200 Å apart in the plane"
+    with pytest.raises(EDNNError) as caught:
+        run_planar_md(atoms, _FailsAfter(3, refusal), tmp_path / "close.traj", **settings)
+    assert str(caught.value) == (f"MD stopped at step 3: {refusal}; frames up to step 2 are kept in "
+                                 f"{tmp_path / 'close.traj'}")
+    assert len(read(tmp_path / "close.traj", ":")) == 3
+
+    seen = []
+
+    def stop_at_frame_4(frame):
+        seen.append(frame.get_temperature())
+        if len(seen) == 5:
+            raise EDNNError("enough")
+    with pytest.raises(EDNNError, match=r"^MD stopped at step 4: enough; frames up to step 3 are kept in [^;]*$"):
+        run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "seen.traj", on_frame=stop_at_frame_4,
+                      **settings)
+    assert len(read(tmp_path / "seen.traj", ":")) == 4
 
 
 def test_bad_input(tmp_path):

@@ -1,5 +1,6 @@
 """Monte Carlo of atoms with an EDNN energy, by local updates."""
 
+import re
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 import ednn
+from ednn.atoms.calculator import model_identity
 from ednn.atoms.montecarlo import AtomMetropolis, read_samples, run_atom_mc
 from ednn.atoms.render import channel_weights, render, single_atom_boxes
 from ednn.atoms.sheets import honeycomb, random_sheet
@@ -111,3 +113,10 @@ def test_bad_input(model, tmp_path):
     shifted.positions[7, 0] += 0.05
     with pytest.raises(EDNNError, match="starting structure: C60 in file, a different C60 requested"):
         run_atom_mc(model, shifted, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
+    other = ednn.load("models/hexsheets-gfn1xtb-density.safetensors")
+    with pytest.raises(EDNNError, match=re.escape(f"a.h5 holds an MC run with other settings (model: "
+                                                  f"{model_identity(model)} in file, {model_identity(other)} "
+                                                  "requested)")):
+        run_atom_mc(other, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
+    with h5py.File(tmp_path / "a.h5") as samples:
+        assert samples.attrs["model"] == model_identity(model) and len(samples["step"]) == 2

@@ -4,11 +4,14 @@ E(positions) = scale · Σ_tiles net(tile of the image) + extensive offsets, whe
 the differentiable rendering of eq. 2; F = −∂E/∂r in the plane, and 0 along z (the images are
 2D). Stress is not offered: the model's pixel size is fixed, so its energy is defined only for
 cells that are whole numbers of focus regions, and not for the strained cells a stress needs.
+A model is known by its content (`model_identity`), whatever its file is called.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 
 import numpy as np
 import torch
@@ -20,6 +23,22 @@ from ednn.errors import EDNNError
 from ednn.model import EDNN
 
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
+
+
+def model_identity(model: EDNN) -> str:
+    """'ednn model <12 hex digits>': a SHA-256 of what fixes the model's outputs: its network's
+    class, geometry and imaging, and its parameters and buffers (names, dtypes, shapes, bytes).
+
+    Equal for the same model however it was loaded, copied or renamed; another model differs.
+    """
+    config = {"net": type(model.net).__qualname__, "focus": model.focus, "context": model.context,
+              "imaging": None if model.imaging is None else model.imaging.to_dict()}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return f"ednn model {digest.hexdigest()[:12]}"
 
 
 def _require_atoms(model: EDNN):
@@ -66,6 +85,7 @@ class EDNNCalculator(Calculator):
     precision 'float32' (as trained; energies equal `model.predict_atoms` to ~1e-12 relative)
     or 'float64' (a double copy of the network: forces match finite differences closely;
     energies differ from float32 by float32 rounding, ~1e-7 relative).
+    `identity` names the model by its content (`model_identity`), with the precision if not float32.
     """
 
     implemented_properties = ["energy", "free_energy", "forces"]
@@ -73,6 +93,7 @@ class EDNNCalculator(Calculator):
     def __init__(self, model: EDNN, precision: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.model = _network_in(model, precision)
+        self.identity = model_identity(model) + ("" if precision == "float32" else f" ({precision})")
 
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)

@@ -98,6 +98,10 @@ def _resume_point(trajectory: Path, settings: dict[str, Any], start: Atoms) -> t
     return last, n
 
 
+class _Unstable(EDNNError):
+    """The run turned unstable (non-finite or too hot): a shorter time step may help."""
+
+
 def _unstable(atoms: Atoms, limit_K: float) -> str | None:
     """Why the current state of the run is unstable (non-finite or too hot), or None."""
     temperature = atoms.get_temperature()
@@ -127,16 +131,18 @@ def run_planar_md(
     momentum) from `seed`; an existing trajectory continues from its last frame with its
     momenta, and the thermostat's noise is seeded by (seed, frames done), so a resumed run is
     as reproducible as an uninterrupted one is. The settings, with `calculator_name` (default:
-    the calculator's class name), are stored in the trajectory; resuming with others, or from
-    another `atoms`, raises EDNNError. So does a run that turns unstable (non-finite, or hotter
-    than max(10 × target, 10 000 K)), after the frames before it are written.
-    Returns (steps run now, steps the trajectory holds).
+    the calculator's `identity` if it has one, as an EDNN calculator has, else its class name),
+    are stored in the trajectory; resuming with others, or from another `atoms`, raises EDNNError.
+    So does a run that turns unstable (non-finite, or hotter than max(10 × target, 10 000 K)), or
+    whose calculator or `on_frame` raises EDNNError, after the frames before it are written.
+    `on_frame` sees each new frame before it is written. Returns (steps run now, steps the
+    trajectory holds).
     """
     _check(temperature_K, timestep_fs, steps, friction_per_fs)
     trajectory = Path(trajectory)
     settings = {"temperature_K": float(temperature_K), "timestep_fs": float(timestep_fs),
                 "friction_per_fs": float(friction_per_fs), "seed": int(seed),
-                "calculator": calculator_name or type(calculator).__name__}
+                "calculator": calculator_name or getattr(calculator, "identity", None) or type(calculator).__name__}
     last, done = _resume_point(trajectory, settings, atoms)
     if done > steps:
         return 0, done - 1
@@ -169,16 +175,19 @@ def run_planar_md(
                 skip_first = False
                 return
             if reason := _unstable(atoms, limit_K):
-                raise EDNNError(reason)
-            out.write()
-            bar.update(1 if len(out) > 1 else 0)
+                raise _Unstable(reason)
             if on_frame is not None:
                 on_frame(atoms)
+            out.write()
+            bar.update(1 if len(out) > 1 else 0)
         dynamics.attach(write, interval=1)
         try:
             dynamics.run(steps + 1 - max(done, 1))
-        except EDNNError as exc:  # raised by the check above or by a calculator refusing a structure
+        except _Unstable as exc:
             raise EDNNError(f"MD became unstable at step {len(out)}: {exc}; frames up to step {len(out) - 1} are "
                             f"kept in {trajectory}; start a new trajectory with a time step below {timestep_fs:g} fs "
                             "(--timestep)") from None
+        except EDNNError as exc:  # the calculator refusing a structure, or on_frame
+            raise EDNNError(f"MD stopped at step {len(out)}: {exc}; frames up to step {len(out) - 1} are kept in "
+                            f"{trajectory}") from None
     return steps + 1 - max(done, 1), steps

@@ -5,6 +5,8 @@ random atom per chain by a uniform in-plane displacement in [−step, step]² Å
 the image only within the atom's stencil around its old and new place, so only that box of
 pixels is rendered again (`single_atom_boxes`) and only the tiles whose window meets it are
 evaluated again (`LocalTileEnergy`); the chain's energy is updated by the difference.
+The sample file stores the run's settings and the model's identity (`model_identity`), and a
+resume with other settings, another model or another starting structure is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from ase import Atoms, units
 from tqdm import tqdm
 
+from ednn.atoms.calculator import model_identity
 from ednn.atoms.dynamics import setting_differences, structure_difference
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
 from ednn.errors import EDNNError
@@ -33,7 +36,7 @@ FORMAT = "ednn-mc-v1"
 SETTINGS = {"temperature_K": ("temperature", "K"), "chains": ("chains", ""), "seed": ("seed", ""),
             "equilibration": ("equilibration", "steps"),
             "sample_every": ("sample interval", "steps"), "target_acceptance": ("target acceptance", ""),
-            "natoms": ("atoms", "")}
+            "natoms": ("atoms", ""), "model": ("model", "")}
 """The stored settings of a run: key -> (name, unit) in messages. Only `steps` may change on resume."""
 
 
@@ -154,7 +157,8 @@ def run_atom_mc(
     steps) the positions (chains, natoms, 2) and energies (chains,) of all chains, the step
     size, the acceptance since the last sample and the random generator's state are appended
     and flushed: a killed run, started again with the same arguments, continues from its last
-    sample. Returns {"steps_run", "step_size", "acceptance"} (acceptance after equilibration).
+    sample; the settings and `model_identity(model)` are stored, and a resume with others raises
+    EDNNError. Returns {"steps_run", "step_size", "acceptance"} (acceptance after equilibration).
     """
     _check(temperature_K, step, chains)
     if steps < 1 or equilibration < 0:
@@ -166,7 +170,8 @@ def run_atom_mc(
         raise EDNNError(f"sample interval must be >= 1 step, got {sample_every}")
     settings = {"format": FORMAT, "temperature_K": float(temperature_K), "chains": chains, "seed": seed,
                 "equilibration": equilibration, "sample_every": sample_every,
-                "target_acceptance": float(target_acceptance), "natoms": len(atoms)}
+                "target_acceptance": float(target_acceptance), "natoms": len(atoms),
+                "model": model_identity(model)}
     with _open_samples(Path(out), settings, atoms) as samples:
         if len(samples["step"]):
             done = int(samples["step"][-1])
