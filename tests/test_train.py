@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import re
 import textwrap
 
 import numpy as np
@@ -171,3 +172,27 @@ def test_nonsense_training_settings_are_refused(tmp_path, options, message):
     settings = dict(epochs=1, batch_size=10, lr=1e-3, lr_min=1e-6) | options
     with pytest.raises(EDNNError, match=message):
         fit(model, data, data, tmp_path, progress=False, **settings)
+
+
+def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
+    from ednn.workflow import train_on_file
+
+    x = random_spins(200, 4, 5)
+    np.savez(tmp_path / "spins.npz", x=x, energy=ising_energy(x))
+    model = train_on_file(tmp_path / "spins.npz", tmp_path / "m.safetensors", tmp_path / "run", focus=1, context=1,
+                          hidden=[8], epochs=1, batch_size=50, progress=False)
+    loaded = ednn.load(tmp_path / "m.safetensors")
+    assert loaded.info["data"]["input_values"] == [-1.0, 1.0]
+    assert np.isfinite(loaded.predict(random_spins(2, 8, 6))).all()
+    for wrong, shown in ((np.zeros((1, 8, 8)), "(0)"), (2.0 * random_spins(1, 8, 7), "(-2, 2)")):
+        with pytest.raises(EDNNError, match=rf"values {re.escape(shown)} this model never saw: .* held only -1, 1"):
+            loaded.predict(wrong)
+    with pytest.raises(EDNNError, match="complex"):
+        model.predict(np.ones((1, 8, 8), dtype=complex))
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=(200, 4, 4))
+    np.savez(tmp_path / "fields.npz", x=continuous, energy=continuous.sum((1, 2)))
+    fields = train_on_file(tmp_path / "fields.npz", tmp_path / "f.safetensors", tmp_path / "run-f", focus=1,
+                           context=1, hidden=[8], epochs=1, batch_size=50, progress=False)
+    assert fields.info["data"]["input_values"] is None
+    assert np.isfinite(fields.predict(3.0 * rng.normal(size=(1, 8, 8)))).all()

@@ -227,9 +227,16 @@ class EDNN(nn.Module):
                             f"channel{'s' * (self.channels > 1)} expects {expect}")
         if x.shape[0] == 0:
             raise EDNNError("input holds no examples")
+        if np.iscomplexobj(x):
+            raise EDNNError("input must be real, got complex values")
         if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
             raise EDNNError("input contains NaN or infinite values")
         check_spatial_shape(x.shape[1:-1], self.focus, self.context, self.padding)
+        known = self.info.get("data", {}).get("input_values")
+        if known is not None and not np.isin(x, known).all():
+            unseen = np.unique(x[~np.isin(x, known)])
+            raise EDNNError(f"input holds values ({', '.join(f'{v:g}' for v in unseen[:4])}{', …' * (len(unseen) > 4)}) "
+                            f"this model never saw: its training grids held only {', '.join(f'{v:g}' for v in known)}")
         return x
 
     @staticmethod

@@ -32,6 +32,13 @@ from ednn.tiling import Padding
 from ednn.train import GridSet, RefreshGrids, fit, fit_target_scaling
 
 
+def discrete_values(x: np.ndarray, at_most: int = 16) -> list[float] | None:
+    """The distinct values of grid data x if there are at most `at_most` (spins, occupations:
+    a model trained on them knows no others), else None."""
+    values = np.unique(x)
+    return values.astype(float).tolist() if len(values) <= at_most else None
+
+
 def file_digest(path: Path) -> str:
     """First 16 hex digits of the SHA-256 of a file."""
     digest = hashlib.sha256()
@@ -127,7 +134,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target,
                         net_options=net_options, readout=readout)
     data_info = {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
-                 "spatial_shape": list(x.shape[1:1 + model.ndim])}
+                 "spatial_shape": list(x.shape[1:1 + model.ndim]), "input_values": discrete_values(x)}
     return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                         batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress,
                         init=init)
