@@ -41,7 +41,8 @@ structure_argument = click.argument("structure", required=False,
                                     type=click.Path(dir_okay=False, path_type=Path))
 cells_option = click.option("--cells", "cells_text", default="5x3", show_default=True,
                             help="Without STRUCTURE: pristine graphene (a = 2.50 Å) of this many "
-                                 "rectangular four-atom cells; 5x3 is the 60-atom, 12.50 × 12.99 Å cell.")
+                                 "rectangular four-atom cells; 5x3 is the 60-atom, 12.50 × 12.99 Å cell (the "
+                                 "sheet models take multiples of 5x3: 10x6, 15x3, …).")
 temperature_option = click.option("--temperature", "-T", type=float, default=1000.0, show_default=True,
                                   help="Temperature in K.")
 seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed.")

@@ -97,3 +97,7 @@ def test_bad_giant_files(model, sheet, tmp_path):
     small = random_sheet((4, 3), 0, 0)[0]
     with pytest.raises(EDNNError, match="nearest valid cell"):
         stream_energy(model, AtomBins.from_atoms(small))
+    buckled = sheet.copy()
+    buckled.positions[500, 2] += 0.5  # one atom off the plane, in one block
+    with pytest.raises(EDNNError, match=r"^block \d+: the atoms spread 0.50 Å along z"):
+        stream_energy(model, AtomBins.from_atoms(buckled), block_pixels=64)

@@ -33,15 +33,18 @@ def unknown_elements_error(unknown: Sequence[int], known: Sequence[int]) -> EDNN
     return EDNNError(f"{noun} {_symbols(unknown)} {verb} unknown to this model, which was trained on {_symbols(known)}")
 
 
-def _z_spread(atoms: Atoms) -> float:
-    """Å: the thinnest slab along z (periodic in z when the cell is) that holds every atom."""
-    z = atoms.positions[:, 2]
-    height = float(atoms.cell[2, 2])
-    if not atoms.pbc[2] or height <= 0:
-        return float(np.ptp(z))
+def z_spread(z: np.ndarray, height: float | None = None) -> float:
+    """Å: the thinnest slab along z that holds every z (Å), periodic over `height` if given."""
+    spread = float(np.ptp(z)) if len(z) else 0.0
+    if not height or height <= 0 or spread < height / 2:
+        return spread  # a slab thinner than half the cell cannot be thinner across the boundary
     z = np.sort(z % height)
     gaps = np.diff(np.append(z, z[0] + height))
     return float(height - gaps.max())
+
+
+def _z_spread(atoms: Atoms) -> float:
+    return z_spread(atoms.positions[:, 2], float(atoms.cell[2, 2]) if atoms.pbc[2] else None)
 
 
 def z_spread_limit(structures: Sequence[Atoms]) -> float:
@@ -125,12 +128,16 @@ class AtomImaging:
                 f"numbers of focus regions of {unit[0]:.6f} × {unit[1]:.6f} Å ({focus} pixels of "
                 f"{self.pixel_size[0]:.6f} × {self.pixel_size[1]:.6f} Å); nearest valid cell "
                 f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})")
-        spread = _z_spread(atoms)
-        if spread > self.max_z_spread:
-            raise EDNNError(f"the atoms spread {spread:.2f} Å along z: this model sees sheets in the xy plane, z "
-                            f"within {self.max_z_spread:.2f} Å as its training structures (not buckled or layered)")
+        self.check_z_spread(_z_spread(atoms))
         _check_no_overlaps(atoms, lengths)
         return int(whole[0]) * focus, int(whole[1]) * focus
+
+    def check_z_spread(self, spread: float, where: str = "") -> None:
+        """Refuse atoms spread (Å) along z further than the training structures were."""
+        if spread > self.max_z_spread:
+            raise EDNNError(f"{where}the atoms spread {spread:.2f} Å along z: this model sees sheets in the xy "
+                            f"plane, z within {self.max_z_spread:.2f} Å as its training structures (not buckled "
+                            "or layered)")
 
     def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32,
               shape: tuple[int, int] | None = None) -> torch.Tensor:

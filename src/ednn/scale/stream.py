@@ -22,7 +22,7 @@ import torch
 from ase import Atoms
 from tqdm import tqdm
 
-from ednn.atoms.images import unknown_elements_error
+from ednn.atoms.images import unknown_elements_error, z_spread
 from ednn.atoms.render import render, stencil_halfwidth
 from ednn.errors import EDNNError
 from ednn.model import EDNN
@@ -75,6 +75,7 @@ def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> n
     low = [(start - r) * p for (start, _), r, p in zip(ranges, reach, pixel)]
     high = [(stop + r) * p for (_, stop), r, p in zip(ranges, reach, pixel)]
     positions, numbers = bins.region(low, high)
+    imaging.check_z_spread(z_spread(positions[:, 2], float(bins.cell[2, 2])), f"block {block}: ")
     size = [stop - start + 2 * c for start, stop in ranges]
     if len(positions):
         image = render(positions, numbers, bins.lengths, plan.shape, gamma=imaging.gamma,
