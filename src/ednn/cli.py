@@ -199,7 +199,9 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
             make_parent(path)
     click.echo(f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
                "energy, then the same with the exact energy (the defaults take about 15 minutes)", err=True)
-    result = run_transition(model_energy, stages, fine, exact=exact, seed=seed, progress=sys.stderr.isatty())
+    terminal = sys.stderr.isatty()
+    result = run_transition(model_energy, stages, fine, exact=exact, seed=seed, progress=terminal,
+                            on_stage=None if terminal else lambda line: click.echo(line, err=True))
     click.echo("\n".join(summary_lines(result)))
     if json_out is not None:
         _write_output(json_out, json.dumps(result, indent=1) + "\n")

@@ -183,8 +183,11 @@ def test_stages_put_the_coarse_grid_outside_the_fine_range_and_scale_with_effort
 def test_run_transition_reports_both_energies(flagship):
     fine = (2.1, 2.3, 2.5)
     stages = [Stage(4, fine, 16, 20, 40), Stage(8, fine, 16, 20, 40), Stage(8, (1.5,), 4, 10, 20)]
-    result = run_transition(TileEnergy.from_model(flagship), stages, fine, progress=False)
+    lines = []
+    result = run_transition(TileEnergy.from_model(flagship), stages, fine, progress=False, on_stage=lines.append)
     assert set(result["energies"]) == {"EDNN", "exact"}
+    assert len(lines) == 6 and lines[0].startswith("EDNN energy, stage 1 of 3 (L = 4, 48 chains): ")
+    assert lines[-1].startswith("exact energy, stage 3 of 3 (L = 8, 4 chains): ")
     ednn_run, exact_run = result["energies"]["EDNN"], result["energies"]["exact"]
     assert ednn_run["observables"]["8"]["temperature"] == [1.5, 2.1, 2.3, 2.5]
     assert "energy_exact" in ednn_run["observables"]["8"] and "energy_exact" not in exact_run["observables"]["8"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -358,10 +358,11 @@ def transition_stages(sizes: Sequence[int], coarse: Sequence[float], fine: Seque
 
 def run_transition(model: TileEnergy, stages: Sequence[Stage], fine: Sequence[float], *,
                    exact: TileEnergy | None = None, seed: int = 0, groups: int = 16,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, on_stage: Callable[[str], None] | None = None) -> dict:
     """Run `stages` with the model's energy (measuring the exact energy of its lattices too) and
     again with the exact energy (default: `TileEnergy.exact()`, f = 1, c = 1), through the same
-    sampler, with independent random numbers (seeds [seed, energy, stage]).
+    sampler, with independent random numbers (seeds [seed, energy, stage]). `progress`: a bar per
+    stage (for a terminal); `on_stage`: called with a line as each stage ends (for a log).
 
     Returns a JSON-able dict: per energy name, 'observables' (L → `observables` lists),
     'crossings' (`binder_crossings` over `fine`), 'tc' and 'tc_error' (the crossing of the two
@@ -381,6 +382,9 @@ def run_transition(model: TileEnergy, stages: Sequence[Stage], fine: Sequence[fl
                                      rng=np.random.default_rng([seed, e, s]), measure_exact=energy is model,
                                      progress=progress)
             runs[stage.size] = runs[stage.size].merge(moments) if stage.size in runs else moments
+            if on_stage is not None:
+                on_stage(f"{energy.name} energy, stage {s + 1} of {len(stages)} (L = {stage.size}, "
+                         f"{stage.chains * len(stage.temperatures)} chains): {moments.seconds:.0f} s")
         crossings = binder_crossings(runs, fine, groups)
         proposals = sum(m.proposals for m in runs.values())
         seconds = sum(m.seconds for m in runs.values())
