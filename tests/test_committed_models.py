@@ -22,6 +22,16 @@ def test_flagship_ising_model_trained_on_8x8_is_exact_on_large_lattices(size):
     assert error_per_spin.max() < 6e-5, error_per_spin
 
 
+@pytest.mark.parametrize("path", sorted(MODELS.glob("ising-*.safetensors")), ids=lambda p: p.stem)
+def test_ising_models_refuse_spins_that_are_not_plus_or_minus_one(path):
+    model = ednn.load(path)
+    spins = np.random.default_rng(0).choice([-1, 1], size=(2, 8, 8))
+    assert np.isfinite(model.predict(spins)).all() and np.isfinite(model.predict(spins.astype(float))).all()
+    for wrong in ((spins + 1) // 2, spins > 0, 0.5 * spins):
+        with pytest.raises(ednn.EDNNError, match="held only -1, 1"):
+            model.predict(wrong)
+
+
 @pytest.mark.parametrize("path", sorted(MODELS.glob("*.safetensors")), ids=lambda p: p.stem)
 def test_every_committed_model_loads_is_extensive_and_has_a_card(path):
     model = ednn.load(path)
