@@ -196,3 +196,14 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
                            context=1, hidden=[8], epochs=1, batch_size=50, progress=False)
     assert fields.info["data"]["input_values"] is None
     assert np.isfinite(fields.predict(3.0 * rng.normal(size=(1, 8, 8)))).all()
+
+
+def test_progress_off_a_terminal_is_a_line_per_epoch(tmp_path, capsys):
+    x = random_spins(200, 4, 8)
+    model = build_model(x, 1, 1, hidden=[8])
+    train, val = GridSet.from_numpy(model, x[:150], ising_energy(x[:150])), GridSet.from_numpy(model, x[150:], ising_energy(x[150:]))
+    fit_target_scaling(model, train)
+    fit(model, train, val, tmp_path, epochs=2, batch_size=50, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"], lines
+    assert "train loss" in lines[0] and "validation median |error|" in lines[0] and "nan" not in lines[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -259,6 +260,19 @@ class _EpochBar(TQDMProgressBar):
         return Tqdm(disable=True)
 
 
+class _EpochLines(L.Callback):
+    """One line per finished epoch on stderr, for logs (where a progress bar would be noise)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, task: L.LightningModule) -> None:
+        metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss {metrics.get('train_loss', math.nan):.4g}, "
+              f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
+              f"{time.perf_counter() - self.start:.0f} s", file=sys.stderr, flush=True)
+
+
 def _loggers(run_dir: Path) -> list:
     # one version_<k> folder per session of a run, so resuming keeps earlier logs
     loggers = [CSVLogger(run_dir, name="logs")]
@@ -295,7 +309,8 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     Huber loss with this threshold (in units of the target scale) instead of the MSE, so that
     a few wrong labels cannot dominate the gradient; validation loss stays the MSE.
     Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
-    run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first.
+    run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first. progress:
+    a bar on a terminal, else a line per epoch on stderr.
     `callbacks` are extra Lightning callbacks. initialise: give a network with a
     data-dependent `initialise` its start from the training grids (off to keep weights
     that are already trained).
@@ -321,12 +336,14 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     patterns = {"train": TilePatterns.find(model, train, batch_size),
                 "val": TilePatterns.find(model, val, batch_size)}
     task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
+    bar = progress and sys.stderr.isatty()  # a progress bar on a terminal, a line per epoch in a log
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
                                   auto_insert_metric_name=False, save_last="link", save_top_k=1,
                                   every_n_epochs=1)
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
-        callbacks=[checkpoints, *([_EpochBar()] if progress else []), *callbacks], enable_progress_bar=progress, enable_model_summary=False,
+        callbacks=[checkpoints, *([_EpochBar()] if bar else [_EpochLines()] if progress else []), *callbacks],
+        enable_progress_bar=bar, enable_model_summary=False,
         use_distributed_sampler=False, deterministic=True, log_every_n_steps=max(1, steps_per_epoch),
         num_sanity_val_steps=0, default_root_dir=run_dir,
     )
