@@ -75,6 +75,13 @@ def test_other_files_are_not_models(tmp_path):
         ednn.load(path)
 
 
+def test_a_training_checkpoint_is_not_a_model(tmp_path):
+    path = tmp_path / "epoch0004.ckpt"
+    torch.save({"state_dict": {}}, path)  # a zip, like Lightning's checkpoints
+    with pytest.raises(EDNNError, match="epoch0004.ckpt is a training checkpoint, not a model: .*--resume"):
+        ednn.load(path)
+
+
 def test_foreign_safetensors_file(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(path))

@@ -274,9 +274,13 @@ class EDNN(nn.Module):
         """Physical contribution of each tile, float64 (N, *n) or (N, *n, outputs).
 
         The map of where the extensive quantity lives; it sums to `predict(x)`. With a
-        readout, each tile's share of it (`ChargeEquilibration.shares`).
+        readout, each tile's share of it (`ChargeEquilibration.shares`). For atoms, pass the
+        rendered image: `model.imaging.image(atoms, model.focus)[None]`.
         """
         self.eval()
+        if isinstance(x, Atoms) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Atoms)):
+            raise EDNNError("contributions takes grids; for a structure pass its image, "
+                            "model.imaging.image(atoms, model.focus)[None]")
         x = self.as_grid(x)
         tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.sums))
         for examples, rows, values in self._scaled_tile_chunks(x):

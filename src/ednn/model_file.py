@@ -65,6 +65,9 @@ def _check_looks_like_model(path: Path) -> None:
         raise EDNNError(f"{path} is a directory, not a model file")
     if not path.is_file():
         raise EDNNError(f"model file {path} does not exist")
+    if path.suffix == ".ckpt":
+        raise EDNNError(f"{path} is a training checkpoint, not a model: the model is the .safetensors file "
+                        "`ednn train` writes when the run ends (`--resume` finishes an interrupted run)")
     with open(path, "rb") as handle:
         head = handle.read(9)
     for signature, kind in _DATA_SIGNATURES.items():

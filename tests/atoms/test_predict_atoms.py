@@ -295,3 +295,13 @@ def test_placements_average_translated_copies(model):
     for wrong in (0, 2.5, True):
         with pytest.raises(EDNNError, match="placements must be a whole number"):
             model.predict_atoms(structures, placements=wrong)
+
+
+def test_contributions_of_a_structure_go_through_its_image(model):
+    atoms = sheet(0)
+    check = pytest.raises(EDNNError, match="contributions takes grids; for a structure pass its image")
+    with check:
+        model.contributions(atoms)
+    regions = model.contributions(model.imaging.image(atoms, model.focus)[None])
+    assert regions.shape == (1, GRID // FOCUS, GRID // FOCUS)
+    assert regions.sum() == pytest.approx(model.predict_atoms(atoms)[0], rel=1e-9)
