@@ -17,6 +17,7 @@ from ednn.data.atoms import write_structures
 from ednn.errors import EDNNError
 from ednn.model import EDNN
 from ednn.nets import build_net
+from ednn.scale.bins import FORMAT as GIANT_FORMAT
 
 MODELS = Path(__file__).parents[1] / "models"
 ATOM_MODEL = MODELS / "hexsheets-gfn1xtb.safetensors"  # trained on gfn1-xtb energies
@@ -83,6 +84,11 @@ def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
                          tmp_path / "new/e.json", "--plot", tmp_path / "p.png")
     assert evaluated.returncode == 0, evaluated.stderr
     assert (tmp_path / "p.png").stat().st_size > 10_000 and (tmp_path / "new/e.json").is_file()
+    assert "note:" not in evaluated.stderr
+    whole = ednn_cli("evaluate", tmp_path / "m.safetensors", data)
+    assert whole.returncode == 0 and "400 examples" in whole.stdout, whole.stderr
+    assert whole.stderr.strip() == ("note: d.h5 is this model's training file, so most of these examples were "
+                                    "trained on; `--split test` gives the held-out ones")
     again = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--run-dir", tmp_path / "run")
     assert again.returncode == 2 and "--resume" in again.stderr
 
@@ -101,7 +107,14 @@ def bad_inputs(tmp_path, model_file):
     structures = structure_file(tmp_path / "sheets.h5", "gfn1-xtb")
     tersoff = structure_file(tmp_path / "tersoff.h5", "tersoff-bcn")
     ase.io.write(tmp_path / "sheets.extxyz", random_sheet((5, 3), 0, 0)[0])
+    with h5py.File(tmp_path / "giant.h5", "w") as handle:
+        handle.attrs["format"] = GIANT_FORMAT
+    torch.manual_seed(0)
+    ednn.save_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, targets=["magnetisation"]),
+                    tmp_path / "mag.safetensors")
     return [
+        (["evaluate", ATOM_MODEL, tmp_path / "giant.h5"], "carry no reference energies to evaluate against; use `ednn predict"),
+        (["ising", "transition", tmp_path / "mag.safetensors"], "needs a model of the energy; this one was trained"),
         (["predict", model_file, tmp_path / "d.npz", "--csv", tmp_path / "notes.txt" / "y.csv"],
          "cannot make the folder"),
         (["train", tmp_path / "d.npz", "-o", tmp_path / "notes.txt" / "o.safetensors", "--run-dir", tmp_path / "r0"],
@@ -170,7 +183,39 @@ def test_transition_says_what_it_runs_before_it_starts(ednn_cli, monkeypatch):
     monkeypatch.setattr("ednn.ising.transition.run_transition", stop)
     result = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "8,4")
     assert result.stderr.splitlines()[0].startswith("sampling L = 4, 8: 4 stages with the model's energy")
+    assert result.stderr.splitlines()[0].endswith("(a minute or so on one core)")
     assert result.stderr.splitlines()[1] == "error: stopped"
+    defaults = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors")
+    assert defaults.stderr.splitlines()[0].endswith("(about 15 minutes on one core)")
+    low_effort = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--effort", 0.05)
+    assert "(about 7 minutes on one core)" in low_effort.stderr
+
+
+def test_transition_explains_nan_and_writes_it_as_null(ednn_cli, monkeypatch, tmp_path):
+    def nan_result(*args, **kwargs):
+        run = {"crossings": [{"sizes": [4, 6], "tc": float("nan"), "error": float("nan"), "groups": 16}],
+               "tc": float("nan"), "tc_error": float("nan"), "rate": 1e6, "proposals": 1e6, "seconds": 1.0}
+        return {"onsager_tc": 2.2692, "fine_temperatures": [2.24, 2.3], "energies": {"EDNN": run, "exact": run}}
+
+    monkeypatch.setattr("ednn.ising.transition.run_transition", nan_result)
+    result = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "4,6",
+                      "--json", tmp_path / "t.json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("4/6: no rising Binder crossing inside the crossing temperatures 2.24..2.3") == 2
+    written = json.loads((tmp_path / "t.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert written["energies"]["EDNN"]["crossings"][0]["tc"] is None and written["onsager_tc"] == 2.2692
+
+
+def test_evaluate_plots_label_the_model_s_target(ednn_cli, tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    ednn.save_model(EDNN(build_net("dense", tile=4, hidden=[8]), 2, 1, targets=["magnetisation"],
+                         info={"data": {"target": "magnetisation"}}), tmp_path / "mag.safetensors")
+    np.savez(tmp_path / "m.npz", x=np.ones((3, 8, 8)), magnetisation=np.full(3, 64.0))
+    plotted = {}
+    monkeypatch.setattr("ednn.analysis.plots.parity_plot", lambda *args, **kwargs: plotted.update(kwargs))
+    result = ednn_cli("evaluate", tmp_path / "mag.safetensors", tmp_path / "m.npz", "--plot", tmp_path / "p.png")
+    assert result.returncode == 0, result.stderr
+    assert plotted == {"quantity": "magnetisation", "unit": "", "site": "site"}
 
 
 def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):

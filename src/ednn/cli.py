@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,20 @@ def _write_output(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _json_text(value: object) -> str:
+    """Strict JSON (NaN and infinities as null) of a JSON-able value, indented, with a final newline."""
+    def finite(v: object) -> object:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(value), indent=1, allow_nan=False) + "\n"
 
 
 def _ase_readable(path: Path) -> bool:
@@ -149,6 +164,11 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
     click.echo(f"wrote {out}")
 
 
+_TRANSITION_RATE = 3.3e7
+"""Spin-flip proposals per second of `ising transition` on one core, measurements included
+(docs/ising.md, L = 16-64; smaller lattices run slower): for the run-time estimate."""
+
+
 @ising.command("transition")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sizes", default="16,32,64", show_default=True,
@@ -177,7 +197,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     chains at once; the same sampler then runs with the exact energy (J = 1). Prints Tc
     from the Binder-cumulant crossing of each pair of consecutive sizes, with jackknife
     error bars over groups of chains, beside Onsager's 2/ln(1+√2) ≈ 2.2692. The defaults
-    take about 15 minutes on one core (docs/ising.md).
+    take about 15 minutes on one core (docs/ising.md); NaN results come with a line on why.
     """
     import ednn
     from ednn.ising.tile_energy import TileEnergy
@@ -197,14 +217,17 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     for path in (json_out, plots):  # a bad output path fails now, not after the run
         if path is not None:
             make_parent(path)
+    minutes = 2 * sum(stage.proposals for stage in stages) / _TRANSITION_RATE / 60
     click.echo(f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
-               "energy, then the same with the exact energy (the defaults take about 15 minutes)", err=True)
+               "energy, then the same with the exact energy "
+               f"({'about ' + format(minutes, '.0f') + ' minutes' if minutes >= 2 else 'a minute or so'} on one core)",
+               err=True)
     terminal = sys.stderr.isatty()
     result = run_transition(model_energy, stages, fine, exact=exact, seed=seed, progress=terminal,
                             on_stage=None if terminal else lambda line: click.echo(line, err=True))
     click.echo("\n".join(summary_lines(result)))
     if json_out is not None:
-        _write_output(json_out, json.dumps(result, indent=1) + "\n")
+        _write_output(json_out, _json_text(result))
         click.echo(f"wrote {json_out}")
     if plots is not None:
         from ednn.analysis.plots import transition_plots
@@ -332,7 +355,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
             context=8 if context is None else context, net=net, net_options=_atom_net_options(net, hidden, options),
             per_element=not z_weighted, init=init, readout=readout, extra_train=extra_train,
             gamma=gamma, augment=augment, translate=not fixed_placement, huber=huber, epochs=epochs, batch_size=batch_size or 32, lr=lr, lr_min=lr_min, seed=seed,
-            val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=sys.stdout.isatty())
+            val_fraction=val_fraction, test_fraction=test_fraction, resume=resume, progress=True)
         click.echo(f"wrote {out} (run folder {run_dir})")
         _print_atom_summary(model.info["test_metrics"], "test split")
         return
@@ -354,7 +377,7 @@ def train(data: Path, out: Path, focus: int | None, context: int | None, net: st
                           padding=padding, epochs=epochs,
                           batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed,
                           val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
-                          target=target, resume=resume, progress=sys.stdout.isatty())
+                          target=target, resume=resume, progress=True)
     click.echo(f"wrote {out} (run folder {run_dir})")
     _print_summary(model.info["test_metrics"], "test split")
 
@@ -437,11 +460,15 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.paths import make_parent
-    from ednn.workflow import evaluate_on_file
+    from ednn.scale.bins import is_giant_file
+    from ednn.workflow import evaluate_on_file, file_digest
 
     loaded = ednn.load(model)
     _check_data_kind(loaded, model, data)
     _check_energy_method(loaded, model, data)
+    if loaded.imaging is not None and is_giant_file(data):
+        raise EDNNError(f"{data} is a giant-structure file: these carry no reference energies to evaluate against; "
+                        "use `ednn predict MODEL DATA` (and `ednn porous exact DATA` for its REBO energy)")
     label = f"{data.name}{' (' + split + ' split)' if split else ''}"
     if loaded.imaging is not None:
         from ednn.atoms.workflow import evaluate_structure_file
@@ -449,21 +476,26 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
         result = evaluate_structure_file(loaded, data, split, placements)
         summary = result["summary"]
         _print_atom_summary(summary, label)
-        sites, unit, site = result["n_atoms"], "eV", "atom"
+        sites, quantity, unit, site = result["n_atoms"], "energy", "eV", "atom"
     else:
         if placements != 1:
             raise EDNNError("--placements applies to atom models only")
         result = evaluate_on_file(loaded, data, split)
         summary = result["summary"]
         _print_summary(summary, label)
-        sites, unit, site = summary["n_sites"], "J", "site"
+        quantity = loaded.info.get("data", {}).get("target", "energy")
+        sites, unit, site = summary["n_sites"], "J" if quantity == "energy" else "", "site"
+    trained_on = loaded.info.get("data", {}).get("sha256_16")
+    if split is None and trained_on and file_digest(data) == trained_on:
+        click.echo(f"note: {data.name} is this model's training file, so most of these examples were trained on; "
+                   "`--split test` gives the held-out ones", err=True)
     if plot:
         make_parent(plot)
         parity_plot(result["predicted"], result["true"], sites, plot,
-                    f"{model.name} on {data.name}", unit=unit, site=site)
+                    f"{model.name} on {data.name}", quantity=quantity, unit=unit, site=site)
         click.echo(f"wrote {plot}")
     if json_out:
-        _write_output(json_out, json.dumps(summary, indent=2) + "\n")
+        _write_output(json_out, _json_text(summary))
         click.echo(f"wrote {json_out}")
 
 

@@ -20,6 +20,7 @@ from ednn.ising.transition import (
     run_transition,
     sample_moments,
     sublattices,
+    summary_lines,
     transition_stages,
 )
 from ednn.model import EDNN
@@ -212,7 +213,21 @@ def test_binder_crossings_of_independent_chain_groups():
     crossings = binder_crossings({16: moments(16, 0.5), 32: moments(32, 1.0), 64: moments(64, 2.0)}, T)
     assert [c["sizes"] for c in crossings] == [[16, 32], [32, 64]]
     for c in crossings:
-        assert 0 < c["error"] < 0.01 and abs(c["tc"] - 2.27) < 4 * c["error"]
+        assert 0 < c["error"] < 0.01 and abs(c["tc"] - 2.27) < 4 * c["error"] and c["groups"] == 16
+
+
+def test_summary_says_why_a_crossing_or_its_error_bar_is_nan():
+    def run(tc, error):
+        return {"crossings": [{"sizes": [4, 6], "tc": tc, "error": error, "groups": 16}],
+                "rate": 1e6, "proposals": 1e6, "seconds": 1.0}
+
+    result = {"onsager_tc": ONSAGER_TC, "fine_temperatures": [2.24, 2.25, 2.3],
+              "energies": {"EDNN": run(2.25, float("nan")), "exact": run(float("nan"), float("nan")),
+                           "other": run(2.27, 0.01)}}
+    notes = [line for line in summary_lines(result) if ": " in line and "proposals" not in line]
+    assert len(notes) == 2
+    assert notes[0].startswith("EDNN 4/6: no error bar") and "raise --effort" in notes[0]
+    assert notes[1].startswith("exact 4/6: no rising Binder crossing inside") and "2.24..2.3" in notes[1]
 
 
 @pytest.mark.parametrize(
@@ -231,6 +246,12 @@ def test_binder_crossings_of_independent_chain_groups():
         (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, ndim=1, hidden=[4]), 1, 1, ndim=1)),
          "2-D one-channel"),
         (lambda m: tile_table(EDNN(build_net("dense", tile=3, channels=2, hidden=[4]), 1, 1, channels=2)), "18 pixels"),
+        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
+                                              targets=["magnetisation"])), "trained on 'magnetisation'"),
+        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
+                                              info={"data": {"input_values": [0.0, 1.0]}})), "holding 0, 1"),
+        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
+                                              info={"data": {"input_values": None}})), "many distinct values"),
         (lambda m: exact_tile_table(1, 0), "context >= 1"),
         (lambda m: tile_codes(np.zeros((1, 4, 4)), 1, 1), "±1"),
         (lambda m: binder_crossings({8: None}, [2.2, 2.3]), "two lattice sizes"),

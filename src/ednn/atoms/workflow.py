@@ -3,6 +3,7 @@ a model and labelled structures → errors in eV, meV/Å² and meV/atom."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -31,7 +32,9 @@ def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: 
     """Images (N, nx, ny, C) float32 of structures that share one grid shape; `names` say
     where each came from in errors (default 'structure k')."""
     images = []
-    for k, atoms in enumerate(tqdm(structures, desc="render", unit="structure", disable=not progress, leave=False)):
+    bar = tqdm(structures, desc="render", unit="structure", leave=False,
+               disable=not (progress and sys.stderr.isatty()))  # seconds: no lines in a log
+    for k, atoms in enumerate(bar):
         try:
             images.append(imaging.image(atoms, focus).numpy())
         except EDNNError as error:

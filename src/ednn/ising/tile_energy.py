@@ -36,13 +36,22 @@ def tile_table(model: EDNN) -> np.ndarray:
     """Physical contribution of every ±1 tile of `model`, float64 (2^(C·t^d),), indexed by tile code.
 
     The tile network runs once on all configurations. Refuses (EDNNError) models of atom
-    images, with several outputs or a readout, zero padding around a context, or tiles of more than
-    MAX_TILE_PIXELS pixels.
+    images, with several outputs or a readout, of another target than 'energy', trained on grids
+    of other values than ±1 (info['data']['input_values']), with zero padding around a context, or
+    tiles of more than MAX_TILE_PIXELS pixels.
     """
     if model.imaging is not None:
         raise EDNNError("this model was trained on atom images, not on ±1 spins; its tiles cannot be tabulated")
     if model.outputs != 1:
         raise EDNNError(f"tabulating needs a single-output (energy) model; this one has {model.outputs} outputs")
+    if model.targets != ["energy"]:
+        raise EDNNError(f"the Ising Monte Carlo needs a model of the energy; this one was trained on "
+                        f"{', '.join(map(repr, model.targets))}")
+    data = model.info.get("data", {})
+    if "input_values" in data and sorted(data["input_values"] or []) != [-1, 1]:
+        held = ", ".join(f"{v:g}" for v in data["input_values"] or []) or "many distinct values"
+        raise EDNNError(f"the Ising Monte Carlo needs a model of ±1 spins; this one was trained on grids "
+                        f"holding {held}")
     if model.readout is not None:
         raise EDNNError(f"tabulating needs tile energies that add up; this model's {model.readout.name!r} readout "
                         "couples the tiles")

@@ -287,7 +287,8 @@ def binder_crossings(runs: dict[int, ChainMoments], temperatures: Sequence[float
     runs: L → moments holding chains at every one of `temperatures`. The jackknife leaves out
     group g of the chains of every size and temperature at once (all chains are independent),
     with min(groups, fewest chains at one size and temperature) groups.
-    Returns [{'sizes': [L1, L2], 'tc': T, 'error': σ}, …] for increasing L.
+    Returns [{'sizes': [L1, L2], 'tc': T, 'error': σ, 'groups': g}, …] for increasing L; tc is
+    NaN when no crossing lies inside `temperatures`, error NaN when a leave-one-group-out one does not.
     """
     sizes = sorted(runs)
     if len(sizes) < 2:
@@ -305,7 +306,7 @@ def binder_crossings(runs: dict[int, ChainMoments], temperatures: Sequence[float
     for small, large in zip(sizes, sizes[1:]):
         tc = binder_crossing(temperatures, binder[small], binder[large])
         jack = np.array([binder_crossing(temperatures, a, b) for a, b in zip(replicas[small], replicas[large])])
-        crossings.append({"sizes": [small, large], "tc": tc, "error": _jackknife_error(jack)})
+        crossings.append({"sizes": [small, large], "tc": tc, "error": _jackknife_error(jack), "groups": g})
     return crossings
 
 
@@ -415,15 +416,33 @@ def temperature_grid(low: float, high: float, step: float) -> np.ndarray:
     return np.round(low + step * np.arange(math.floor((high - low) / step + 1e-9) + 1), 9)
 
 
+def _nan_reason(crossing: dict, fine: Sequence[float]) -> str | None:
+    """Why a crossing's Tc or error bar is NaN (see `binder_crossings`), or None when neither is."""
+    span = f"{min(fine):g}..{max(fine):g}"
+    if math.isnan(crossing["tc"]):
+        return (f"no rising Binder crossing inside the crossing temperatures {span}: widen --fine-min..--fine-max "
+                "(small lattices cross away from Tc) or raise --effort")
+    if math.isnan(crossing["error"]):
+        return (f"no error bar: leaving out one of {crossing['groups']} groups of chains moved the crossing "
+                f"outside {span}; too few chains per jackknife group: raise --effort")
+    return None
+
+
 def summary_lines(result: dict) -> list[str]:
-    """A table of the Binder crossings of a `run_transition` result beside Onsager's Tc, and the rates."""
+    """A table of the Binder crossings of a `run_transition` result beside Onsager's Tc, a line
+    on why for each NaN in it, and the rates."""
     onsager = result["onsager_tc"]
     lines = [f"{'energy':8} {'sizes':>7} {'Tc':>8} {'± (jackknife)':>14} {'vs Onsager':>11}"]
+    notes = []
     for name, run in result["energies"].items():
         for c in run["crossings"]:
-            lines.append(f"{name:8} {c['sizes'][0]:>3}/{c['sizes'][1]:<3} {c['tc']:8.4f} {c['error']:14.4f} "
-                         f"{100 * (c['tc'] / onsager - 1):+10.2f}%")
+            pair = f"{c['sizes'][0]:>3}/{c['sizes'][1]:<3}"
+            lines.append(f"{name:8} {pair} {c['tc']:8.4f} {c['error']:14.4f} {100 * (c['tc'] / onsager - 1):+10.2f}%")
+            reason = _nan_reason(c, result["fine_temperatures"])
+            if reason is not None:
+                notes.append(f"{name} {pair.strip()}: {reason}")
     lines.append(f"{'Onsager':8} {'L=∞':>7} {onsager:8.4f}")
+    lines += notes
     lines.append("proposals per second, measurements included: " + ", ".join(
         f"{name} {run['rate']:.3g} ({run['proposals']:.3g} in {run['seconds']:.0f} s)"
         for name, run in result["energies"].items()))
