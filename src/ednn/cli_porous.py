@@ -89,7 +89,12 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: floa
     with GiantFile(path) as giant:
         lengths = giant.bins.lengths
         click.echo(f"{out}: {len(giant.bins):,d} atoms, {lengths[0]:.1f} × {lengths[1]:.1f} Å "
-                   f"({lengths[0] * lengths[1] / 1e8:.4f} µm²)")
+                   f"({area_text(lengths[0] * lengths[1])})")
+
+
+def area_text(area: float) -> str:
+    """An area given in Å², as µm² from 0.01 µm² up and as nm² below, to four significant digits."""
+    return f"{area / 1e8:.4g} µm²" if area >= 1e6 else f"{area / 100:.4g} nm²"
 
 
 @porous.command("exact")

@@ -9,6 +9,7 @@ from ednn.atoms.lammps import planar_md
 from ednn.atoms.porous import CELLS, EQUILIBRATION, LATTICE_A, TDAMP_FS, TEMPERATURE_K, TIMESTEP_FS, md_seed
 from ednn.atoms.porous_sheet import (PHASE_EVERY, PHASE_FRAMES, inner_porous_patch, patch_phase, patch_pool,
                                      write_porous_sheet)
+from ednn.cli_porous import area_text
 from ednn.errors import EDNNError
 from ednn.scale.bins import GiantFile
 
@@ -67,7 +68,7 @@ def test_bad_sizes(tmp_path):
 def test_cli_sheet_exact_and_predict(ednn_cli, tmp_path):
     out = tmp_path / "sheet.h5"
     made = ednn_cli("porous", "sheet", out, "--patches", "3x2", "--pool", "2")
-    assert made.returncode == 0 and "atoms" in made.stdout
+    assert made.returncode == 0 and "atoms" in made.stdout and " nm²)" in made.stdout
     exact = ednn_cli("porous", "exact", out, "--block", "50")
     atoms = as_atoms(out)
     from ednn.atoms.lammps import rebo_energies
@@ -77,3 +78,8 @@ def test_cli_sheet_exact_and_predict(ednn_cli, tmp_path):
     assert predicted.returncode == 0 and abs(float(predicted.stdout) / len(atoms) + 7.2) < 0.5
     again = ednn_cli("porous", "sheet", out)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_small_and_large_areas_are_printed_readably():
+    assert area_text(34.44 * 34.09) == "11.74 nm²"
+    assert area_text(290 * 34.44 * 293 * 34.09) == "0.9976 µm²"

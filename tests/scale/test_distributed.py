@@ -1,7 +1,9 @@
 """The streaming block tasks on real Dask workers."""
 
+import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -48,5 +50,52 @@ def test_a_worker_killed_mid_run_costs_a_retry_not_the_answer(giant):
 
 
 def test_an_unreachable_scheduler_is_one_line(giant):
-    with pytest.raises(EDNNError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(EDNNError, match="cannot reach a Dask scheduler at tcp://127.0.0.1:9"):
         dask_energy(ednn.load(MODEL), giant, scheduler="tcp://127.0.0.1:9", connect_timeout=1)
+
+
+@contextlib.contextmanager
+def fake_server(reply: bytes | None):
+    """A local TCP server that answers every connection with `reply`, or never answers (None)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply is not None:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", None],
+                         ids=["http", "silent"])
+def test_a_peer_that_is_not_a_scheduler_is_one_line_and_bounded(giant, reply):
+    with fake_server(reply) as address:
+        started = time.time()
+        with pytest.raises(EDNNError, match=f"^cannot reach a Dask scheduler at {address}: [^\n]+$"):
+            dask_energy(ednn.load(MODEL), giant, scheduler=address, connect_timeout=1)
+    assert time.time() - started < 8
+
+
+def test_a_real_scheduler_passes_the_probe():
+    from ednn.scale.distributed import _client
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        client = _client(None, cluster.scheduler_address, 5.0)
+        try:
+            assert client.scheduler_info()["type"] == "Scheduler"
+        finally:
+            client.close()

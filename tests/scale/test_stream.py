@@ -1,5 +1,7 @@
 """Streaming block inference over binned atoms, in memory and from giant-structure files."""
 
+import re
+
 import h5py
 import numpy as np
 import pytest
@@ -101,3 +103,67 @@ def test_bad_giant_files(model, sheet, tmp_path):
     buckled.positions[500, 2] += 0.5  # one atom off the plane, in one block
     with pytest.raises(EDNNError, match=r"^block \d+: the atoms spread 0.50 Å along z"):
         stream_energy(model, AtomBins.from_atoms(buckled), block_pixels=64)
+
+
+def _shift_x(handle, shift):
+    positions = handle["positions"][:]
+    positions[:, 0] = np.mod(positions[:, 0] + shift, handle["cell"][0, 0])
+    handle["positions"][:] = positions
+
+
+def _cut_half(handle):
+    n = len(handle["numbers"]) // 2
+    handle["positions"].resize(n, axis=0)
+    handle["numbers"].resize(n, axis=0)
+
+
+def _set_offsets(handle, change):
+    offsets = handle["offsets"][:]
+    del handle["offsets"]
+    handle["offsets"] = change(offsets)
+
+
+def _move_out(handle):
+    positions = handle["positions"][:]
+    positions[:10, 0] += 500.0
+    handle["positions"][:] = positions
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda h: _shift_x(h, h["cell"][0, 0] / 3), r"lies at x, y = .* in bin \d+: the file is not sorted"),
+    (_move_out, "outside the cell: the file is not sorted"),
+    (_cut_half, r"offsets end at (\d+) atoms, but positions have shape \((?!\1)\d+, 3\)"),
+    (lambda h: _set_offsets(h, lambda o: o + 1), "start at 0 and never decrease"),
+    (lambda h: _set_offsets(h, lambda o: np.r_[o[:3], o[1], o[4:]]), "start at 0 and never decrease"),
+    (lambda h: _set_offsets(h, lambda o: o[:-1]), r"offsets have shape \(\d+,\), expected"),
+    (lambda h: h.attrs.__setitem__("complete", False), "incomplete .*make it again"),
+], ids=["misbinned", "outside", "short", "offset-start", "offset-decreasing", "offset-count", "incomplete"])
+def test_inconsistent_giant_files_are_refused(model, sheet, tmp_path, damage, message):
+    path = write_giant(tmp_path / "g.h5", sheet, bin_size=10.0)
+    with h5py.File(path, "a") as handle:
+        damage(handle)
+    with pytest.raises(EDNNError, match=f"^{re.escape(str(path))}: .*{message}"):
+        with GiantFile(path) as giant:
+            stream_energy(model, giant.bins, 64)
+
+
+def test_a_killed_writer_leaves_a_file_called_incomplete(sheet, tmp_path):
+    writer = GiantWriter(tmp_path / "w.h5", sheet.cell.array, (4, 2))
+    writer.write_column(0, np.zeros((0, 3)), np.zeros(0))
+    writer.handle.close()  # as if killed: no offsets, not complete
+    with pytest.raises(EDNNError, match=r"w.h5.tmp: incomplete \(its writer stopped before the last bin\)"):
+        GiantFile(writer.tmp)
+    writer.tmp.unlink()
+
+
+def test_unwrapped_positions_are_stored_wrapped(model, sheet, tmp_path):
+    moved = sheet.copy()
+    moved.positions[::7, :2] += moved.cell.lengths()[:2] * [3, -2]
+    moved.positions[1, 0] = -1e-17  # np.mod rounds this one up to exactly Lx
+    path = write_giant(tmp_path / "u.h5", moved, bin_size=10.0)
+    expected = model.predict_atoms(moved)[0]
+    with GiantFile(path) as giant:
+        stored = np.asarray(giant.bins.positions[:])
+        assert np.all((stored[:, :2] >= 0) & (stored[:, :2] < giant.bins.lengths))
+        for block_pixels in (32, 4096):
+            assert stream_energy(model, giant.bins, block_pixels) == pytest.approx(expected, rel=1e-8)

@@ -9,7 +9,9 @@ HDF5 layout (`format` = "ednn-giant-v1"): `positions` (N, 3) float64 and `number
 uint8, in uncompressed chunks of 16 384 rows (gzip made reading the atoms near a block
 cost as much as evaluating it); `offsets` (bx·by + 1,) int64; `cell` (3, 3) in Å. Files are
 written bin column by bin column (`GiantWriter`), so a structure larger than memory never
-has to exist in memory at once; a file is complete only when `complete` is set.
+has to exist in memory at once; a file is complete only when `complete` is set. Stored x, y
+lie in [0, Lx) × [0, Ly) (writers wrap them). Opening checks `offsets` against the datasets;
+reading a region checks that each atom read lies in the cell and in the bin it is stored under.
 """
 
 from __future__ import annotations
@@ -47,17 +49,36 @@ def _bin_index(xy: np.ndarray, lengths: tuple[float, float], counts: tuple[int, 
     return ij[0] * counts[1] + ij[1]
 
 
+def _wrap(positions: np.ndarray, lengths: tuple[float, float]) -> np.ndarray:
+    """Positions (n, 3) Å with x, y wrapped into [0, Lx) × [0, Ly) (a copy)."""
+    wrapped = np.array(positions, dtype=np.float64)
+    xy = np.mod(wrapped[:, :2], lengths)
+    wrapped[:, :2] = np.where(xy >= lengths, xy - lengths, xy)  # mod rounds a tiny negative up to L
+    return wrapped
+
+
 class AtomBins:
     """Binned atoms; `positions`, `numbers` may be numpy arrays or h5py datasets (sliced lazily)."""
 
-    def __init__(self, positions, numbers, offsets: np.ndarray, cell: np.ndarray, counts: tuple[int, int]):
-        self.positions, self.numbers = positions, numbers
+    def __init__(self, positions, numbers, offsets: np.ndarray, cell: np.ndarray, counts: tuple[int, int],
+                 source: str = "binned atoms"):
+        self.positions, self.numbers, self.source = positions, numbers, source
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.cell = np.asarray(cell, dtype=np.float64)
+        if self.cell.shape != (3, 3):
+            raise EDNNError(f"{source}: the cell has shape {self.cell.shape}, expected (3, 3)")
         self.lengths = _check_planar_cell(self.cell)
         self.counts = tuple(int(c) for c in counts)
-        if len(self.offsets) != self.counts[0] * self.counts[1] + 1:
-            raise EDNNError(f"bin offsets hold {len(self.offsets) - 1} bins, expected {self.counts[0]} × {self.counts[1]}")
+        if len(self.counts) != 2 or min(self.counts) < 1:
+            raise EDNNError(f"{source}: bins {self.counts} should be two positive counts")
+        if self.offsets.shape != (self.counts[0] * self.counts[1] + 1,):
+            raise EDNNError(f"{source}: bin offsets have shape {self.offsets.shape}, expected "
+                            f"({self.counts[0]} × {self.counts[1]} + 1,)")
+        if self.offsets[0] != 0 or np.any(np.diff(self.offsets) < 0):
+            raise EDNNError(f"{source}: bin offsets must start at 0 and never decrease")
+        if tuple(positions.shape) != (self.offsets[-1], 3) or tuple(numbers.shape) != (self.offsets[-1],):
+            raise EDNNError(f"{source}: bin offsets end at {self.offsets[-1]} atoms, but positions have shape "
+                            f"{tuple(positions.shape)} and numbers {tuple(numbers.shape)}")
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -67,10 +88,11 @@ class AtomBins:
         """Bin an in-memory structure."""
         lengths = _check_planar_cell(atoms.cell.array)
         counts = bin_counts(lengths, bin_size)
-        index = _bin_index(atoms.positions, lengths, counts)
+        positions = _wrap(atoms.positions, lengths)
+        index = _bin_index(positions, lengths, counts)
         order = np.argsort(index, kind="stable")
         offsets = np.searchsorted(index[order], np.arange(counts[0] * counts[1] + 1))
-        return cls(atoms.positions[order], atoms.numbers[order], offsets, atoms.cell.array, counts)
+        return cls(positions[order], atoms.numbers[order], offsets, atoms.cell.array, counts)
 
     def region(self, low: tuple[float, float], high: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         """Positions (n, 3) and numbers (n,) of every atom in bins meeting [low, high) Å (periodic;
@@ -80,16 +102,35 @@ class AtomBins:
             width = self.lengths[a] / self.counts[a]
             first, last = math.floor(low[a] / width), math.floor((high[a] - 1e-12) / width)
             ranges.append(sorted({k % self.counts[a] for k in range(first, min(last, first + self.counts[a] - 1) + 1)}))
-        pieces_xyz, pieces_z = [], []
+        pieces_xyz, pieces_z, spans = [], [], []
         for i in ranges[0]:
             for j0, j1 in _runs(ranges[1]):
-                start, stop = self.offsets[i * self.counts[1] + j0], self.offsets[i * self.counts[1] + j1 + 1]
+                first_bin, last_bin = i * self.counts[1] + j0, i * self.counts[1] + j1
+                start, stop = self.offsets[first_bin], self.offsets[last_bin + 1]
                 if stop > start:
                     pieces_xyz.append(np.asarray(self.positions[start:stop]))
                     pieces_z.append(np.asarray(self.numbers[start:stop]))
+                    spans.append((first_bin, last_bin))
         if not pieces_xyz:
             return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-        return np.concatenate(pieces_xyz), np.concatenate(pieces_z).astype(np.int64)
+        positions = np.concatenate(pieces_xyz)
+        self._check_stored_bins(positions, spans)
+        return positions, np.concatenate(pieces_z).astype(np.int64)
+
+    def _check_stored_bins(self, positions: np.ndarray, spans: list[tuple[int, int]]) -> None:
+        """Raise unless every atom read (rows of the bins first…last of each span, in order) lies
+        inside the cell and in the bin it was stored under."""
+        stored = np.concatenate([np.repeat(np.arange(a, b + 1), np.diff(self.offsets[a:b + 2])) for a, b in spans])
+        xy = positions[:, :2]
+        inside = np.all((xy >= 0) & (xy <= np.array(self.lengths)), axis=1)  # NaN fails too
+        bad = ~inside
+        bad[inside] = _bin_index(xy[inside], self.lengths, self.counts) != stored[inside]
+        if bad.any():
+            k = int(np.argmax(bad))
+            where = (f"in bin {int(_bin_index(xy[k:k + 1], self.lengths, self.counts)[0])}" if inside[k]
+                     else "outside the cell")
+            raise EDNNError(f"{self.source}: an atom stored in bin {int(stored[k])} lies at x, y = "
+                            f"{xy[k, 0]:.6g}, {xy[k, 1]:.6g} Å, {where}: the file is not sorted into its bins")
 
     def element_counts(self) -> dict[int, int]:
         """Atoms of each element, read in chunks."""
@@ -132,15 +173,20 @@ class GiantFile:
         except OSError as exc:
             raise EDNNError(f"{path}: not a readable HDF5 file ({exc})") from None
         h = self.handle
-        missing = [name for name in ("positions", "numbers", "offsets", "cell") if name not in h]
-        if h.attrs.get("format") != FORMAT or missing:
+        try:
+            if h.attrs.get("format") != FORMAT:
+                raise EDNNError(f"{path}: not an ednn giant structure file")
+            if not h.attrs.get("complete", False):
+                raise EDNNError(f"{path}: incomplete (its writer stopped before the last bin); make it again")
+            missing = [name for name in ("positions", "numbers", "offsets", "cell") if name not in h]
+            if missing or "bins" not in h.attrs:
+                raise EDNNError(f"{path}: not an ednn giant structure file (missing "
+                                + (f"dataset {', '.join(missing)})" if missing else "attribute bins)"))
+            self.bins = AtomBins(h["positions"], h["numbers"], h["offsets"][:], h["cell"][:],
+                                 tuple(np.ravel(h.attrs["bins"])), source=str(path))
+        except BaseException:
             h.close()
-            raise EDNNError(f"{path}: not an ednn giant structure file"
-                            + (f" (missing dataset {', '.join(missing)})" if missing else ""))
-        if not h.attrs.get("complete", False):
-            h.close()
-            raise EDNNError(f"{path}: incomplete (its writer stopped before the last bin); make it again")
-        self.bins = AtomBins(h["positions"], h["numbers"], h["offsets"][:], h["cell"][:], tuple(h.attrs["bins"]))
+            raise
 
     def __enter__(self) -> "GiantFile":
         return self
@@ -179,6 +225,7 @@ class GiantWriter:
             raise EDNNError("giant structure has NaN or infinite positions")
         if len(numbers) and (numbers.min() < 1 or numbers.max() > 118):
             raise EDNNError("atomic numbers must lie between 1 and 118")
+        positions = _wrap(positions, self.lengths)
         index = _bin_index(positions, self.lengths, self.counts)
         if len(index) and not np.all(index // self.counts[1] == column):
             raise EDNNError(f"atoms given for bin column {column} lie outside it")

@@ -9,6 +9,8 @@ exact sum, so a worker lost mid-run costs the retry of its tasks, not the answer
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,42 @@ def _run_blocks(client, model: EDNN, path: str, plan: BlockPlan, progress: bool)
     raise EDNNError(f"{len(pending)} blocks failed on the Dask cluster after {TASK_RETRIES + 1} rounds")
 
 
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Connect to `address`, handshake and ask its identity, all within `timeout` s; raise if the
+    peer is not a Dask scheduler. Runs on its own event loop in a helper thread, so it works
+    whether or not the caller already runs one."""
+    from distributed.comm import connect
+
+    async def probe() -> dict:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(probe(), timeout)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if not outcome:
+        raise TimeoutError(f"no Dask handshake within {timeout} s")
+    if isinstance(outcome[0], MemoryError):  # its first bytes read as an absurd Dask frame length
+        raise ValueError("the peer does not speak the Dask protocol (an HTTP port such as the dashboard's?)")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    kind = outcome[0].get("type") if isinstance(outcome[0], dict) else None
+    if kind != "Scheduler":
+        raise ValueError(f"the peer answered as {kind or 'something else'}, not a scheduler")
+
+
 def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
     try:
         from dask.distributed import Client, LocalCluster
@@ -68,9 +106,13 @@ def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
         raise EDNNError("Dask is not installed: pip install 'ednn[scale]' (or run without --workers/--scheduler)") from None
     if scheduler is not None:
         try:
+            _probe_scheduler(scheduler, connect_timeout)
             return Client(scheduler, timeout=f"{connect_timeout}s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise EDNNError(f"cannot reach the Dask scheduler at {scheduler}: {str(exc).splitlines()[0]}") from None
+        except Exception as exc:  # noqa: BLE001 - a non-Dask peer fails in arbitrary ways (MemoryError, …)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) and not str(exc):
+                reason = f"no Dask handshake within {connect_timeout} s"
+            raise EDNNError(f"cannot reach a Dask scheduler at {scheduler}: {reason}") from None
     if workers is not None and workers < 1:
         raise EDNNError(f"need at least one Dask worker, got {workers}")
     cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
