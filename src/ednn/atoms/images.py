@@ -58,8 +58,9 @@ def _check_no_overlaps(atoms: Atoms, lengths: np.ndarray) -> None:
     only: linear in memory however many atoms overlap)."""
     from scipy.spatial import cKDTree
 
-    xy = np.mod(atoms.positions[:, :2], lengths)
-    xy[xy >= lengths] = 0.0  # mod can round up to the length itself
+    from ednn.scale.bins import wrap_in_plane
+
+    xy = wrap_in_plane(atoms.positions, tuple(lengths))[:, :2]
     if len(xy) < 2:
         return
     distance, neighbour = cKDTree(xy, boxsize=lengths).query(xy, k=2, distance_upper_bound=MIN_DISTANCE)

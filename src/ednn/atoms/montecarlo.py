@@ -22,8 +22,8 @@ from ase import Atoms, units
 from tqdm import tqdm
 
 from ednn.atoms.calculator import model_identity
-from ednn.atoms.dynamics import setting_differences, structure_difference
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
+from ednn.atoms.resume import setting_differences, structure_difference
 from ednn.errors import EDNNError
 from ednn.local import LocalTileEnergy
 from ednn.model import EDNN

@@ -49,7 +49,7 @@ def _bin_index(xy: np.ndarray, lengths: tuple[float, float], counts: tuple[int, 
     return ij[0] * counts[1] + ij[1]
 
 
-def _wrap(positions: np.ndarray, lengths: tuple[float, float]) -> np.ndarray:
+def wrap_in_plane(positions: np.ndarray, lengths: tuple[float, float]) -> np.ndarray:
     """Positions (n, 3) Å with x, y wrapped into [0, Lx) × [0, Ly) (a copy)."""
     wrapped = np.array(positions, dtype=np.float64)
     xy = np.mod(wrapped[:, :2], lengths)
@@ -88,7 +88,7 @@ class AtomBins:
         """Bin an in-memory structure."""
         lengths = _check_planar_cell(atoms.cell.array)
         counts = bin_counts(lengths, bin_size)
-        positions = _wrap(atoms.positions, lengths)
+        positions = wrap_in_plane(atoms.positions, lengths)
         index = _bin_index(positions, lengths, counts)
         order = np.argsort(index, kind="stable")
         offsets = np.searchsorted(index[order], np.arange(counts[0] * counts[1] + 1))
@@ -225,7 +225,7 @@ class GiantWriter:
             raise EDNNError("giant structure has NaN or infinite positions")
         if len(numbers) and (numbers.min() < 1 or numbers.max() > 118):
             raise EDNNError("atomic numbers must lie between 1 and 118")
-        positions = _wrap(positions, self.lengths)
+        positions = wrap_in_plane(positions, self.lengths)
         index = _bin_index(positions, self.lengths, self.counts)
         if len(index) and not np.all(index // self.counts[1] == column):
             raise EDNNError(f"atoms given for bin column {column} lie outside it")
