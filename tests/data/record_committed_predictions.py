@@ -1,0 +1,37 @@
+"""Record committed models' predictions before the re-layout (issue 21)."""
+import json, sys
+from pathlib import Path
+import numpy as np, torch
+torch.set_num_threads(1)
+import ednn
+from ednn.data.atoms import StructureFile
+root = Path(__file__).resolve().parents[2]
+out = {}
+rng = np.random.default_rng(2026)
+spins = rng.choice([-1, 1], size=(3, 16, 16))
+sheets = StructureFile(root / "datasets/hexsheets-60.h5").structures([0, 1, 2, 3])
+big = StructureFile(root / "datasets/hexsheets-240.h5").structures([0])
+porous = StructureFile(root / "datasets/porous-graphene-rebo-sample.h5").structures([0, 1])
+for path in sorted((root / "models").glob("*.safetensors")):
+    m = ednn.load(path)
+    rec = {}
+    if m.imaging is None:
+        rec["predict"] = m.predict(spins).tolist()
+        rec["contributions_sum"] = m.contributions(spins).reshape(3, -1).sum(1).tolist()
+        rec["contributions_00"] = m.contributions(spins)[:, 0, 0].tolist()
+        from ednn.ising.tile_energy import TileEnergy
+        if m.tile ** 2 <= 16:
+            rec["tile_table"] = TileEnergy.from_model(m).energy(spins).tolist()
+    else:
+        structs = porous if "porous" in path.name else sheets + big
+        rec["predict_atoms"] = m.predict_atoms(structs).tolist()
+        atoms = structs[0].copy()
+        atoms.calc = m.calculator()
+        rec["energy"] = float(atoms.get_potential_energy())
+        rec["forces"] = atoms.get_forces()[:6].tolist()
+        from ednn.scale.bins import AtomBins
+        from ednn.scale.stream import stream_energy
+        rec["stream_2x2"] = stream_energy(m, AtomBins.from_atoms(structs[0].repeat((2, 2, 1))), block_pixels=48)
+    out[path.name] = rec
+    print(path.name, list(rec.values())[0][:2], flush=True)
+(root / "tests/data/committed_predictions.json").write_text(json.dumps({"_note": "recorded at 765d3cd, before the re-layout of issue 21, by tests/data/record_committed_predictions.py (one torch thread)", "models": out}, indent=1))
