@@ -5,8 +5,8 @@
                                      [--largest 290x293] [--work data/giant] [--out docs]
 
 Sheets are made once (resumable: existing files are reused) from a pool of 64 thermalised
-porous patches (`ednn.atoms.porous_sheet`), their thermal displacements blended across seams
-over BLEND_WIDTH Å (`ednn.atoms.seam_blend`; benchmarks/sheet_seams.py shows why). Each EDNN
+porous patches (`ednn.systems.porous_sheet`), their thermal displacements blended across seams
+over BLEND_WIDTH Å (`ednn.systems.seam_blend`; benchmarks/sheet_seams.py shows why). Each EDNN
 evaluation runs in its own process (`giant_energy`, as `ednn predict` runs it: one process
 with a thread per core, or a local Dask cluster of 2 workers); its wall time (process start
 to end), its compute time (`giant_energy` alone) and the peak resident memory of its whole
@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from ednn.atoms.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
-from ednn.atoms.rebo_blocks import rebo_block_energy
-from ednn.cli_atoms import parse_pair
-from ednn.data.atoms import read_structures, write_structures
-from ednn.scale.bins import GiantFile
+from ednn.systems.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
+from ednn.references.rebo_blocks import rebo_block_energy
+from ednn.cli.atoms import parse_pair
+from ednn.io.structures import read_structures, write_structures
+from ednn.atoms.bins import GiantFile
 
 POOL, SEED = 64, 0
 SIZES = [(2, 1), (5, 5), (16, 16), (50, 50), (160, 160)]
@@ -55,7 +55,7 @@ def pool_check(model_path: Path, patches: list) -> dict:
     (eV/atom) of the pristine ones, to compare with pristine training frames (their
     temperature)."""
     import ednn
-    from ednn.atoms.lammps import rebo_energies
+    from ednn.references.lammps import rebo_energies
 
     exact, atoms = rebo_energies(patches), np.array([len(p) for p in patches])
     predicted = ednn.load(model_path).predict_atoms(patches)

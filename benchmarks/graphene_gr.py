@@ -31,10 +31,10 @@ from ase.io import read  # noqa: E402
 
 import ednn  # noqa: E402
 from ednn.analysis.rdf import peaks, radial_distribution  # noqa: E402
-from ednn.atoms.dynamics import run_planar_md  # noqa: E402
-from ednn.atoms.montecarlo import AtomMetropolis, read_samples, run_atom_mc  # noqa: E402
-from ednn.atoms.sheets import honeycomb  # noqa: E402
-from ednn.data.atoms import read_structures  # noqa: E402
+from ednn.simulate.dynamics import run_planar_md  # noqa: E402
+from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc  # noqa: E402
+from ednn.systems.sheets import honeycomb  # noqa: E402
+from ednn.io.structures import read_structures  # noqa: E402
 
 TEMPERATURE, TIMESTEP_FS, MD_STEPS, EQUILIBRATION_FS = 1000.0, 1.0, 6000, 500
 MC = {"chains": 8, "steps": 60_000, "equilibration": 3000, "sample_every": 60}

@@ -25,8 +25,8 @@ import torch
 
 import ednn
 from ednn.analysis.plots import _pyplot, parity_plot
-from ednn.atoms.workflow import areas, evaluate_structures, labelled_split, translated
-from ednn.data.atoms import StructureFile
+from ednn.train.structures import areas, evaluate_structures, labelled_split, translated
+from ednn.io.structures import StructureFile
 
 #: label: (model file stem, paper's figure in meV/Å² on its 60-atom DFT test set or None)
 MODELS = {

@@ -75,8 +75,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="processes for the symmetry functions")
     args = parser.parse_args()
-    from ednn.atoms.workflow import areas, labelled_split
-    from ednn.data.atoms import StructureFile
+    from ednn.train.structures import areas, labelled_split
+    from ednn.io.structures import StructureFile
 
     torch.set_num_threads(1)
     start = time.perf_counter()

@@ -46,9 +46,9 @@ def main() -> None:
     from tqdm import tqdm
 
     import ednn
-    from ednn.atoms.workflow import areas, labelled_split, translated
-    from ednn.data.atoms import StructureFile
-    from ednn.workers import finished_batches
+    from ednn.train.structures import areas, labelled_split, translated
+    from ednn.io.structures import StructureFile
+    from ednn.references.workers import finished_batches
 
     torch.set_num_threads(1)
     source = StructureFile(args.data)

@@ -25,7 +25,7 @@ import numpy as np
 
 def supercell_energy(task: tuple[int, object]) -> tuple[int, float]:
     """(index, GFN1-xTB energy in eV of the sheet repeated 2 × 2 in the plane)."""
-    from ednn.atoms.reference import make_calculator
+    from ednn.references.label import make_calculator
 
     index, atoms = task
     big = atoms.repeat((2, 2, 1))
@@ -56,10 +56,10 @@ def main() -> None:
     from tqdm import tqdm
 
     import ednn
-    from ednn.atoms.workflow import areas
-    from ednn.atoms.workflow import labelled_split
-    from ednn.data.atoms import StructureFile
-    from ednn.workers import finished_batches
+    from ednn.train.structures import areas
+    from ednn.train.structures import labelled_split
+    from ednn.io.structures import StructureFile
+    from ednn.references.workers import finished_batches
 
     torch.set_num_threads(1)
     source = StructureFile(args.data)

@@ -21,8 +21,8 @@ import torch
 
 import ednn
 from ednn.analysis.plots import parity_plot
-from ednn.ising import generate_ising_dataset, load_ising_dataset
-from ednn.workflow import evaluate_on_file
+from ednn.systems.ising import generate_ising_dataset, load_ising_dataset
+from ednn.train.workflow import evaluate_on_file
 
 #: name: (L, configurations, T range, seed, chunk) — the commands in docs/ising.md make the same files.
 DATASETS = {

@@ -1,6 +1,6 @@
 """Paper §3.1: the Ising phase transition with the trained EDNN as the Monte Carlo energy.
 
-Metropolis Monte Carlo (ednn.ising.transition: tabulated tile energies, sublattice updates
+Metropolis Monte Carlo (ednn.systems.ising.transition: tabulated tile energies, sublattice updates
 over many independent chains) on L = 16, 32, 64 at T = 1.5–3.5, once with the EDNN
 f=1, c=1 energy and once with the exact energy, through the same sampler. Tc from the
 Binder-cumulant crossings (jackknife errors over groups of chains) beside Onsager's.
@@ -27,8 +27,8 @@ import torch
 
 import ednn
 from ednn.analysis.plots import transition_plots
-from ednn.ising.tile_energy import TileEnergy
-from ednn.ising.transition import proposal_rate, run_transition, summary_lines, temperature_grid, transition_stages
+from ednn.systems.ising.tile_energy import TileEnergy
+from ednn.systems.ising.transition import proposal_rate, run_transition, summary_lines, temperature_grid, transition_stages
 
 #: (sizes, coarse T grid, fine T grid for the crossing, effort, sweep factor)
 FULL = ((16, 32, 64), temperature_grid(1.5, 3.5, 0.1), temperature_grid(2.24, 2.30, 0.01), 1.0, 1.0)

@@ -36,11 +36,11 @@ import torch
 import ednn
 from ednn.analysis.descriptors import feature_matrix, fit_linear
 from ednn.analysis.plots import _pyplot
-from ednn.atoms.workflow import areas, evaluate_structures, labelled_split
-from ednn.data.atoms import StructureFile
-from ednn.errors import EDNNError
-from ednn.metrics import atom_error_summary
-from ednn.workflow import file_digest
+from ednn.train.structures import areas, evaluate_structures, labelled_split
+from ednn.io.structures import StructureFile
+from ednn.core.errors import EDNNError
+from ednn.analysis.metrics import atom_error_summary
+from ednn.train.workflow import file_digest
 
 PAPER_MEDIAN = 1.685
 """The paper's median absolute error on its 349 held-out geometries (DFT), meV/Å²."""

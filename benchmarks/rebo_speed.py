@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from ednn.atoms.lammps import Rebo, planar_md, rebo_energies
-from ednn.atoms.porous import CELLS, starting_geometry
+from ednn.references.lammps import Rebo, planar_md, rebo_energies
+from ednn.systems.porous import CELLS, starting_geometry
 
 
 def main() -> None:

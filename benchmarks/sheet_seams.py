@@ -1,5 +1,5 @@
 """What the giant sheet's seams cost, with and without blending the patches' thermal
-displacements across them (`ednn.atoms.seam_blend`): on a sheet of the giant benchmark's pool,
+displacements across them (`ednn.systems.seam_blend`): on a sheet of the giant benchmark's pool,
 the REBO energy the seams add (the sheet's energy minus its patches' energies, each periodic
 as in training), how much of it the EDNN sees, the EDNN's error, and the spread of bond
 lengths at seams against inside patches and the training frames.
@@ -20,12 +20,12 @@ from ase.neighborlist import neighbor_list
 from giant_sheet import POOL, SEED, pool
 
 import ednn
-from ednn.atoms.lammps import rebo_energies
-from ednn.atoms.porous import BOND_CUTOFF
-from ednn.atoms.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
-from ednn.cli_atoms import parse_pair
-from ednn.data.atoms import StructureFile
-from ednn.scale.bins import GiantFile
+from ednn.references.lammps import rebo_energies
+from ednn.systems.porous import BOND_CUTOFF
+from ednn.systems.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
+from ednn.cli.atoms import parse_pair
+from ednn.io.structures import StructureFile
+from ednn.atoms.bins import GiantFile
 
 SEAM_BAND = 1.5
 """Å from a seam within which both atoms of a bond count as 'at the seam'."""

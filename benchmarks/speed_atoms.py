@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import ednn  # noqa: E402
-from ednn.atoms.reference import make_calculator  # noqa: E402
+from ednn.references.label import make_calculator  # noqa: E402
 from ednn.atoms.render import render  # noqa: E402
-from ednn.data.atoms import StructureFile  # noqa: E402
+from ednn.io.structures import StructureFile  # noqa: E402
 
 PAPER_60_ATOM_MS = 57.0
 TARGETS = {"60-atom render + evaluate (ms)": 20.0, "540-atom speed-up over GFN1-xTB": 1e4,

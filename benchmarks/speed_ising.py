@@ -2,7 +2,7 @@
 
 Training: 8×8 configurations per second for one Adam step (forward, MSE on the
 summed tile outputs, backward, update) with
-  - ednn tile patterns: what `ednn.train` does for discrete inputs (the network runs
+  - ednn tile patterns: what `ednn.train.fit` does for discrete inputs (the network runs
     once on the distinct tiles, sums gather their outputs);
   - ednn model(x): the generic path, on explicit tile copies (default) or with the
     first dense layer as a strided convolution;
@@ -33,10 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ednn.ising import ising_energy
-from ednn.model import EDNN
-from ednn.nets import build_net
-from ednn.train import GridSet, TilePatterns
+from ednn.systems.ising import ising_energy
+from ednn.core.model import EDNN
+from ednn.core.nets import build_net
+from ednn.train.fit import GridSet, TilePatterns
 
 FOCUS, CONTEXT, SIZE = 1, 1, 8
 EPOCH = 100_000  # configurations per epoch for the s/epoch column

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ednn.cli import run
+from ednn.cli.main import run
 
 
 @pytest.fixture

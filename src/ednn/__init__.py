@@ -15,9 +15,9 @@ padded tensors and gives scaled totals — use `predict`. The command line: `edn
 
 from importlib.metadata import version
 
-from ednn.errors import EDNNError
-from ednn.model import EDNN
-from ednn.model_file import load, save_model
+from ednn.core.errors import EDNNError
+from ednn.core.model import EDNN
+from ednn.io.model_file import load, save_model
 
 __all__ = ["EDNN", "EDNNError", "load", "save_model"]
 __version__ = version("ednn")

@@ -1,5 +1,5 @@
 """`python -m ednn` runs the `ednn` command."""
 
-from ednn.cli import run
+from ednn.cli.main import run
 
 run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ednn.model import EDNN
+from ednn.core.model import EDNN
 
 
 def assert_extensive(model: EDNN, x: np.ndarray | None = None, k: int = 3, rtol: float = 1e-6,

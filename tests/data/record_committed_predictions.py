@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
 import ednn
-from ednn.data.atoms import StructureFile
+from ednn.io.structures import StructureFile
 root = Path(__file__).resolve().parents[2]
 out = {}
 rng = np.random.default_rng(2026)
@@ -19,7 +19,7 @@ for path in sorted((root / "models").glob("*.safetensors")):
         rec["predict"] = m.predict(spins).tolist()
         rec["contributions_sum"] = m.contributions(spins).reshape(3, -1).sum(1).tolist()
         rec["contributions_00"] = m.contributions(spins)[:, 0, 0].tolist()
-        from ednn.ising.tile_energy import TileEnergy
+        from ednn.systems.ising.tile_energy import TileEnergy
         if m.tile ** 2 <= 16:
             rec["tile_table"] = TileEnergy.from_model(m).energy(spins).tolist()
     else:
@@ -29,8 +29,8 @@ for path in sorted((root / "models").glob("*.safetensors")):
         atoms.calc = m.calculator()
         rec["energy"] = float(atoms.get_potential_energy())
         rec["forces"] = atoms.get_forces()[:6].tolist()
-        from ednn.scale.bins import AtomBins
-        from ednn.scale.stream import stream_energy
+        from ednn.atoms.bins import AtomBins
+        from ednn.atoms.blocks import stream_energy
         rec["stream_2x2"] = stream_energy(m, AtomBins.from_atoms(structs[0].repeat((2, 2, 1))), block_pixels=48)
     out[path.name] = rec
     print(path.name, list(rec.values())[0][:2], flush=True)

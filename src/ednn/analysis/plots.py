@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ednn.errors import EDNNError
+from ednn.core.errors import EDNNError
 
 
 def _pyplot():
@@ -60,14 +60,14 @@ _TRANSITION_LABELS = {
 
 
 def transition_plots(result: dict, prefix: str | Path) -> list[Path]:
-    """One PNG per observable of an `ednn.ising.transition.run_transition` result, '<prefix>-<name>.png'.
+    """One PNG per observable of an `ednn.systems.ising.transition.run_transition` result, '<prefix>-<name>.png'.
 
     Every energy and lattice size overlaid against T: one colour per L, the first energy (the
     model) solid with filled markers, the others dashed with open markers; jackknife error
     bars; Onsager's Tc as a grey line (and his infinite-lattice energy on the energy plot).
     The Binder plot has an inset over the crossing temperatures.
     """
-    from ednn.ising.energy import onsager_energy_per_spin
+    from ednn.systems.ising.energy import onsager_energy_per_spin
 
     plt = _pyplot()
     runs = result["energies"]

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
-from ednn.errors import EDNNError
+from ednn.core.errors import EDNNError
 
 
 def radial_distribution(frames: Sequence[Atoms], r_max: float = 4.0, bin_width: float = 0.01

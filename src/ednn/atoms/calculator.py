@@ -19,8 +19,8 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
 from ednn.atoms.render import render
-from ednn.errors import EDNNError
-from ednn.model import EDNN
+from ednn.core.errors import EDNNError
+from ednn.core.model import EDNN
 
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 

@@ -11,7 +11,7 @@ import torch
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ednn.errors import EDNNError
+from ednn.core.errors import EDNNError
 
 #: Relative tolerance on cell lengths being whole numbers of focus regions.
 FIT_TOLERANCE = 1e-6
@@ -58,7 +58,7 @@ def _check_no_overlaps(atoms: Atoms, lengths: np.ndarray) -> None:
     only: linear in memory however many atoms overlap)."""
     from scipy.spatial import cKDTree
 
-    from ednn.scale.bins import wrap_in_plane
+    from ednn.atoms.bins import wrap_in_plane
 
     xy = wrap_in_plane(atoms.positions, tuple(lengths))[:, :2]
     if len(xy) < 2:

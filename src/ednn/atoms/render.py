@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from ase.data import chemical_symbols
 
-from ednn.errors import EDNNError
+from ednn.core.errors import EDNNError
 
 PEAK_TRUNCATION = 1e-6  # each atom's Gaussian is dropped where it is below this fraction of its peak
 

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ednn.errors import EDNNError
-from ednn.model import EDNN
-from ednn.scale.bins import GiantFile
-from ednn.scale.stream import DEFAULT_BLOCK_PIXELS, BlockPlan, assemble, block_partial, plan_blocks
+from ednn.core.errors import EDNNError
+from ednn.core.model import EDNN
+from ednn.atoms.bins import GiantFile
+from ednn.atoms.blocks import DEFAULT_BLOCK_PIXELS, BlockPlan, assemble, block_partial, plan_blocks
 
 TASK_RETRIES = 3
 _open_files: dict[str, GiantFile] = {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ednn.model import EDNN
-from ednn.scale.bins import GiantFile
-from ednn.scale.stream import DEFAULT_BLOCK_PIXELS, stream_energy
+from ednn.core.model import EDNN
+from ednn.atoms.bins import GiantFile
+from ednn.atoms.blocks import DEFAULT_BLOCK_PIXELS, stream_energy
 
 
 def giant_energy(model: EDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,

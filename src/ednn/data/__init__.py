@@ -1,1 +1,0 @@
-"""Grid data sets on disk and their splits."""

@@ -1,0 +1,111 @@
+"""One file per model: safetensors weights, the JSON configuration in its metadata.
+
+Loading never unpickles. A missing, truncated or foreign file, a directory or a data file
+gives a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ednn.core.errors import EDNNError
+from ednn.core.model import EDNN
+from ednn.core.nets import build_net
+
+FORMAT = "ednn-model-v1"
+_METADATA_KEY = "ednn"
+_DATA_SIGNATURES = {b"\x89HDF\r\n\x1a\n": "an HDF5 data file", b"PK\x03\x04": "an .npz (zip) data file"}
+"""Leading bytes of data files that are sometimes given where a model is expected."""
+
+
+def model_config(model: EDNN) -> dict[str, Any]:
+    """Everything needed to rebuild `model` apart from its weights (JSON-able)."""
+    name = getattr(model.net, "registered_name", None)
+    if name is None or not hasattr(model.net, "config"):
+        raise EDNNError(
+            f"cannot save a {type(model.net).__name__}: register it with ednn.core.nets.register_net "
+            "and give it a .config dict of its constructor arguments"
+        )
+    return {
+        "format": FORMAT,
+        "net": {"name": name, "config": model.net.config},
+        "focus": model.focus, "context": model.context, "ndim": model.ndim,
+        "channels": model.channels, "outputs": model.outputs, "padding": model.padding,
+        "targets": model.targets,
+        "scale": model.scale.tolist(), "offset_per_site": model.offset_per_site.tolist(),
+        "info": model.info,
+        "imaging": None if model.imaging is None else model.imaging.to_dict(),
+        "readout": None if model.readout is None else model.readout.name,
+    }
+
+
+def save_model(model: EDNN, path: str | os.PathLike) -> Path:
+    """Write `model` to `path` atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    metadata = {_METADATA_KEY: json.dumps(model_config(model))}
+    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.chmod(0o644)  # safetensors creates files readable by the owner only
+    os.replace(tmp, path)
+    return path
+
+
+def _check_looks_like_model(path: Path) -> None:
+    """Refuse a directory, a data file or (unless named .safetensors) a file that does not
+    start like a safetensors file: an 8-byte header length, then the JSON header."""
+    if path.is_dir():
+        raise EDNNError(f"{path} is a directory, not a model file")
+    if not path.is_file():
+        raise EDNNError(f"model file {path} does not exist")
+    if path.suffix == ".ckpt":
+        raise EDNNError(f"{path} is a training checkpoint, not a model: the model is the .safetensors file "
+                        "`ednn train` writes when the run ends (`--resume` finishes an interrupted run)")
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    for signature, kind in _DATA_SIGNATURES.items():
+        if head.startswith(signature):
+            raise EDNNError(f"{path} is {kind}, not a model (usage: ednn predict MODEL DATA)")
+    if path.suffix != ".safetensors" and head[8:9] != b"{":
+        raise EDNNError(f"{path} is not a model file (ednn models are .safetensors files)")
+
+
+def load(path: str | os.PathLike) -> EDNN:
+    """Load a model saved by `save_model`; returns an `EDNN` in evaluation mode."""
+    path = Path(path)
+    _check_looks_like_model(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    except Exception as exc:  # safetensors raises several types for damaged files
+        raise EDNNError(f"{path} is not a readable model file (truncated or corrupt?): {exc}".splitlines()[0]) from None
+    if _METADATA_KEY not in metadata:
+        raise EDNNError(f"{path} is a safetensors file but not an ednn model (no '{_METADATA_KEY}' metadata)")
+    try:
+        config = json.loads(metadata[_METADATA_KEY])
+    except json.JSONDecodeError:
+        raise EDNNError(f"{path} has damaged ednn metadata") from None
+    if config.get("format") != FORMAT:
+        raise EDNNError(f"{path} has model format {config.get('format')!r}; this ednn reads {FORMAT!r}")
+    net = build_net(config["net"]["name"], **config["net"]["config"])
+    model = EDNN(
+        net, config["focus"], config["context"], ndim=config["ndim"], channels=config["channels"],
+        outputs=config["outputs"], padding=config["padding"], scale=config["scale"],
+        offset_per_site=config["offset_per_site"], targets=config["targets"], info=config["info"],
+        imaging=config.get("imaging"), readout=config.get("readout"),
+    )
+    tensors.setdefault("offset_per_intensity", model.offset_per_intensity)  # files from before it existed
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError:
+        raise EDNNError(f"{path}: weights do not match the network its metadata describes") from None
+    return model.eval()
+

@@ -1,0 +1,368 @@
+"""Training with Lightning: loss (MSE) on the summed, scaled tile outputs.
+
+A run folder holds `checkpoints/` (the latest epoch's, linked as `last.ckpt` to resume), CSV logs in
+`logs/version_<k>/metrics.csv`, one per session (and TensorBoard ones when tensorboard
+is installed). Shuffling depends only on
+(seed, epoch), so a run killed mid-epoch and resumed from its last checkpoint
+repeats exactly what an uninterrupted run does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ednn.core.errors import EDNNError
+from ednn.analysis.metrics import error_summary
+from ednn.core.model import EDNN
+from ednn.core.tiling import pad
+
+#: Training grids a network's data-dependent `initialise` (if it has one) sees.
+INITIALISE_EXAMPLES = 48
+
+# Lightning's start-up notes (no GPU, logger tips) are noise for ednn's users.
+logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+
+
+@dataclass
+class GridSet:
+    """Grids x (N, C, *spatial) float32 and physical targets y (N, outputs) float64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def from_numpy(cls, model: EDNN, x: np.ndarray, y: np.ndarray) -> "GridSet":
+        """Check x (N, *spatial[, C]) against the model and y (N,) or (N, outputs) for NaN."""
+        grid = model.as_grid(x)
+        xt = torch.as_tensor(grid, dtype=torch.float32).movedim(-1, 1).contiguous()
+        yt = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(len(grid), -1)
+        if yt.shape[1] != model.outputs:
+            raise EDNNError(f"targets have {yt.shape[1]} columns; the model has {model.outputs} outputs")
+        if not torch.isfinite(yt).all():
+            raise EDNNError("targets contain NaN or infinite values")
+        return cls(xt, yt)
+
+    @property
+    def n_sites(self) -> int:
+        return math.prod(self.x.shape[2:])
+
+    @property
+    def intensity(self) -> torch.Tensor:
+        """(N, C) float64: each channel summed over the grid."""
+        return self.x.sum(tuple(range(2, self.x.dim())), dtype=torch.float64)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def fit_target_scaling(model: EDNN, train: GridSet, offsets: str = "site") -> None:
+    """Set the model's extensive offsets and its scale (std of what the offsets leave).
+
+    offsets='site': the mean target per site. offsets='intensity': least squares of the
+    targets on each channel's summed intensity (for atom images with a channel per
+    element: a reference energy per atom of each element). Both are extensive-safe: the
+    offsets grow with the system, the scale is a plain factor.
+    """
+    if offsets == "site":
+        model.offset_per_site.copy_((train.y / train.n_sites).mean(0))
+    elif offsets == "intensity":
+        solution = torch.linalg.lstsq(train.intensity, train.y).solution  # (C, outputs)
+        model.offset_per_intensity.copy_(solution.T)
+    else:
+        raise EDNNError(f"offsets must be 'site' or 'intensity', got {offsets!r}")
+    rest = train.y - model.offsets(train.n_sites, train.intensity)
+    scale = rest.std(0) if len(train) > 1 else torch.ones(model.outputs, dtype=torch.float64)
+    model.scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
+
+
+@dataclass
+class TilePatterns:
+    """The distinct tiles of a data set of discrete grids, and where each occurs.
+
+    patterns: (P, C, *t); index: (N, n_tiles) positions into `patterns`. With few
+    distinct tiles (at most 512 for Ising spins with f=1, c=1) the network runs on
+    the P patterns once per step instead of on every tile of the batch; the sums,
+    the loss and the gradients are the same.
+    """
+
+    patterns: torch.Tensor
+    index: torch.Tensor
+
+    @classmethod
+    def find(cls, model: EDNN, data: GridSet, batch_size: int, max_values: int = 16) -> "TilePatterns | None":
+        """Patterns of `data`, or None when its grids are not discrete or patterns would not save work.
+
+        Each tile is encoded as an integer (value ranks packed in bits), so finding
+        the distinct tiles is a 1-D `unique`.
+        """
+        if len(torch.unique(data.x[: min(len(data), 256)])) > max_values:
+            return None
+        values = torch.unique(data.x)
+        if model.padding == "zeros" and model.context > 0:  # padded tiles hold zeros too
+            values = torch.unique(torch.cat([values, values.new_zeros(1)]))
+        bits = max(1, math.ceil(math.log2(len(values))))
+        width = model.channels * model.tile**model.ndim
+        if len(values) > max_values or width * bits > 62:
+            return None
+        shifts = torch.arange(width, dtype=torch.int64) * bits
+        keys = []
+        for chunk in data.x.split(4096):
+            ranks = torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width).contiguous())
+            keys.append((ranks << shifts).sum(-1))
+        unique_keys, index = torch.unique(torch.cat(keys), return_inverse=True)
+        tiles_per_example = index.shape[1]
+        if len(unique_keys) > min(batch_size, len(data)) * tiles_per_example // 4:
+            return None
+        patterns = values[(unique_keys[:, None] >> shifts) & ((1 << bits) - 1)]
+        return cls(patterns.reshape(len(patterns), model.channels, *[model.tile] * model.ndim), index)
+
+
+class _Batches(Dataset):
+    def __init__(self, data: GridSet, model: EDNN):
+        self.x = data.x
+        self.y = model.to_scaled(data.y, data.n_sites, data.intensity)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return index, self.x[index], self.y[index]
+
+
+class EpochShuffle(Sampler):
+    """Yields index batches of a permutation that depends only on (seed, epoch)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool = True):
+        self.n, self.batch_size, self.seed, self.shuffle, self.epoch = n, batch_size, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
+        else:
+            order = torch.arange(self.n)
+        yield from order.split(self.batch_size)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+
+class RefreshGrids(L.Callback):
+    """Replace a data set's grids in place at the start of every training epoch with
+    `make(epoch)` (N, *spatial, C): e.g. the same structures rendered at new random
+    translations (augmentation that keeps the targets)."""
+
+    def __init__(self, data: GridSet, make: Callable[[int], np.ndarray]):
+        self.data, self.make = data, make
+
+    def on_train_epoch_start(self, trainer: L.Trainer, _: L.LightningModule) -> None:
+        self.data.x.copy_(torch.from_numpy(self.make(trainer.current_epoch)).movedim(-1, 1))
+
+
+def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool) -> DataLoader:
+    return DataLoader(_Batches(data, model), batch_size=None,
+                      sampler=EpochShuffle(len(data), batch_size, seed, shuffle))
+
+
+class EDNNTask(L.LightningModule):
+    """Adam on the MSE of scaled sums, cosine learning-rate decay per step."""
+
+    def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, val: GridSet,
+                 patterns: dict[str, TilePatterns | None], augment: bool = False, seed: int = 0,
+                 huber: float | None = None):
+        super().__init__()
+        self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
+        self.huber = huber
+        self.augment, self.seed = augment, seed
+        self.val_y, self.n_sites_val = val.y, val.n_sites  # float64 targets for the metrics
+        self.val_intensity = val.intensity
+        self.patterns = patterns
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def _sums(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        index, x, _ = batch
+        table = self.patterns[stage]
+        if table is None:
+            return self.model(x)
+        values = self.model.tile_terms(table.patterns)
+        return self.model.combine(values[table.index[index]].sum(1))
+
+    def _augmented(self, batch: tuple[torch.Tensor, ...], step: int) -> tuple[torch.Tensor, ...]:
+        """The batch shifted periodically by whole pixels and flipped along each axis at
+        random; the draw depends only on (seed, epoch, step), so a resumed run repeats it."""
+        index, x, y = batch
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.current_epoch * 100_003 + step)
+        spatial = list(range(2, x.dim()))
+        shifts = [int(torch.randint(n, (1,), generator=rng)) for n in x.shape[2:]]
+        x = torch.roll(x, shifts, spatial)
+        flips = [d for d in spatial if bool(torch.randint(2, (1,), generator=rng))]
+        return index, (torch.flip(x, flips) if flips else x), y
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], step: int) -> torch.Tensor:
+        if self.augment and self.patterns["train"] is None:
+            batch = self._augmented(batch, step)
+        pred = self._sums(batch, "train")
+        loss = (torch.nn.functional.huber_loss(pred, batch[2], delta=self.huber) if self.huber
+                else torch.nn.functional.mse_loss(pred, batch[2]))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
+        index, _, y = batch
+        pred = self._sums(batch, "val")
+        self.log("val_loss", torch.nn.functional.mse_loss(pred, y), prog_bar=True, batch_size=len(y))
+        self._val.append((pred.detach(), index))
+
+    def on_validation_epoch_end(self) -> None:
+        pred = torch.cat([p for p, _ in self._val])
+        index = torch.cat([i for _, i in self._val])
+        self._val.clear()
+        n = self.n_sites_val
+        physical = self.model.to_physical(pred, n, self.val_intensity[index])
+        errors = error_summary(physical.numpy(), self.val_y[index].numpy(), n)
+        self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
+        self.log("val_mae_per_system", errors["mean_abs_per_system"])
+
+    def configure_optimizers(self) -> dict:
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        ratio = self.lr_min / self.lr
+
+        def factor(step: int) -> float:
+            progress = min(step / max(1, self.total_steps), 1.0)
+            return ratio + (1 - ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+class _EpochBar(TQDMProgressBar):
+    """Lightning's progress bar without the flashing per-epoch validation bar."""
+
+    def init_validation_tqdm(self) -> Tqdm:
+        return Tqdm(disable=True)
+
+
+class _EpochLines(L.Callback):
+    """One line per finished epoch on stderr, for logs (where a progress bar would be noise)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, task: L.LightningModule) -> None:
+        metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss {metrics.get('train_loss', math.nan):.4g}, "
+              f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
+              f"{time.perf_counter() - self.start:.0f} s", file=sys.stderr, flush=True)
+
+
+def _loggers(run_dir: Path) -> list:
+    # one version_<k> folder per session of a run, so resuming keeps earlier logs
+    loggers = [CSVLogger(run_dir, name="logs")]
+    try:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        import tensorboard  # noqa: F401
+        loggers.append(TensorBoardLogger(run_dir, name="tensorboard"))
+    except ImportError:
+        pass
+    return loggers
+
+
+@torch.no_grad()
+def _break_symmetry(model: EDNN) -> None:
+    """Give the readout's symmetry-breaking raw value (χ of charge equilibration) a small
+    random start in the net's last layer: where it is equal on every site (a zero start)
+    its gradient vanishes and it would never move."""
+    raw = model.readout.raw
+    last = [m for m in model.net.modules() if getattr(m, "weight", None) is not None
+            and m.weight.ndim >= 2 and m.weight.shape[0] == raw][-1]
+    fan_in = last.weight[0].numel()
+    last.weight[model.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
+
+
+def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
+        batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
+        resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
+        augment: bool = False, huber: float | None = None, initialise: bool = True) -> dict:
+    """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
+
+    augment: shift each training batch periodically by a random whole number of pixels
+    and flip it along random axes — only for targets invariant under both (periodic
+    atom images, Ising spins); not applied when tile patterns are used. huber: train on the
+    Huber loss with this threshold (in units of the target scale) instead of the MSE, so that
+    a few wrong labels cannot dominate the gradient; validation loss stays the MSE.
+    Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
+    run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first. progress:
+    a bar on a terminal, else a line per epoch on stderr.
+    `callbacks` are extra Lightning callbacks. initialise: give a network with a
+    data-dependent `initialise` its start from the training grids (off to keep weights
+    that are already trained).
+    """
+    if epochs < 1 or batch_size < 1:
+        raise EDNNError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
+    if not 0 < lr_min <= lr:
+        raise EDNNError(f"learning rates must satisfy 0 < lr-min <= lr, got lr={lr}, lr-min={lr_min}")
+    if len(train) == 0 or len(val) == 0:
+        raise EDNNError("training and validation sets must both hold examples")
+    run_dir = Path(run_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise EDNNError(f"nothing to resume: {last} does not exist")
+    if not resume and last.is_file():
+        raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
+    L.seed_everything(seed, verbose=False)
+    if initialise and not resume and hasattr(model.net, "initialise"):
+        model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
+    if initialise and not resume and model.readout is not None:
+        _break_symmetry(model)
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    patterns = {"train": TilePatterns.find(model, train, batch_size),
+                "val": TilePatterns.find(model, val, batch_size)}
+    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
+    bar = progress and sys.stderr.isatty()  # a progress bar on a terminal, a line per epoch in a log
+    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
+                                  auto_insert_metric_name=False, save_last="link", save_top_k=1,
+                                  every_n_epochs=1)
+    trainer = L.Trainer(
+        max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
+        callbacks=[checkpoints, *([_EpochBar()] if bar else [_EpochLines()] if progress else []), *callbacks],
+        enable_progress_bar=bar, enable_model_summary=False,
+        use_distributed_sampler=False, deterministic=True, log_every_n_steps=max(1, steps_per_epoch),
+        num_sanity_val_steps=0, default_root_dir=run_dir,
+    )
+    start = time.perf_counter()
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+            trainer.fit(task, _loader(train, model, batch_size, seed, True),
+                        _loader(val, model, batch_size, seed, False),
+                        ckpt_path=str(last) if resume else None)
+    except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
+        if not trainer.interrupted:
+            raise
+        kept = f"finished epochs are kept in {last}" if last.exists() else "no epoch had finished"
+        raise EDNNError(f"training interrupted in epoch {trainer.current_epoch}; {kept}; run the same command "
+                        "again to continue (ednn train: add --resume)") from None
+    finally:
+        signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
+    return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,
+            "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}
