@@ -34,7 +34,7 @@ from ednn.systems.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PA
 from ednn.references.rebo_blocks import rebo_block_energy
 from ednn.cli.atoms import parse_pair
 from ednn.io.structures import read_structures, write_structures
-from ednn.atoms.bins import GiantFile
+from ednn.io.giant import GiantFile
 
 POOL, SEED = 64, 0
 SIZES = [(2, 1), (5, 5), (16, 16), (50, 50), (160, 160)]

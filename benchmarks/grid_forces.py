@@ -21,7 +21,7 @@ import torch  # noqa: E402
 import ednn  # noqa: E402
 from ednn.atoms.calculator import energy_and_forces  # noqa: E402
 from ednn.systems.sheets import honeycomb  # noqa: E402
-from ednn.core.model import placement_shifts  # noqa: E402
+from ednn.atoms.model import placement_shifts  # noqa: E402
 
 torch.set_num_threads(1)
 MODELS = ["hexsheets-gfn1xtb", "hexsheets-gfn1xtb-density", "hexsheets-gfn1xtb-qeq", "hexsheets-gfn1xtb-qeq-extra"]

@@ -25,7 +25,7 @@ from ednn.systems.porous import BOND_CUTOFF
 from ednn.systems.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
 from ednn.cli.atoms import parse_pair
 from ednn.io.structures import StructureFile
-from ednn.atoms.bins import GiantFile
+from ednn.io.giant import GiantFile
 
 SEAM_BAND = 1.5
 """Å from a seam within which both atoms of a bond count as 'at the seam'."""

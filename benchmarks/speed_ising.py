@@ -4,12 +4,11 @@ Training: 8×8 configurations per second for one Adam step (forward, MSE on the
 summed tile outputs, backward, update) with
   - ednn tile patterns: what `ednn.train.fit` does for discrete inputs (the network runs
     once on the distinct tiles, sums gather their outputs);
-  - ednn model(x): the generic path, on explicit tile copies (default) or with the
-    first dense layer as a strided convolution;
+  - ednn model(x): the generic path, on explicit tile copies;
   - naive: a Python loop over tile positions, running the network on one tile
     position of the whole batch at a time and adding to a running sum.
-Inference: spins per second of `EDNN.predict` on L×L lattices of ±1 spins (dense
-conv vs tile copies) and of the naive loop (on a smaller lattice, per-spin rate).
+Inference: spins per second of `EDNN.predict` on L×L lattices of ±1 spins and of the
+naive loop (on a smaller lattice, per-spin rate).
 All methods share the same network weights; their outputs are compared.
 
     python benchmarks/speed_ising.py [--threads 2] [--repeats 5] [--quick] [--json PATH]
@@ -96,11 +95,9 @@ def make_stepper(model: EDNN, sums: Callable[[torch.Tensor], torch.Tensor], y: t
 
 def training_methods(base: EDNN, data: GridSet, table: TilePatterns) -> dict[str, tuple[EDNN, Callable]]:
     """Each training method with its own copy of the (same) initial model."""
-    patterns, generic, tiles, naive = (copy.deepcopy(base) for _ in range(4))
-    generic.use_dense_conv = True
+    patterns, tiles, naive = (copy.deepcopy(base) for _ in range(3))
     return {
         "ednn tile patterns": (patterns, lambda i: patterns.net(table.patterns)[table.index[i]].sum(1)),
-        "ednn model(x), dense conv": (generic, lambda i: generic(data.x[i])),
         "ednn model(x), tile copies": (tiles, lambda i: tiles(data.x[i])),
         "naive tile loop": (naive, lambda i: naive_sums(naive.net, data.x[i], FOCUS, CONTEXT)),
     }
@@ -147,28 +144,21 @@ def bench_inference(net_name: str, base: EDNN, args: argparse.Namespace) -> list
     small = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(1, args.naive_lattice, args.naive_lattice))
     model = copy.deepcopy(base).eval()
 
-    def predict(x: np.ndarray, dense_conv: bool) -> np.ndarray:
-        model.use_dense_conv = dense_conv
-        return model.predict(x)
-
     def naive(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             scaled = naive_sums(model.net, torch.from_numpy(x)[:, None], FOCUS, CONTEXT, torch.float64)
-            return model.to_physical(scaled, x[0].size).numpy()[:, 0]
+            return model.target.to_physical(scaled, x[0].size).numpy()[:, 0]
 
-    conv_vs_tiles = max_rel_diff([predict(big, True), predict(big, False)])
-    naive_vs_conv = max_rel_diff([predict(small, True), naive(small)])
-    print(f"  {net_name}: max rel. diff of totals: dense conv vs tile copies {conv_vs_tiles:.1e} "
-          f"({args.lattice}²), naive vs dense conv {naive_vs_conv:.1e} ({args.naive_lattice}²)")
-    cases = [("ednn predict, dense conv", big, lambda: predict(big, True)),
-             ("ednn predict, tile copies", big, lambda: predict(big, False)),
+    naive_vs_tiles = max_rel_diff([model.predict(small), naive(small)])
+    print(f"  {net_name}: max rel. diff of totals: naive vs tile copies {naive_vs_tiles:.1e} ({args.naive_lattice}²)")
+    cases = [("ednn predict, tile copies", big, lambda: model.predict(big)),
              ("naive tile loop", small, lambda: naive(small))]
     rows = []
     for method, x, fn in cases:
         seconds, times = median_seconds(fn, args.repeats, warmup=0)
         rows.append(dict(task="inference", method=method, network=net_name, rate=x.size / seconds,
                          unit="spins/s", lattice=x.shape[1], times_s=times,
-                         max_rel_diff=conv_vs_tiles if "ednn" in method else naive_vs_conv))
+                         max_rel_diff=naive_vs_tiles))
     return rows
 
 

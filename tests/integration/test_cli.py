@@ -17,7 +17,7 @@ from ednn.io.structures import write_structures
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
-from ednn.atoms.bins import FORMAT as GIANT_FORMAT
+from ednn.io.giant import FORMAT as GIANT_FORMAT
 
 MODELS = Path(__file__).parents[2] / "models"
 ATOM_MODEL = MODELS / "hexsheets-gfn1xtb.safetensors"  # trained on gfn1-xtb energies

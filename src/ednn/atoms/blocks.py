@@ -7,7 +7,7 @@ intensity of its own pixels); the total is assembled from all blocks in a fixed 
 float64, so it does not depend on how the blocks were scheduled.
 
 Memory per block: the padded image (block·f + 2c)² · C float32 plus the tile network's
-working set (the model's NET_CALL_PIXELS at a time) plus the atoms near the block; nothing
+working set (`ednn.core.evaluation.NET_CALL_PIXELS` at a time) plus the atoms near the block; nothing
 grows with the structure except the per-block results (three floats each).
 """
 
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ednn.atoms.images import unknown_elements_error, z_spread
 from ednn.atoms.render import render, stencil_halfwidth
 from ednn.core.errors import EDNNError
-from ednn.core.model import EDNN
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.bins import AtomBins
 
 DEFAULT_BLOCK_PIXELS = 1024
@@ -53,7 +53,7 @@ class BlockPlan:
         return tuple((k * self.edge, min((k + 1) * self.edge, n)) for k, n in zip((i, j), self.shape))
 
 
-def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS) -> BlockPlan:
+def plan_blocks(model: AtomEDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS) -> BlockPlan:
     """Check the structure's cell against the model (one-line errors) and plan its blocks."""
     if model.imaging is None:
         raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
@@ -66,8 +66,8 @@ def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_P
     return BlockPlan(shape, min(edge, max(shape)))
 
 
-def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> np.ndarray:
-    """[scaled tile sums (model.sums), intensity of channel 0, …] of one block, float64 (sums + C,)."""
+def block_partial(model: AtomEDNN, bins: AtomBins, plan: BlockPlan, block: int) -> np.ndarray:
+    """[scaled tile sums (model.target.sums), intensity of channel 0, …] of one block, float64 (sums + C,)."""
     imaging, c = model.imaging, model.context
     pixel = [length / n for length, n in zip(bins.lengths, plan.shape)]
     reach = [c + stencil_halfwidth(imaging.gamma, p) + 1 for p in pixel]
@@ -84,20 +84,21 @@ def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> n
     else:
         image = torch.zeros(*size, imaging.channels)
     with torch.inference_mode():
-        scaled = model.raw_from_padded(image.movedim(-1, 0)[None]).double().reshape(-1, model.sums).sum(0)
+        padded = image.movedim(-1, 0)[None].to(device=model.device, dtype=model.dtype)
+        scaled = model.raw_from_padded(padded).double().reshape(-1, model.target.sums).sum(0).cpu()
     core = image[c:size[0] - c, c:size[1] - c]
     return np.array([*scaled.tolist(), *core.double().sum(dim=(0, 1)).tolist()])
 
 
-def assemble(model: EDNN, plan: BlockPlan, partials: np.ndarray) -> float:
+def assemble(model: AtomEDNN, plan: BlockPlan, partials: np.ndarray) -> float:
     """Physical total (eV) from per-block partials (blocks, sums + C), summed exactly (fsum)."""
     sums = torch.tensor([[math.fsum(column) for column in partials.T]], dtype=torch.float64)
-    scaled, intensity = sums[:, :model.sums], sums[:, model.sums:]
-    total = model.to_physical(model.combine(scaled), plan.shape[0] * plan.shape[1], intensity)
+    scaled, intensity = sums[:, :model.target.sums], sums[:, model.target.sums:]
+    total = model.target.total(scaled, plan.shape[0] * plan.shape[1], intensity)
     return float(total[0, 0])
 
 
-def stream_energy(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS,
+def stream_energy(model: AtomEDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS,
                   progress: bool = False, threads: int | None = None) -> float:
     """Total energy (eV) of a binned structure, block by block in this process (with a
     progress bar on the blocks if `progress`).

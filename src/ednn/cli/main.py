@@ -75,7 +75,7 @@ def _holds_structures(path: Path) -> bool:
     """True for an existing file of atomic structures: an ednn structure or giant-structure
     file, or a file whose name ASE reads."""
     from ednn.io.structures import is_structure_file
-    from ednn.atoms.bins import is_giant_file
+    from ednn.io.giant import is_giant_file
 
     return path.is_file() and (is_structure_file(path) or is_giant_file(path) or _ase_readable(path))
 
@@ -460,7 +460,7 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.io.paths import make_parent
-    from ednn.atoms.bins import is_giant_file
+    from ednn.io.giant import is_giant_file
     from ednn.train.workflow import evaluate_on_file, file_digest
 
     loaded = ednn.load(model)
@@ -523,7 +523,7 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     """
     import ednn
     from ednn.io.grids import read_grids
-    from ednn.atoms.bins import is_giant_file
+    from ednn.io.giant import is_giant_file
 
     loaded = ednn.load(model)
     _check_data_kind(loaded, model, data)

@@ -81,7 +81,7 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: floa
     """
     from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
     from ednn.core.errors import EDNNError
-    from ednn.atoms.bins import GiantFile
+    from ednn.io.giant import GiantFile
 
     if out.exists():
         raise EDNNError(f"{out} exists; delete it first to make it again")
@@ -104,7 +104,7 @@ def area_text(area: float) -> str:
 def porous_exact(sheet: Path, block: float) -> None:
     """The exact REBO energy (eV) of a giant-structure file, block by block with LAMMPS."""
     from ednn.references.rebo_blocks import rebo_block_energy
-    from ednn.atoms.bins import GiantFile
+    from ednn.io.giant import GiantFile
 
     with GiantFile(sheet) as giant:
         click.echo(repr(rebo_block_energy(giant.bins, block=block)))

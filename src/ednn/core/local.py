@@ -65,19 +65,19 @@ class LocalTileEnergy:
             raise EDNNError("grids contain NaN or infinite values")
         check_spatial_shape(grids.shape[1:-1], model.focus, model.context, "periodic")
         self.model = model.eval()
-        self.dtype = next(model.net.parameters()).dtype
+        self.dtype = model.dtype
         self.grids = grids.movedim(-1, 1).contiguous()  # (B, C, *S) float64
         self.shape = tuple(self.grids.shape[2:])
         self.tile_counts = tuple(s // model.focus for s in self.shape)
         with torch.no_grad():
-            self.outputs = model.tile_outputs(self.grids.to(self.dtype)).double()  # (B, *n, sums)
+            self.outputs = model.tile_outputs(self._input(self.grids)).double().cpu()  # (B, *n, sums)
         self.intensity = self.grids.sum(dim=tuple(range(2, 2 + model.ndim)))  # (B, C)
         self.sums = self.outputs.flatten(1, -2).sum(1)  # (B, sums)
         self.totals = self.physical(self.sums, self.intensity)
 
     def physical(self, sums: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
         """Physical totals (B,) from summed scaled outputs (B, sums) and channel intensities (B, C)."""
-        return self.model.to_physical(self.model.combine(sums), math.prod(self.shape), intensity)[:, 0]
+        return self.model.target.total(sums, math.prod(self.shape), intensity)[:, 0]
 
     def propose(self, chains: torch.Tensor, corners: torch.Tensor, patches: torch.Tensor) -> Proposal:
         """Energy change of writing `patches` (K, C, *b) into boxes at `corners` (K, ndim)
@@ -109,16 +109,13 @@ class LocalTileEnergy:
         mask = _outer_and(inside)[:, None]
         window = torch.where(mask, replaced, window)
         with torch.no_grad():  # the window holds exactly the affected tiles with their context
-            new = self.model.raw_from_padded(window.to(self.dtype), cache_sized=False).double()  # (K, *k, sums)
+            new = self.model.raw_from_padded(self._input(window), cache_sized=False).double().cpu()  # (K, *k, sums)
         index = self._box_index(chains, tile_index)
         sums_change = (new - self.outputs[index]).flatten(1, -2).sum(1)                  # (K, sums)
         old_box = self.values(chains, corners, tuple(box))
         intensity_change = (patches - old_box).sum(dim=tuple(range(2, 2 + ndim)))
-        if self.model.readout is None:  # a sum of tiles: the change is the tiles' change
-            delta = self.model.scale[0] * sums_change[:, 0] + intensity_change @ self.model.offset_per_intensity[0]
-        else:
-            delta = self.physical(self.sums[chains] + sums_change, self.intensity[chains] + intensity_change) \
-                - self.totals[chains]
+        delta = self.model.target.change(self.sums[chains], sums_change, self.intensity[chains], intensity_change,
+                                         math.prod(self.shape))
         return Proposal(chains, corners, patches, delta, index, new, sums_change, intensity_change)
 
     def accept(self, proposal: Proposal, accepted: torch.Tensor | None = None) -> None:
@@ -146,8 +143,12 @@ class LocalTileEnergy:
     def recompute(self) -> torch.Tensor:
         """Totals (B,) of the current grids by a full evaluation (for checks)."""
         with torch.no_grad():
-            outputs = self.model.tile_outputs(self.grids.to(self.dtype)).double()
+            outputs = self.model.tile_outputs(self._input(self.grids)).double().cpu()
         return self.physical(outputs.flatten(1, -2).sum(1), self.grids.sum(dim=tuple(range(2, 2 + self.model.ndim))))
+
+    def _input(self, grids: torch.Tensor) -> torch.Tensor:
+        """Grids (…) float64 on the host as the network's input: its dtype, on its device."""
+        return grids.to(device=self.model.device, dtype=self.dtype)
 
     # ---- index helpers ---------------------------------------------------------------
 

@@ -1,72 +1,41 @@
 """The EDNN: one shared tile network applied to every tile, contributions summed.
 
-Targets live in scaled units inside the network: a physical total is
-    total = scale · Σ_tiles net(tile) + offset_per_site · n_sites
-            + Σ_c offset_per_intensity_c · Σ_pixels x_c,
-a scale factor and extensive offsets (per site, and per unit of each channel's
-intensity: for atom images with one channel per element that is a reference energy
-per atom of each element), so the model stays extensive on inputs of any size.
-A `readout` (`ednn.core.readout`, e.g. charge equilibration) replaces the plain sum by an
-extensive function of a few summed terms per site. Training works on the scaled sum
-(`forward`); users call
-`predict`, which takes numpy grids of any valid size and returns float64 totals.
+Targets live in scaled units inside the network; `model.target` (`ednn.core.target.Target`)
+turns summed tile terms into physical totals (scale, extensive offsets, readout) — the one
+place that formula lives. Training works on the scaled sum (`forward`); users call `predict`,
+which takes numpy grids of any valid size and returns float64 totals. This class knows grids
+only; `ednn.atoms.model.AtomEDNN` adds images of atoms. A model lives on one device (CPU by
+default): `model.to(device)` moves it, `predict` takes and returns numpy arrays on the host.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from ase import Atoms
 from torch import nn
 
 from ednn.core.errors import EDNNError
-from ednn.core.nets import LocalDensityNet
-from ednn.core.readout import make_readout
-from ednn.core.tiling import Padding, check_geometry, check_spatial_shape, pad, tile, tiles_from_padded
-
-_ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Softplus, nn.LeakyReLU, nn.ELU)
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+from ednn.core.evaluation import Evaluation, evaluation_of
+from ednn.core.target import Target
+from ednn.core.tiling import Padding, check_geometry, check_spatial_shape, pad, tile
 
 #: Tile pixels (tiles × channels × t^ndim) evaluated at once by `predict`; bounds memory.
 PREDICT_CHUNK_PIXELS = 2**19
-#: Tile pixels per call of the tile network (at least MIN_TILES_PER_CALL tiles): cache-sized
-#: calls ran 2× faster than one large call on 2 CPU cores (docs/speed.md).
-NET_CALL_PIXELS = 2**15
-MIN_TILES_PER_CALL = 16
-#: Structures whose image has more pixels than this are rendered and evaluated block by block.
-STREAM_ABOVE_PIXELS = 2**22
-
-
-def _starts_with_dense(net: nn.Module, in_features: int) -> bool:
-    """True when `net` is Flatten → Linear over the whole tile → Linear/elementwise layers."""
-    if not (isinstance(net, nn.Sequential) and len(net) >= 2):
-        return False
-    if not (isinstance(net[0], nn.Flatten) and isinstance(net[1], nn.Linear)):
-        return False
-    if net[1].in_features != in_features:
-        return False
-    return all(isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in list(net)[2:])
 
 
 class EDNN(nn.Module):
     """Extensive deep neural network around any tile network.
 
-    net: maps tiles (B, C, *t) with t = focus + 2·context to (B, outputs).
+    net: maps tiles (B, C, *t) with t = focus + 2·context to (B, outputs) — with a readout to the
+        readout's raw values per site (per tile, or per density cell of a density network).
     ndim: number of spatial dimensions; channels: C; padding: 'periodic' or 'zeros'.
-    scale, offset_per_site: per output; buffer offset_per_intensity (outputs, C): see the
-        module docstring.
-    imaging: for models of atoms, an `AtomImaging` dict (pixel size, Gaussian width,
-        elements); enables `predict_atoms`.
-    readout: None (the total is the sum of tile outputs) or the name of an `ednn.core.readout`
-        ('qeq': charge equilibration); the net then gives the readout's raw values per site
-        (per tile, or per density cell of a `LocalDensityNet`), and tiles give `sums` terms.
-    dense_conv: evaluate a leading dense layer over the whole tile as a strided
-        convolution over the padded grid instead of copying tiles. Same numbers; on
-        CPU it measured slower than tile copies (docs/speed.md), hence off by default.
+    scale, offset_per_site, readout: the physical target (`Target`); `targets`: their names;
+    `info`: what the model was trained on (JSON-able).
     """
 
     def __init__(self, net: nn.Module, focus: int, context: int, *, ndim: int = 2,
@@ -74,7 +43,6 @@ class EDNN(nn.Module):
                  scale: Sequence[float] | float = 1.0,
                  offset_per_site: Sequence[float] | float = 0.0,
                  targets: Sequence[str] | None = None, info: dict[str, Any] | None = None,
-                 dense_conv: bool = False, imaging: dict[str, Any] | None = None,
                  readout: str | None = None):
         super().__init__()
         check_geometry(focus, context)
@@ -88,128 +56,82 @@ class EDNN(nn.Module):
         if len(self.targets) != self.outputs:
             raise EDNNError(f"{len(self.targets)} target names for {self.outputs} outputs")
         self.info: dict[str, Any] = dict(info or {})
-        self.readout = make_readout(readout)
-        if self.readout is not None and self.outputs != 1:
-            raise EDNNError(f"the {readout!r} readout gives one output (energy), not {self.outputs}")
-        #: Terms each tile gives (summed over the structure): the outputs, or the readout's sums.
-        self.sums = self.outputs if self.readout is None else self.readout.sums
-        self.register_buffer("scale", torch.ones(outputs, dtype=torch.float64) * torch.as_tensor(scale, dtype=torch.float64))
-        self.register_buffer("offset_per_site", torch.zeros(outputs, dtype=torch.float64) + torch.as_tensor(offset_per_site, dtype=torch.float64))
-        self.register_buffer("offset_per_intensity", torch.zeros(outputs, self.channels, dtype=torch.float64))
-        self.imaging = None
-        if imaging is not None:
-            from ednn.atoms.images import AtomImaging
-
-            self.imaging = AtomImaging.from_dict(imaging)
-            if self.imaging.channels != self.channels or ndim != 2:
-                raise EDNNError(f"atom imaging with {self.imaging.channels} channels needs a 2-D model with "
-                                f"as many channels, got {ndim}-D with {self.channels}")
-        self.dense_conv_possible = _starts_with_dense(net, self.channels * self.tile**self.ndim) and self.ndim in _CONV
-        if dense_conv and not self.dense_conv_possible:
-            raise EDNNError("dense_conv needs a network that starts with Flatten and a dense layer over the whole tile")
-        self.use_dense_conv = dense_conv
+        self.target = Target(self.outputs, self.channels, scale=scale, offset_per_site=offset_per_site,
+                             readout=readout)
 
     @property
     def tile(self) -> int:
         """Tile edge f + 2c in pixels."""
         return self.focus + 2 * self.context
 
+    @property
+    def evaluation(self) -> Evaluation:
+        """How the tile network is evaluated over a grid (`ednn.core.evaluation`)."""
+        return evaluation_of(self.net)
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model's parameters and buffers live on."""
+        return self.target.scale.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The tile network's floating-point type (float32 as trained)."""
+        return next((p.dtype for p in self.net.parameters()), torch.float32)
+
     # ---- tensor path (channel-first, float) -------------------------------------------
 
-    def raw_from_padded(self, padded: torch.Tensor, dense_conv: bool | None = None,
-                        cache_sized: bool = True) -> torch.Tensor:
-        """Scaled tile outputs (N, *n, sums) of an already padded grid (N, C, *P): the
-        outputs, or with a readout its summable terms (`combine` makes totals of their sums).
+    def raw_from_padded(self, padded: torch.Tensor, cache_sized: bool = True) -> torch.Tensor:
+        """Scaled tile terms (N, *n, sums) of an already padded grid (N, C, *P): the outputs, or
+        with a readout its summable terms (`Target.total` makes totals of their sums).
 
-        `dense_conv` picks the strided-convolution evaluation of a leading dense layer
-        or the explicit tile copies (default: the model's `use_dense_conv`); `cache_sized`
-        feeds tile copies to the network in cache-sized calls (False: in one call, faster
-        for a few dozen tiles).
-        """
-        use_conv = self.use_dense_conv if dense_conv is None else dense_conv
-        if use_conv and not self.dense_conv_possible:
-            raise EDNNError("this tile network does not start with a dense layer over the whole tile")
-        if use_conv:
-            first = self.net[1]
-            weight = first.weight.view(first.out_features, self.channels, *[self.tile] * self.ndim)
-            hidden = _CONV[self.ndim](padded, weight, first.bias, stride=self.focus)
-            hidden = hidden.movedim(1, -1)
-            for layer in list(self.net)[2:]:
-                hidden = layer(hidden)
-            return self.site_terms(hidden, -1)
-        if isinstance(self.net, LocalDensityNet):
-            return self._focus_sums(self.net.density(padded))
-        tiles = tiles_from_padded(padded, self.focus, self.context)
-        counts = tiles.shape[1:1 + self.ndim]
-        flat = tiles.reshape(-1, self.channels, *[self.tile] * self.ndim)
-        chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel()) if cache_sized else len(flat)
-        out = torch.cat([self.tile_terms(part) for part in flat.split(chunk)]) if len(flat) > chunk \
-            else self.tile_terms(flat)
-        return out.view(padded.shape[0], *counts, self.sums)
+        `cache_sized` feeds tile copies to the network in cache-sized calls (False: in one call,
+        faster for a few dozen tiles)."""
+        return self.evaluation.padded(self.net, self.target, padded, self.focus, self.context, cache_sized)
 
     def tile_terms(self, tiles: torch.Tensor) -> torch.Tensor:
-        """Scaled outputs (B, sums) of explicit tiles (B, C, *t): the net's outputs, or with
-        a readout its terms per site summed over the tile (a density net's cells each a site)."""
-        if self.readout is None:
-            return self.net(tiles)
-        if isinstance(self.net, LocalDensityNet):
-            return self.site_terms(self.net.density(tiles), 1).flatten(2).sum(-1)
-        return self.site_terms(self.net(tiles), -1)
-
-    def _focus_sums(self, density: torch.Tensor) -> torch.Tensor:
-        """Tile outputs (N, *n, sums) of a `LocalDensityNet`'s density over a whole grid
-        (N, outputs, *(n·f/4)) (with a readout: each cell's terms), summed over each focus
-        region's cells."""
-        density = self.site_terms(density, 1)
-        cells = self.focus // self.net.stride
-        counts = [s // cells for s in density.shape[2:]]
-        split = [d for n in counts for d in (n, cells)]
-        summed = density.reshape(*density.shape[:2], *split).sum(tuple(range(3, 3 + 2 * self.ndim, 2)))
-        return summed.movedim(1, -1)
-
-    def site_terms(self, raw: torch.Tensor, dim: int) -> torch.Tensor:
-        """The readout's summable terms of raw site values along `dim` (no readout: raw)."""
-        return raw if self.readout is None else self.readout.site_terms(raw, dim)
-
-    def combine(self, sums: torch.Tensor) -> torch.Tensor:
-        """Scaled totals (N, outputs) of tile outputs summed over each structure (N, sums)."""
-        return sums if self.readout is None else self.readout(sums)
+        """Scaled terms (B, sums) of explicit tiles (B, C, *t)."""
+        return self.evaluation.tiles(self.net, self.target, tiles)
 
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""
         return tile(x, self.focus, self.context, self.padding)
 
-    def tile_outputs(self, x: torch.Tensor, dense_conv: bool | None = None) -> torch.Tensor:
-        """Scaled tile outputs (N, *n, sums) of a grid x (N, C, *spatial)."""
+    def tile_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled tile terms (N, *n, sums) of a grid x (N, C, *spatial)."""
         check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
-        if dense_conv and not self.dense_conv_possible:
-            raise EDNNError("this tile network does not start with a dense layer over the whole tile")
-        if isinstance(self.net, LocalDensityNet) and self.padding == "periodic":
-            return self._focus_sums(self.net.periodic_density(x))
-        return self.raw_from_padded(pad(x, self.context, self.padding), dense_conv)
+        return self.evaluation.grid(self.net, self.target, x, self.focus, self.context, self.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scaled totals (N, outputs) of a grid x (N, C, *spatial); the training target."""
-        return self.combine(self.tile_outputs(x).flatten(1, self.ndim).sum(1))
+        return self.target.combine(self.tile_outputs(x).flatten(1, self.ndim).sum(1))
 
-    def offsets(self, n_sites: int, intensity: torch.Tensor | None = None) -> torch.Tensor:
-        """Extensive offsets (N or 1, outputs), float64, of grids of `n_sites` pixels whose
-        channels sum to `intensity` (N, C) (None: no intensity offset)."""
-        offset = (self.offset_per_site * n_sites)[None]
-        if intensity is not None:
-            offset = offset + intensity.double() @ self.offset_per_intensity.T
-        return offset
+    #: How the model sees atoms: None here (grids); `ednn.atoms.model.AtomEDNN` sets it.
+    imaging = None
 
-    def to_physical(self, scaled_sum: torch.Tensor, n_sites: int,
-                    intensity: torch.Tensor | None = None) -> torch.Tensor:
-        """Physical totals (N, outputs), float64, in the target's unit, from scaled sums
-        (N, outputs) over grids of `n_sites` pixels with channel sums `intensity` (N, C)."""
-        return scaled_sum.double() * self.scale + self.offsets(n_sites, intensity)
+    def predict_atoms(self, structures: Any, placements: int = 1) -> np.ndarray:
+        """Grid models have no energy of atoms: a one-line error (see `AtomEDNN`)."""
+        raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
 
-    def to_scaled(self, totals: torch.Tensor, n_sites: int, intensity: torch.Tensor | None = None) -> torch.Tensor:
-        """Scaled targets (N, outputs), float32, from physical totals (N, outputs); see
-        `to_physical`."""
-        return ((totals.double() - self.offsets(n_sites, intensity)) / self.scale).float()
+    def calculator(self, *args: Any, **kwargs: Any) -> Any:
+        """Grid models have no energy of atoms, and no forces: a one-line error (see `AtomEDNN`)."""
+        raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+
+    def describe(self) -> dict[str, Any]:
+        """What fixes the model's outputs besides its tensors (for `identity`)."""
+        return {"net": type(self.net).__qualname__, "focus": self.focus, "context": self.context, "imaging": None}
+
+    def identity(self) -> str:
+        """'ednn model <12 hex digits>': a SHA-256 of `describe()` and the parameters and buffers
+        (names, dtypes, shapes, bytes). Equal for the same model however it was loaded, copied,
+        moved or renamed; another model differs."""
+        digest = hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode())
+        for name, tensor in sorted(self.state_dict().items()):
+            name = name.removeprefix("target.")  # the names before `Target` held them: identities stay
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return f"ednn model {digest.hexdigest()[:12]}"
 
     # ---- numpy path for users ---------------------------------------------------------
 
@@ -239,28 +161,27 @@ class EDNN(nn.Module):
                             f"this model never saw: its training grids held only {', '.join(f'{v:g}' for v in known)}")
         return x
 
-    @staticmethod
-    def _channels_first(x: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32).movedim(-1, 1)
+    def _channels_first(self, x: np.ndarray) -> torch.Tensor:
+        """A float tensor (N, C, *spatial) on the model's device of a host array (N, *spatial, C)."""
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=self.dtype).movedim(-1, 1).to(self.device)
 
     def _scaled_tile_chunks(self, x: np.ndarray) -> Iterator[tuple[slice, slice, np.ndarray]]:
-        """Scaled tile outputs of x (N, *spatial, C), chunk by chunk, as float64.
+        """Scaled tile terms of x (N, *spatial, C), chunk by chunk, as float64 on the host.
 
-        Yields (examples, first-axis tile rows, outputs of shape (examples, rows, *n[1:],
-        sums)); a chunk holds at most PREDICT_CHUNK_PIXELS tile pixels (focus pixels for a
-        local_density net, which copies no tiles), so a single large grid is cut into bands
-        of tile rows.
+        Yields (examples, first-axis tile rows, terms of shape (examples, rows, *n[1:], sums)); a
+        chunk holds at most PREDICT_CHUNK_PIXELS tile pixels (focus pixels for a network evaluated
+        as a density, which copies no tiles), so a single large grid is cut into bands of tile rows.
         """
         counts = [s // self.focus for s in x.shape[1:-1]]
         tiles_per_example = math.prod(counts)
-        window = self.focus if isinstance(self.net, LocalDensityNet) else self.tile  # density nets copy no tiles
+        window = self.evaluation.window(self.focus, self.context)
         budget = max(1, PREDICT_CHUNK_PIXELS // (self.channels * window**self.ndim))
         with torch.inference_mode():
             if tiles_per_example <= budget:
                 step = budget // tiles_per_example
                 for i in range(0, x.shape[0], step):
                     values = self.tile_outputs(self._channels_first(x[i:i + step]))
-                    yield slice(i, i + step), slice(None), values.double().numpy()
+                    yield slice(i, i + step), slice(None), values.double().cpu().numpy()
                 return
             rows = max(1, budget // (tiles_per_example // counts[0]))
             f, c = self.focus, self.context
@@ -268,31 +189,24 @@ class EDNN(nn.Module):
                 padded = pad(self._channels_first(x[i:i + 1]), self.context, self.padding)
                 for r in range(0, counts[0], rows):
                     band = padded[:, :, r * f:(r + rows) * f + 2 * c]
-                    yield slice(i, i + 1), slice(r, r + rows), self.raw_from_padded(band).double().numpy()
+                    yield slice(i, i + 1), slice(r, r + rows), self.raw_from_padded(band).double().cpu().numpy()
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Physical contribution of each tile, float64 (N, *n) or (N, *n, outputs).
 
         The map of where the extensive quantity lives; it sums to `predict(x)`. With a
-        readout, each tile's share of it (`ChargeEquilibration.shares`). For atoms, pass the
-        rendered image: `model.imaging.image(atoms, model.focus)[None]`.
+        readout, each tile's share of it (`ChargeEquilibration.shares`).
         """
         self.eval()
-        if isinstance(x, Atoms) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Atoms)):
-            raise EDNNError("contributions takes grids; for a structure pass its image, "
-                            "model.imaging.image(atoms, model.focus)[None]")
         x = self.as_grid(x)
-        tiles = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.sums))
+        terms = np.empty((x.shape[0], *[s // self.focus for s in x.shape[1:-1]], self.target.sums))
         for examples, rows, values in self._scaled_tile_chunks(x):
-            tiles[examples, rows] = values
-        if self.readout is not None:
-            terms = torch.from_numpy(tiles)
-            tiles = self.readout.shares(terms, terms.flatten(1, self.ndim).sum(1)).numpy()
+            terms[examples, rows] = values
         focus_shape = [d for s in x.shape[1:-1] for d in (s // self.focus, self.focus)]
         region_intensity = x.reshape(x.shape[0], *focus_shape, self.channels).sum(
             axis=tuple(range(2, 2 * self.ndim + 1, 2)), dtype=np.float64)
-        per_tile = (tiles * self.scale.numpy() + self.offset_per_site.numpy() * self.focus**self.ndim
-                    + region_intensity @ self.offset_per_intensity.numpy().T)
+        per_tile = self.target.tile_contributions(torch.from_numpy(terms), self.focus**self.ndim,
+                                                  torch.from_numpy(region_intensity)).cpu().numpy()
         return per_tile[..., 0] if self.outputs == 1 else per_tile
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -300,81 +214,16 @@ class EDNN(nn.Module):
         in the unit of the training target.
 
         Any spatial size that is a whole number of focus regions works; tile outputs
-        are summed in float64. Working memory: a padded float32 copy of at most one
-        large example, plus PREDICT_CHUNK_PIXELS tile pixels at a time (focus pixels for a
-        `local_density` net, which evaluates its density without copying tiles).
+        are summed in float64. Working memory: a padded copy of at most one large example
+        on the model's device, plus PREDICT_CHUNK_PIXELS tile pixels at a time (focus pixels
+        for a network evaluated as a density, which copies no tiles).
         """
         self.eval()
         x = self.as_grid(x)
-        sums = np.zeros((x.shape[0], self.sums))
+        sums = np.zeros((x.shape[0], self.target.sums))
         for examples, _, values in self._scaled_tile_chunks(x):
-            sums[examples] += values.reshape(len(values), -1, self.sums).sum(1)
+            sums[examples] += values.reshape(len(values), -1, self.target.sums).sum(1)
         n_sites = math.prod(x.shape[1:-1])
         intensity = torch.from_numpy(x.sum(axis=tuple(range(1, self.ndim + 1)), dtype=np.float64))
-        totals = self.to_physical(self.combine(torch.from_numpy(sums)), n_sites, intensity).numpy()
+        totals = self.target.total(torch.from_numpy(sums), n_sites, intensity).cpu().numpy()
         return totals[:, 0] if self.outputs == 1 else totals
-
-    def predict_atoms(self, structures: Atoms | Sequence[Atoms], placements: int = 1) -> np.ndarray:
-        """Total energies (N,) float64, in the training target's unit (eV for ednn's atom
-        models), of ase.Atoms structures (one or a list) with rectangular in-plane cells
-        that are whole numbers of this model's focus regions. Structures of more than
-        STREAM_ABOVE_PIXELS pixels are evaluated block by block (`ednn.atoms.blocks`), in
-        memory bounded by the block size.
-
-        placements: average over this many in-plane translations of every structure, spread
-        evenly over one focus region (`placement_shifts`; the sum is unchanged by whole focus
-        regions): the energy does not depend on where the pixel grid lies, a model's
-        prediction a little, and the average removes most of that (placements × the time)."""
-        if self.imaging is None:
-            raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
-        structures = [structures] if isinstance(structures, Atoms) else list(structures)
-        if not structures:
-            raise EDNNError("no structures to predict")
-        wrong = next((type(s).__name__ for s in structures if not isinstance(s, Atoms)), None)
-        if wrong is not None:
-            raise EDNNError(f"predict_atoms takes ase.Atoms (one or a list), got a {wrong}")
-        if isinstance(placements, bool) or not isinstance(placements, (int, np.integer)) or placements < 1:
-            raise EDNNError(f"placements must be a whole number of at least 1, got {placements!r}")
-        if placements > 1:
-            region = np.asarray(self.imaging.pixel_size) * self.focus
-            return np.mean([self.predict_atoms([_shifted(s, shift) for s in structures])
-                            for shift in placement_shifts(placements) * region], axis=0)
-        by_shape: dict[tuple[int, int], list[int]] = {}  # grid shape -> indices of its structures
-        totals = np.empty((len(structures), self.outputs))
-        for k, atoms in enumerate(structures):
-            try:
-                shape = self.imaging.grid_shape(atoms, self.focus)
-            except EDNNError as error:
-                raise error if len(structures) == 1 else EDNNError(f"structure {k}: {error}") from None
-            if shape[0] * shape[1] > STREAM_ABOVE_PIXELS and self.outputs == 1:
-                from ednn.atoms.bins import AtomBins
-                from ednn.atoms.blocks import stream_energy
-
-                totals[k] = stream_energy(self, AtomBins.from_atoms(atoms))
-            else:
-                by_shape.setdefault(shape, []).append(k)
-        for shape, indices in by_shape.items():
-            images = np.stack([self.imaging.image(structures[k], self.focus, shape=shape).numpy() for k in indices])
-            totals[indices] = self.predict(images).reshape(len(indices), self.outputs)
-        return totals[:, 0] if self.outputs == 1 else totals
-
-    def calculator(self, precision: str = "float32"):
-        """An ASE calculator (energy in eV, forces in eV/Å) of this atom model; see
-        `ednn.atoms.calculator.EDNNCalculator` for `precision` ('float32' or 'float64')."""
-        from ednn.atoms.calculator import EDNNCalculator
-
-        return EDNNCalculator(self, precision)
-
-
-def placement_shifts(count: int) -> np.ndarray:
-    """count in-plane shifts (count, 2) as fractions of a focus region, spread evenly (a
-    Kronecker sequence: k/count along x, the golden ratio's multiples along y); the first is 0."""
-    k = np.arange(count)
-    return np.column_stack([k / count, np.mod(k * (math.sqrt(5) - 1) / 2, 1.0)])
-
-
-def _shifted(atoms: Atoms, shift: np.ndarray) -> Atoms:
-    moved = atoms.copy()
-    moved.positions[:, :2] += shift
-    return moved
-

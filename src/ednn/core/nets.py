@@ -1,14 +1,19 @@
 """Tile networks: each maps one tile (B, C, *t) to contributions (B, outputs).
 
 Every network here is built from the tile geometry (`tile` edge t = f + 2c,
-`ndim` spatial dimensions, `channels`, `outputs`) plus its own options, and records
-them in `.config` so a saved model can be rebuilt by name. No activation follows
-the output layer. Any other `torch.nn.Module` with the same contract works inside
-`EDNN`; register it with `register_net` to save and load it by name.
+`ndim` spatial dimensions, `channels`, `outputs`) plus its own options. Its constructor's
+signature is the one source of its options and their defaults: `register_net` records the
+arguments each instance was built with in `.config`, so a saved model can be rebuilt by name,
+and `net_options` lists what a user may set. No activation follows the output layer. Any other
+`torch.nn.Module` with the same contract works inside `EDNN`; register it with `register_net`
+to save and load it by name. A network that is evaluated otherwise than on tile copies says so
+by its `evaluation` attribute (`ednn.core.evaluation`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Callable, Sequence
 
 import torch
@@ -16,26 +21,63 @@ import torch.nn.functional as F
 from torch import nn
 
 from ednn.core.errors import EDNNError
+from ednn.core.evaluation import DENSITY_OVER_GRID
 
-_NETS: dict[str, Callable[..., nn.Module]] = {}
+_NETS: dict[str, type[nn.Module]] = {}
+#: Constructor arguments fixed by the EDNN's geometry, not options a user sets.
+GEOMETRY_ARGUMENTS = ("tile", "ndim", "channels", "outputs", "context")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy of a constructor argument (tuples become lists)."""
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator: make a tile network buildable (and loadable) by `name`."""
+    """Class decorator: make a tile network buildable (and loadable) by `name`, recording the
+    arguments of each instance (defaults filled in from the signature) in `.config`."""
 
     def decorate(cls: type[nn.Module]) -> type[nn.Module]:
-        _NETS[name] = cls
+        init = cls.__init__
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self, *args: Any, **kwargs: Any) -> None:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            init(self, *args, **kwargs)
+            self.config = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}
+
+        cls.__init__ = recording_init
         cls.registered_name = name
+        _NETS[name] = cls
         return cls
 
     return decorate
 
 
+def net_names() -> list[str]:
+    """Names of the registered tile networks."""
+    return sorted(_NETS)
+
+
+def net_options(name: str) -> dict[str, Any]:
+    """The options of tile network `name` a user may set, with their defaults (from its signature)."""
+    if name not in _NETS:
+        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(net_names())}")
+    parameters = list(inspect.signature(_NETS[name].__init__).parameters.values())[1:]
+    return {p.name: _plain(p.default) for p in parameters if p.name not in GEOMETRY_ARGUMENTS
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
 def build_net(name: str, **config: Any) -> nn.Module:
     """Build a registered tile network from its name and configuration."""
     if name not in _NETS:
-        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(sorted(_NETS))}")
-    return _NETS[name](**config)
+        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(net_names())}")
+    try:
+        return _NETS[name](**config)
+    except TypeError as exc:  # an option the constructor does not take
+        raise EDNNError(f"tile network {name!r}: {exc}; its options: {net_options(name)}") from None
 
 
 def build_tile_net(name: str, focus: int, context: int, **config: Any) -> nn.Module:
@@ -73,17 +115,13 @@ class DenseTileNet(nn.Sequential):
 
     Layers: flatten, dense 32·t^ndim, dense 64, dense 64, dense `outputs`, ReLU
     between. `hidden` overrides the hidden sizes, `activation` ('relu' or 'silu', smooth:
-    continuous forces for atoms) the nonlinearity. Because it starts with a dense
-    layer over the whole tile, `EDNN(..., dense_conv=True)` can evaluate that layer
-    as a strided convolution.
+    continuous forces for atoms) the nonlinearity.
     """
 
     def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
                  hidden: Sequence[int] | None = None, activation: str = "relu"):
         hidden = list(hidden) if hidden is not None else [32 * tile**ndim, 64, 64]
         super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs], activation))
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, hidden=hidden,
-                           activation=activation)
 
 
 @register_net("paper_cnn")
@@ -111,7 +149,6 @@ class PaperCNN(nn.Module):
             width = filters
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), *_mlp([32 * (tile // 8) ** ndim, 1024, outputs]))
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -137,8 +174,6 @@ class LeanCNN(nn.Module):
             width = filters
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(*_mlp([width, hidden, outputs]))
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs,
-                           widths=list(widths), strided=strided, hidden=hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(2).mean(-1))
@@ -165,8 +200,6 @@ class AtomCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(width * edge**ndim, hidden), nn.SiLU(),
                                   nn.Linear(hidden, outputs))
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs,
-                           widths=list(widths), hidden=hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -191,6 +224,7 @@ class LocalDensityNet(nn.Module):
 
     stride = 4
     needs_context = True
+    evaluation = DENSITY_OVER_GRID
 
     def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1, *, context: int,
                  widths: Sequence[int] = (32, 64), hidden: int = 128, gain: float = 1 / 16):
@@ -210,8 +244,6 @@ class LocalDensityNet(nn.Module):
         layers += [conv(width, hidden, 1), nn.SiLU(), conv(hidden, outputs, 1)]
         self.layers = nn.Sequential(*layers)
         self.gain = gain
-        self.config = dict(tile=tile, ndim=ndim, channels=channels, outputs=outputs, context=context,
-                           widths=list(widths), hidden=hidden, gain=gain)
 
     def density(self, x: torch.Tensor) -> torch.Tensor:
         """Density cells (N, outputs, *(P - 2c)/4) of a padded grid x (N, C, *P)."""

@@ -14,6 +14,9 @@ from typing import Any
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+import torch
+
+from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
@@ -38,10 +41,10 @@ def model_config(model: EDNN) -> dict[str, Any]:
         "focus": model.focus, "context": model.context, "ndim": model.ndim,
         "channels": model.channels, "outputs": model.outputs, "padding": model.padding,
         "targets": model.targets,
-        "scale": model.scale.tolist(), "offset_per_site": model.offset_per_site.tolist(),
+        "scale": model.target.scale.tolist(), "offset_per_site": model.target.offset_per_site.tolist(),
         "info": model.info,
         "imaging": None if model.imaging is None else model.imaging.to_dict(),
-        "readout": None if model.readout is None else model.readout.name,
+        "readout": None if model.target.readout is None else model.target.readout.name,
     }
 
 
@@ -49,7 +52,7 @@ def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     """Write `model` to `path` atomically (a temporary file renamed into place)."""
     path = Path(path)
     metadata = {_METADATA_KEY: json.dumps(model_config(model))}
-    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
@@ -77,8 +80,13 @@ def _check_looks_like_model(path: Path) -> None:
         raise EDNNError(f"{path} is not a model file (ednn models are .safetensors files)")
 
 
-def load(path: str | os.PathLike) -> EDNN:
-    """Load a model saved by `save_model`; returns an `EDNN` in evaluation mode."""
+#: State-dict names of the target's buffers in files written before `Target` held them.
+_TARGET_BUFFERS = ("scale", "offset_per_site", "offset_per_intensity")
+
+
+def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
+    """Load a model saved by `save_model` onto `device` (CPU by default; e.g. 'cuda'); returns an
+    `EDNN` (an `AtomEDNN` for models of atoms) in evaluation mode."""
     path = Path(path)
     _check_looks_like_model(path)
     try:
@@ -95,17 +103,27 @@ def load(path: str | os.PathLike) -> EDNN:
         raise EDNNError(f"{path} has damaged ednn metadata") from None
     if config.get("format") != FORMAT:
         raise EDNNError(f"{path} has model format {config.get('format')!r}; this ednn reads {FORMAT!r}")
-    net = build_net(config["net"]["name"], **config["net"]["config"])
-    model = EDNN(
-        net, config["focus"], config["context"], ndim=config["ndim"], channels=config["channels"],
-        outputs=config["outputs"], padding=config["padding"], scale=config["scale"],
-        offset_per_site=config["offset_per_site"], targets=config["targets"], info=config["info"],
-        imaging=config.get("imaging"), readout=config.get("readout"),
-    )
-    tensors.setdefault("offset_per_intensity", model.offset_per_intensity)  # files from before it existed
+    try:
+        net = build_net(config["net"]["name"], **config["net"]["config"])
+        options = dict(ndim=config["ndim"], channels=config["channels"], outputs=config["outputs"],
+                       padding=config["padding"], scale=config["scale"], offset_per_site=config["offset_per_site"],
+                       targets=config["targets"], info=config["info"], readout=config.get("readout"))
+        focus, context = config["focus"], config["context"]
+    except KeyError as missing:
+        raise EDNNError(f"{path} has damaged ednn metadata (no {missing})") from None
+    imaging = config.get("imaging")
+    model = EDNN(net, focus, context, **options) if imaging is None else \
+        AtomEDNN(net, focus, context, imaging=imaging, **options)
+    for name in _TARGET_BUFFERS:  # files from before `Target`; the oldest lack offset_per_intensity
+        if name in tensors:
+            tensors[f"target.{name}"] = tensors.pop(name)
+    tensors.setdefault("target.offset_per_intensity", model.target.offset_per_intensity)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError:
         raise EDNNError(f"{path}: weights do not match the network its metadata describes") from None
-    return model.eval()
+    try:
+        return model.to(device).eval()
+    except (RuntimeError, AssertionError) as exc:  # no such device, or torch built without it
+        raise EDNNError(f"cannot load {path} onto device {device!r}: {str(exc).splitlines()[0]}") from None
 

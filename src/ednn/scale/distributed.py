@@ -18,28 +18,28 @@ import torch
 from tqdm import tqdm
 
 from ednn.core.errors import EDNNError
-from ednn.core.model import EDNN
-from ednn.atoms.bins import GiantFile
+from ednn.atoms.model import AtomEDNN
+from ednn.io.giant import GiantFile
 from ednn.atoms.blocks import DEFAULT_BLOCK_PIXELS, BlockPlan, assemble, block_partial, plan_blocks
 
 TASK_RETRIES = 3
 _open_files: dict[str, GiantFile] = {}
 
 
-def _block_task(block: int, model: EDNN, path: str, plan: BlockPlan) -> np.ndarray:
+def _block_task(block: int, model: AtomEDNN, path: str, plan: BlockPlan) -> np.ndarray:
     torch.set_num_threads(1)
     if path not in _open_files:
         _open_files[path] = GiantFile(path)
     return block_partial(model, _open_files[path].bins, plan, block)
 
 
-def _run_blocks(client, model: EDNN, path: str, plan: BlockPlan, progress: bool) -> np.ndarray:
-    """Per-block partials (blocks, model.sums + C). Dask retries a task whose worker died; if the
+def _run_blocks(client, model: AtomEDNN, path: str, plan: BlockPlan, progress: bool) -> np.ndarray:
+    """Per-block partials (blocks, model.target.sums + C). Dask retries a task whose worker died; if the
     model's copies went with it ('lost dependencies'), the missing blocks are sent again
     with a fresh copy of the model, up to TASK_RETRIES rounds."""
     from dask.distributed import KilledWorker, as_completed
 
-    partials = np.empty((len(plan), model.sums + model.channels))
+    partials = np.empty((len(plan), model.target.sums + model.channels))
     pending = list(range(len(plan)))
     with tqdm(total=len(plan), unit="block", disable=not progress, desc="blocks") as bar:
         for _ in range(TASK_RETRIES + 1):
@@ -120,7 +120,7 @@ def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
     return Client(cluster)
 
 
-def dask_energy(model: EDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+def dask_energy(model: AtomEDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
                 block_pixels: int = DEFAULT_BLOCK_PIXELS, progress: bool = True, client=None,
                 connect_timeout: float = 10.0) -> float:
     """Total energy (eV) of the structure in a giant-structure file, its blocks run as Dask tasks.

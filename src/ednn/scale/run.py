@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ednn.core.model import EDNN
-from ednn.atoms.bins import GiantFile
+from ednn.atoms.model import AtomEDNN
+from ednn.io.giant import GiantFile
 from ednn.atoms.blocks import DEFAULT_BLOCK_PIXELS, stream_energy
 
 
-def giant_energy(model: EDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+def giant_energy(model: AtomEDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
                  block_pixels: int | None = None, progress: bool = True) -> float:
     """Total energy (eV) of the structure in a giant-structure file, block by block; on a Dask
     cluster when `workers` or `scheduler` is given, else in this process (no Dask needed)."""

@@ -5,7 +5,7 @@ random atom per chain by a uniform in-plane displacement in [−step, step]² Å
 the image only within the atom's stencil around its old and new place, so only that box of
 pixels is rendered again (`single_atom_boxes`) and only the tiles whose window meets it are
 evaluated again (`LocalTileEnergy`); the chain's energy is updated by the difference.
-The sample file stores the run's settings and the model's identity (`model_identity`), and a
+The sample file stores the run's settings and the model's identity (`EDNN.identity`), and a
 resume with other settings, another model or another starting structure is refused.
 """
 
@@ -21,7 +21,6 @@ import torch
 from ase import Atoms, units
 from tqdm import tqdm
 
-from ednn.atoms.calculator import model_identity
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
 from ednn.io.run_record import setting_differences, structure_difference
 from ednn.core.errors import EDNNError
@@ -157,7 +156,7 @@ def run_atom_mc(
     steps) the positions (chains, natoms, 2) and energies (chains,) of all chains, the step
     size, the acceptance since the last sample and the random generator's state are appended
     and flushed: a killed run, started again with the same arguments, continues from its last
-    sample; the settings and `model_identity(model)` are stored, and a resume with others raises
+    sample; the settings and `model.identity()` are stored, and a resume with others raises
     EDNNError. Returns {"steps_run", "step_size", "acceptance"} (acceptance after equilibration).
     """
     _check(temperature_K, step, chains)
@@ -171,7 +170,7 @@ def run_atom_mc(
     settings = {"format": FORMAT, "temperature_K": float(temperature_K), "chains": chains, "seed": seed,
                 "equilibration": equilibration, "sample_every": sample_every,
                 "target_acceptance": float(target_acceptance), "natoms": len(atoms),
-                "model": model_identity(model)}
+                "model": model.identity()}
     with _open_samples(Path(out), settings, atoms) as samples:
         if len(samples["step"]):
             done = int(samples["step"][-1])

@@ -31,7 +31,7 @@ from ednn.systems.porous import (CELLS, EQUILIBRATION, LATTICE_A, MAX_PORES, POR
 from ednn.systems.seam_blend import blended_column, pool_field
 from ednn.systems.sheets import honeycomb
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import GiantWriter
+from ednn.io.giant import GiantWriter
 
 EDGE_MARGIN = 4.0
 """Å between a pore's rim and its patch's edge: seams then run through pristine lattice in

@@ -80,15 +80,15 @@ def fit_target_scaling(model: EDNN, train: GridSet, offsets: str = "site") -> No
     offsets grow with the system, the scale is a plain factor.
     """
     if offsets == "site":
-        model.offset_per_site.copy_((train.y / train.n_sites).mean(0))
+        model.target.offset_per_site.copy_((train.y / train.n_sites).mean(0))
     elif offsets == "intensity":
         solution = torch.linalg.lstsq(train.intensity, train.y).solution  # (C, outputs)
-        model.offset_per_intensity.copy_(solution.T)
+        model.target.offset_per_intensity.copy_(solution.T)
     else:
         raise EDNNError(f"offsets must be 'site' or 'intensity', got {offsets!r}")
-    rest = train.y - model.offsets(train.n_sites, train.intensity)
+    rest = train.y - model.target.offsets(train.n_sites, train.intensity)
     scale = rest.std(0) if len(train) > 1 else torch.ones(model.outputs, dtype=torch.float64)
-    model.scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
+    model.target.scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
 
 
 @dataclass
@@ -136,7 +136,7 @@ class TilePatterns:
 class _Batches(Dataset):
     def __init__(self, data: GridSet, model: EDNN):
         self.x = data.x
-        self.y = model.to_scaled(data.y, data.n_sites, data.intensity)
+        self.y = model.target.to_scaled(data.y, data.n_sites, data.intensity)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -203,7 +203,7 @@ class EDNNTask(L.LightningModule):
         if table is None:
             return self.model(x)
         values = self.model.tile_terms(table.patterns)
-        return self.model.combine(values[table.index[index]].sum(1))
+        return self.model.target.combine(values[table.index[index]].sum(1))
 
     def _augmented(self, batch: tuple[torch.Tensor, ...], step: int) -> tuple[torch.Tensor, ...]:
         """The batch shifted periodically by whole pixels and flipped along each axis at
@@ -236,7 +236,7 @@ class EDNNTask(L.LightningModule):
         index = torch.cat([i for _, i in self._val])
         self._val.clear()
         n = self.n_sites_val
-        physical = self.model.to_physical(pred, n, self.val_intensity[index])
+        physical = self.model.target.to_physical(pred, n, self.val_intensity[index])
         errors = error_summary(physical.numpy(), self.val_y[index].numpy(), n)
         self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
         self.log("val_mae_per_system", errors["mean_abs_per_system"])
@@ -290,11 +290,11 @@ def _break_symmetry(model: EDNN) -> None:
     """Give the readout's symmetry-breaking raw value (χ of charge equilibration) a small
     random start in the net's last layer: where it is equal on every site (a zero start)
     its gradient vanishes and it would never move."""
-    raw = model.readout.raw
+    raw = model.target.readout.raw
     last = [m for m in model.net.modules() if getattr(m, "weight", None) is not None
             and m.weight.ndim >= 2 and m.weight.shape[0] == raw][-1]
     fan_in = last.weight[0].numel()
-    last.weight[model.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
+    last.weight[model.target.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
 
 
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
@@ -330,7 +330,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     L.seed_everything(seed, verbose=False)
     if initialise and not resume and hasattr(model.net, "initialise"):
         model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
-    if initialise and not resume and model.readout is not None:
+    if initialise and not resume and model.target.readout is not None:
         _break_symmetry(model)
     steps_per_epoch = math.ceil(len(train) / batch_size)
     patterns = {"train": TilePatterns.find(model, train, batch_size),

@@ -18,6 +18,7 @@ from ednn.io.structures import StructureFile
 from ednn.io.splits import split_indices
 from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import atom_error_summary
+from ednn.atoms.model import AtomEDNN, shifted
 from ednn.core.model import EDNN
 from ednn.core.nets import build_tile_net
 from ednn.core.readout import make_readout
@@ -47,12 +48,7 @@ def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: 
 
 def translated(structures: Sequence[Atoms], rng: np.random.Generator) -> list[Atoms]:
     """Copies moved by a random in-plane translation each (uniform over the cell)."""
-    moved = []
-    for atoms in structures:
-        copy = atoms.copy()
-        copy.positions[:, :2] += rng.uniform(0, 1, 2) * [atoms.cell[0, 0], atoms.cell[1, 1]]
-        moved.append(copy)
-    return moved
+    return [shifted(atoms, rng.uniform(0, 1, 2) * [atoms.cell[0, 0], atoms.cell[1, 1]]) for atoms in structures]
 
 
 def labelled_split(data: StructureFile, seed: int, val_fraction: float,
@@ -169,8 +165,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     raw_outputs = 1 if readout is None else make_readout(readout).raw
     tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, outputs=raw_outputs,
                               **net_options)
-    model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
-                 imaging=imaging.to_dict(), readout=readout)
+    model = AtomEDNN(tile_net, focus, context, imaging=imaging, targets=["energy"], readout=readout)
     settings = dict(data_sha256_16=data_digest, grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,

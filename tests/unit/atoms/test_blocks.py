@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ednn
-import ednn.core.model
+import ednn.atoms.model
 from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import AtomBins, GiantFile, GiantWriter, is_giant_file, write_giant
+from ednn.atoms.bins import AtomBins
+from ednn.io.giant import GiantFile, GiantWriter, is_giant_file, write_giant
 from ednn.scale.run import giant_energy
 from ednn.atoms.blocks import stream_energy
 
@@ -58,7 +59,7 @@ def test_streaming_equals_the_whole_image(model, sheet, block_pixels, bin_size):
 
 def test_predict_atoms_streams_large_structures(model, sheet, monkeypatch):
     whole = model.predict_atoms(sheet)[0]
-    monkeypatch.setattr(ednn.core.model, "STREAM_ABOVE_PIXELS", 1000)
+    monkeypatch.setattr(ednn.atoms.model, "STREAM_ABOVE_PIXELS", 1000)
     assert model.predict_atoms([sheet, sheet])[1] == pytest.approx(whole, rel=1e-8)
 
 

@@ -10,7 +10,6 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.optimize import BFGS
 
 import ednn
-from ednn.atoms.calculator import model_identity
 from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
 
@@ -90,11 +89,11 @@ def test_identity_follows_the_content_not_the_file(tmp_path):
     model = ednn.load(MODEL)
     identity = model.calculator().identity
     assert re.fullmatch(r"ednn model [0-9a-f]{12}", identity)
-    assert ednn.load(tmp_path / "renamed.safetensors").calculator().identity == identity == model_identity(model)
+    assert ednn.load(tmp_path / "renamed.safetensors").calculator().identity == identity == model.identity()
     assert model.calculator("float64").identity == f"{identity} (float64)"
-    assert model_identity(ednn.load(DENSITY_MODEL)) != identity
+    assert ednn.load(DENSITY_MODEL).identity() != identity
     model.info["note"] = "descriptive only"
-    assert model_identity(model) == identity
+    assert model.identity() == identity
     with torch.no_grad():
         next(model.net.parameters())[0, 0] += 1e-6
-    assert model_identity(model) != identity
+    assert model.identity() != identity

@@ -6,6 +6,7 @@ import torch
 from ase import Atoms
 
 import ednn
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
 from ednn.systems.sheets import honeycomb, random_sheet
 from ednn.core.errors import EDNNError
@@ -23,11 +24,11 @@ def atom_model(seed=0):
     network's share of the energy a few eV, comparable to what training gives."""
     torch.manual_seed(seed)
     imaging = AtomImaging(pixel_size=PIXEL, elements=(5, 6, 7), gamma=GAMMA)
-    model = EDNN(build_net("atom_cnn", tile=FOCUS + 2 * CONTEXT, channels=3), FOCUS, CONTEXT, channels=3,
-                 imaging=imaging.to_dict())
+    model = AtomEDNN(build_net("atom_cnn", tile=FOCUS + 2 * CONTEXT, channels=3), FOCUS, CONTEXT, channels=3,
+                 imaging=imaging)
     with torch.no_grad():
-        model.offset_per_intensity.copy_(torch.tensor([[-0.31, -0.52, -0.43]], dtype=torch.float64))
-        model.scale.fill_(7.5)
+        model.target.offset_per_intensity.copy_(torch.tensor([[-0.31, -0.52, -0.43]], dtype=torch.float64))
+        model.target.scale.fill_(7.5)
     return model.eval()
 
 
@@ -44,7 +45,7 @@ def network_part(model, atoms):
     """Prediction minus the per-element offsets: what the tile network adds."""
     image = model.imaging.image(atoms, model.focus).numpy()
     intensity = torch.from_numpy(image.sum((0, 1), dtype=np.float64))[None]
-    return model.predict_atoms(atoms)[0] - float(model.offsets(0, intensity)[0, 0])
+    return model.predict_atoms(atoms)[0] - float(model.target.offsets(0, intensity)[0, 0])
 
 
 def test_energy_is_extensive_over_supercells(model):
@@ -109,7 +110,7 @@ def test_save_and_load_keep_imaging_and_predictions(model, tmp_path):
     loaded = ednn.load(path)
     assert loaded.imaging == model.imaging
     assert loaded.imaging.pixel_size == PIXEL and loaded.imaging.elements == (5, 6, 7)
-    torch.testing.assert_close(loaded.offset_per_intensity, model.offset_per_intensity, rtol=0, atol=0)
+    torch.testing.assert_close(loaded.target.offset_per_intensity, model.target.offset_per_intensity, rtol=0, atol=0)
     structures = [sheet(k) for k in range(3)] + [sheet(0).repeat((2, 2, 1))]
     np.testing.assert_array_equal(loaded.predict_atoms(structures), model.predict_atoms(structures))
 
@@ -122,7 +123,7 @@ def test_zero_network_leaves_per_element_reference_energies():
     with torch.no_grad():
         model.net.head[-1].weight.zero_()
         model.net.head[-1].bias.zero_()
-    per_atom = model.offset_per_intensity[0].numpy() * 2 * math.pi * GAMMA**2 / (PIXEL[0] * PIXEL[1])
+    per_atom = model.target.offset_per_intensity[0].numpy() * 2 * math.pi * GAMMA**2 / (PIXEL[0] * PIXEL[1])
     structures = [sheet(k) for k in range(6)] + [random_sheet((10, 6), 1, 3)[0]]
     counts = np.array([[np.sum(s.numbers == z) for z in (5, 6, 7)] for s in structures])
     np.testing.assert_allclose(model.predict_atoms(structures), counts @ per_atom, rtol=1e-6)
@@ -266,8 +267,8 @@ def test_paper_geometry_is_available_by_configuration():
     its 13-convolution CNN, one Z-weighted channel; it predicts and stays extensive."""
     torch.manual_seed(0)
     imaging = AtomImaging(pixel_size=(CELL[0] / 256, CELL[1] / 256), elements=(5, 6, 7), per_element=False)
-    model = EDNN(build_net("paper_cnn", tile=64 + 2 * 32, channels=1), 64, 32, channels=1,
-                 imaging=imaging.to_dict()).eval()
+    model = AtomEDNN(build_net("paper_cnn", tile=64 + 2 * 32, channels=1), 64, 32, channels=1,
+                 imaging=imaging).eval()
     atoms = sheet(0)
     single = model.predict_atoms(atoms)[0]
     assert model.imaging.grid_shape(atoms, model.focus) == (256, 256)
@@ -275,7 +276,7 @@ def test_paper_geometry_is_available_by_configuration():
 
 
 def test_placements_average_translated_copies(model):
-    from ednn.core.model import placement_shifts
+    from ednn.atoms.model import placement_shifts
 
     structures = [sheet(index) for index in range(3)]
     region = np.asarray(PIXEL) * FOCUS

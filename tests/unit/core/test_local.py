@@ -20,7 +20,7 @@ def small_model(focus, context, channels, seed=0):
     model = EDNN(build_net("dense", tile=focus + 2 * context, channels=channels, hidden=[8]), focus, context,
                  channels=channels, scale=3.0, offset_per_site=0.1)
     with torch.no_grad():
-        model.offset_per_intensity.copy_(torch.linspace(-1, 1, channels)[None])
+        model.target.offset_per_intensity.copy_(torch.linspace(-1, 1, channels)[None])
     return model.eval()
 
 

@@ -112,7 +112,3 @@ def test_predict_in_padded_bands_equals_the_wrapped_whole_grid(monkeypatch):
     np.testing.assert_allclose(model.predict(x), whole, rtol=1e-6)
     np.testing.assert_allclose(model.contributions(x), tiles, rtol=1e-5, atol=1e-6)
 
-
-def test_density_net_on_a_periodic_grid_refuses_the_dense_layer_evaluation():
-    with pytest.raises(EDNNError, match="dense layer"):
-        make(4, 4).tile_outputs(torch.zeros(1, 1, 8, 8), dense_conv=True)

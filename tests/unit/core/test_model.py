@@ -16,24 +16,16 @@ def make(ndim=2, focus=1, context=1, channels=1, net="dense", **options):
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, scale=3.0, offset_per_site=-0.5).eval()
 
 
-@pytest.mark.parametrize("ndim, focus, context, channels", [(1, 2, 1, 1), (2, 1, 1, 1), (2, 2, 3, 2), (3, 1, 1, 2)])
-def test_dense_layer_as_strided_convolution_matches_tile_copies(ndim, focus, context, channels):
-    model = make(ndim, focus, context, channels, hidden=[16, 8])
-    x = torch.randn(3, channels, *[4 * focus] * ndim)
-    with torch.no_grad():
-        conv = model.tile_outputs(x, dense_conv=True)
-        copy = model.tile_outputs(x, dense_conv=False)
-    assert conv.shape == (3, *[4] * ndim, 1)
-    torch.testing.assert_close(conv, copy, rtol=1e-5, atol=1e-6)
-
-
-def test_user_network_without_dense_start_uses_tile_copies():
+def test_any_user_network_is_evaluated_on_tile_copies_and_equals_a_loop_over_tiles():
+    torch.manual_seed(3)
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 1))
-    model = EDNN(net, 1, 1)
-    assert not model.dense_conv_possible
-    with pytest.raises(EDNNError, match="dense layer"):
-        model.tile_outputs(torch.zeros(1, 1, 4, 4), dense_conv=True)
-    assert model.predict(np.ones((2, 4, 4))).shape == (2,)
+    model = EDNN(net, 1, 1, scale=2.0, offset_per_site=0.25)
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(2, 4, 4))
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="wrap")
+    with torch.no_grad():
+        loop = [sum(net(torch.tensor(padded[n, i:i + 3, j:j + 3], dtype=torch.float32)[None, None]).item()
+                    for i in range(4) for j in range(4)) for n in range(2)]
+    np.testing.assert_allclose(model.predict(x), 2.0 * np.array(loop) + 0.25 * 16, rtol=1e-6)
 
 
 @settings(max_examples=25, deadline=None)

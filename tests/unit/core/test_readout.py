@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import ednn
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
 from ednn.systems.sheets import honeycomb, random_sheet
 from ednn.core.errors import EDNNError
@@ -30,7 +31,9 @@ def qeq_model(net="local_density", focus=8, context=8, imaging=True, seed=0):
     options = dict(widths=(4, 8), hidden=8) if net == "local_density" else {}
     tile_net = build_tile_net(net, focus, context, ndim=2, channels=channels, outputs=3, **options)
     atoms = AtomImaging(pixel_size=tuple(CELL / 32), elements=(5, 6, 7)).to_dict() if imaging else None
-    model = EDNN(tile_net, focus, context, channels=channels, readout="qeq", imaging=atoms, scale=0.5)
+    options = dict(channels=channels, readout="qeq", scale=0.5)
+    model = AtomEDNN(tile_net, focus, context, imaging=atoms, **options) if imaging else \
+        EDNN(tile_net, focus, context, **options)
     with torch.no_grad():
         for p in model.net.parameters():  # sizeable χ spread, so the coupling matters
             p.mul_(4.0)
@@ -76,7 +79,7 @@ def test_tile_shares_sum_to_the_prediction_and_training_sum():
     np.testing.assert_allclose(shares.sum((1, 2)), model.predict(x), rtol=1e-9)
     with torch.no_grad():
         scaled = model(torch.as_tensor(x, dtype=torch.float32)[:, None])
-    np.testing.assert_allclose(model.to_physical(scaled, 24 * 32).numpy()[:, 0], model.predict(x), rtol=1e-5)
+    np.testing.assert_allclose(model.target.to_physical(scaled, 24 * 32).numpy()[:, 0], model.predict(x), rtol=1e-5)
 
 
 def test_predict_in_padded_bands_equals_the_wrapped_whole_grid(monkeypatch):
@@ -122,7 +125,7 @@ def test_forces_match_finite_differences(sheet):
 def test_a_saved_model_keeps_its_readout(sheet, tmp_path):
     model = qeq_model()
     loaded = ednn.load(save_model(model, tmp_path / "q.safetensors"))
-    assert loaded.readout.name == "qeq" and loaded.sums == 4
+    assert loaded.target.readout.name == "qeq" and loaded.target.sums == 4
     assert loaded.predict_atoms(sheet)[0] == model.predict_atoms(sheet)[0]
 
 

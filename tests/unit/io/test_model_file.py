@@ -93,3 +93,46 @@ def test_unregistered_network_cannot_be_saved(tmp_path):
     model = EDNN(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(9, 1)), 1, 1)
     with pytest.raises(EDNNError, match="register"):
         ednn.save_model(model, tmp_path / "m.safetensors")
+
+
+def test_files_from_before_the_target_object_load_with_the_same_numbers(model, tmp_path):
+    """Files written before `Target` held scale and offsets stored them at the top level."""
+    path = ednn.save_model(model, tmp_path / "m.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata, tensors = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}
+    old = {k.removeprefix("target."): v for k, v in tensors.items() if k != "target.offset_per_intensity"}
+    save_file(old, str(tmp_path / "old.safetensors"), metadata=metadata)
+    x = np.random.default_rng(1).choice([-1, 1], size=(2, 8, 8))
+    loaded = ednn.load(tmp_path / "old.safetensors")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.identity() == model.identity()
+
+
+def test_load_onto_a_device_and_refuse_one_that_is_not_there(model, tmp_path):
+    path = ednn.save_model(model, tmp_path / "m.safetensors")
+    assert ednn.load(path, device="cpu").device == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(EDNNError, match="cannot load .* onto device 'cuda'"):
+            ednn.load(path, device="cuda")
+    with pytest.raises(EDNNError, match="onto device 'toaster'"):
+        ednn.load(path, device="toaster")
+
+
+def test_metadata_without_focus_or_with_an_unknown_net_option_is_named_damaged(model, tmp_path):
+    import json
+
+    from ednn.io.model_file import model_config
+
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    config = model_config(model)
+    del config["focus"]
+    save_file(tensors, str(tmp_path / "a.safetensors"), metadata={"ednn": json.dumps(config)})
+    with pytest.raises(EDNNError, match="damaged ednn metadata .*focus"):
+        ednn.load(tmp_path / "a.safetensors")
+    config = model_config(model)
+    config["net"]["config"]["depth"] = 3
+    save_file(tensors, str(tmp_path / "b.safetensors"), metadata={"ednn": json.dumps(config)})
+    with pytest.raises(EDNNError, match="tile network 'dense'.*depth"):
+        ednn.load(tmp_path / "b.safetensors")

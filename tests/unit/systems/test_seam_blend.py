@@ -10,7 +10,7 @@ from ednn.systems.porous_sheet import slot_choice, write_porous_sheet
 from ednn.systems.seam_blend import blended_column, pool_field
 from ednn.systems.sheets import honeycomb
 from ednn.core.errors import EDNNError
-from ednn.atoms.bins import GiantFile
+from ednn.io.giant import GiantFile
 
 WIDTH = 8.0
 

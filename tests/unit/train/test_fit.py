@@ -26,12 +26,12 @@ def test_target_scaling_is_extensive():
     train = GridSet.from_numpy(model, x, ising_energy(x))
     fit_target_scaling(model, train)
     expected = np.mean(ising_energy(x) / 64)
-    assert model.offset_per_site.item() == pytest.approx(expected)
-    scaled = model.to_scaled(train.y, 64)
-    assert torch.allclose(model.to_physical(scaled, 64), train.y, atol=1e-4)  # float32 scaled units
+    assert model.target.offset_per_site.item() == pytest.approx(expected)
+    scaled = model.target.to_scaled(train.y, 64)
+    assert torch.allclose(model.target.to_physical(scaled, 64), train.y, atol=1e-4)  # float32 scaled units
     # the offset is per site: a 4x larger lattice shifts by 4x as much, the scale is a plain factor
     zero = torch.zeros(1, 1)
-    assert model.to_physical(zero, 256).item() == pytest.approx(4 * model.to_physical(zero, 64).item())
+    assert model.target.to_physical(zero, 256).item() == pytest.approx(4 * model.target.to_physical(zero, 64).item())
 
 
 @pytest.mark.parametrize("padding", ["periodic", "zeros"])

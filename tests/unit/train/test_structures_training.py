@@ -9,6 +9,7 @@ import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import ednn
+from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
 from ednn.references.label import label_file, make_calculator
 from ednn.systems.sheets import generate_sheet_file, honeycomb, random_sheet
@@ -60,7 +61,7 @@ def test_train_on_structures_writes_a_described_model(trained, sheets_file):
     again = evaluate_structure_file(loaded, sheets_file, "test")["summary"]
     assert again["median_abs_meV_per_A2"] == pytest.approx(metrics["median_abs_meV_per_A2"], rel=1e-9)
     # per-element reference energies near Tersoff's few eV per atom
-    per_atom = loaded.offset_per_intensity[0].numpy() * 2 * math.pi * 0.2**2 / np.prod(CELL / 32)
+    per_atom = loaded.target.offset_per_intensity[0].numpy() * 2 * math.pi * 0.2**2 / np.prod(CELL / 32)
     assert ((per_atom > -10) & (per_atom < -3)).all()
 
 
@@ -76,7 +77,7 @@ def test_intensity_offsets_recover_exact_per_element_energies():
     ~0.4 % with the sub-pixel position, so the recovery is only that good there)."""
     pixel = tuple(CELL / 64)
     imaging = AtomImaging(pixel_size=pixel, elements=(5, 6, 7))
-    model = EDNN(build_net("atom_cnn", tile=32, channels=3), 16, 8, channels=3, imaging=imaging.to_dict())
+    model = AtomEDNN(build_net("atom_cnn", tile=32, channels=3), 16, 8, imaging=imaging)
     structures = [random_sheet((5, 3), 5, k)[0] for k in range(40)]
     images = np.stack([imaging.image(s, 16).numpy() for s in structures])
     counts = np.array([[np.sum(s.numbers == z) for z in (5, 6, 7)] for s in structures], dtype=float)
@@ -85,12 +86,12 @@ def test_intensity_offsets_recover_exact_per_element_energies():
     y = counts @ mu
     train = GridSet.from_numpy(model, images, y)
     fit_target_scaling(model, train, offsets="intensity")
-    recovered = model.offset_per_intensity[0].numpy() * 2 * math.pi * 0.2**2 / (pixel[0] * pixel[1])
+    recovered = model.target.offset_per_intensity[0].numpy() * 2 * math.pi * 0.2**2 / (pixel[0] * pixel[1])
     np.testing.assert_allclose(recovered, mu, rtol=1e-6)
-    rest = (train.y - model.offsets(train.n_sites, train.intensity)).numpy()
+    rest = (train.y - model.target.offsets(train.n_sites, train.intensity)).numpy()
     assert np.std(rest) < 1e-6 * np.abs(y).mean()
-    assert model.scale.item() == pytest.approx(np.std(rest, ddof=1), rel=1e-6)
-    np.testing.assert_array_equal(model.offset_per_site.numpy(), 0.0)
+    assert model.target.scale.item() == pytest.approx(np.std(rest, ddof=1), rel=1e-6)
+    np.testing.assert_array_equal(model.target.offset_per_site.numpy(), 0.0)
     with pytest.raises(EDNNError, match="offsets"):
         fit_target_scaling(model, train, offsets="element")
 
@@ -273,7 +274,7 @@ def test_cli_trains_a_charge_equilibrated_density_model(ednn_cli, sheets_file, t
                        "--epochs", 1, "--batch-size", 16)
     assert trained.returncode == 0, trained.stderr
     model = ednn.load(tmp_path / "q.safetensors")
-    assert model.readout.name == "qeq" and model.net.config["outputs"] == 3
+    assert model.target.readout.name == "qeq" and model.net.config["outputs"] == 3
     sheet = random_sheet((5, 3), 8, 3)[0]
     image = model.imaging.image(sheet, model.focus).movedim(-1, 0)[None]
     with torch.no_grad():

@@ -52,8 +52,8 @@ def tile_table(model: EDNN) -> np.ndarray:
         held = ", ".join(f"{v:g}" for v in data["input_values"] or []) or "many distinct values"
         raise EDNNError(f"the Ising Monte Carlo needs a model of ±1 spins; this one was trained on grids "
                         f"holding {held}")
-    if model.readout is not None:
-        raise EDNNError(f"tabulating needs tile energies that add up; this model's {model.readout.name!r} readout "
+    if model.target.readout is not None:
+        raise EDNNError(f"tabulating needs tile energies that add up; this model's {model.target.readout.name!r} readout "
                         "couples the tiles")
     if model.padding != "periodic" and model.context > 0:
         raise EDNNError("tabulating needs a periodic model; this one pads its context with zeros")
@@ -62,11 +62,11 @@ def tile_table(model: EDNN) -> np.ndarray:
     tiles = torch.from_numpy(spins.astype(np.float32)).reshape(-1, model.channels, *[model.tile] * model.ndim)
     model.eval()
     with torch.inference_mode():
-        scaled = model.net(tiles)[:, 0].double().numpy()
+        terms = model.tile_terms(tiles.to(device=model.device, dtype=model.dtype)).double().cpu()
     focus = (slice(None), slice(None), *[slice(model.context, model.context + model.focus)] * model.ndim)
-    focus_intensity = tiles.numpy()[focus].reshape(len(tiles), model.channels, -1).sum(-1, dtype=np.float64)
-    return (scaled * model.scale.item() + model.offset_per_site.item() * model.focus**model.ndim
-            + focus_intensity @ model.offset_per_intensity[0].numpy())
+    focus_intensity = tiles[focus].reshape(len(tiles), model.channels, -1).double().sum(-1)
+    return model.target.tile_contributions(terms[:, None], model.focus**model.ndim,
+                                           focus_intensity[:, None])[:, 0, 0].cpu().numpy()
 
 
 def exact_tile_table(focus: int = 1, context: int = 1) -> np.ndarray:

@@ -38,7 +38,7 @@ def offset_model(focus: int, context: int, seed: int = 0) -> EDNN:
     torch.manual_seed(seed)
     model = EDNN(build_net("dense", tile=focus + 2 * context, hidden=[16]), focus, context, scale=2.5,
                  offset_per_site=-0.75)
-    model.offset_per_intensity.fill_(0.3)
+    model.target.offset_per_intensity.fill_(0.3)
     return model.eval()
 
 
