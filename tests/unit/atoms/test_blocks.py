@@ -17,7 +17,7 @@ from ednn.atoms.bins import AtomBins, GiantFile, GiantWriter, is_giant_file, wri
 from ednn.scale.run import giant_energy
 from ednn.atoms.blocks import stream_energy
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
 
 @pytest.fixture(scope="module")

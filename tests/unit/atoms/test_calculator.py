@@ -14,8 +14,8 @@ from ednn.atoms.calculator import model_identity
 from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
-DENSITY_MODEL = "models/hexsheets-gfn1xtb-density.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
+DENSITY_MODEL = "models/ablations/hexsheets-gfn1xtb-density.safetensors"
 
 
 @pytest.fixture(scope="module", params=[MODEL, DENSITY_MODEL], ids=["dense", "local_density"])
