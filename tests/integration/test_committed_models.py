@@ -1,5 +1,6 @@
 """The models in models/ do what the docs say they do."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,16 @@ def test_every_committed_model_loads_is_extensive_and_has_a_card(path):
     assert_extensive(model, k=2, rtol=2e-5)
     assert model.info["test_metrics"]["n"] > 0 and model.info["training"]["wall_seconds"] > 0
     assert path.name in (path.parent / "README.md").read_text()  # its card: models/README.md or ablations/README.md
+
+
+def test_every_model_path_in_the_docs_and_benchmarks_exists():
+    """README, docs, cards and benchmarks name models where they are on the shelf (ednn.io.shelf moved them)."""
+    root = MODELS.parent
+    texts = [root / "README.md", *root.glob("docs/*.md"), *MODELS.rglob("README.md"),
+             *root.glob("benchmarks/*.py"), *root.glob("benchmarks/*.sh")]
+    named = {(text.name, path) for text in texts
+             for path in re.findall(r"models/[\w/.-]+?\.safetensors", text.read_text())}
+    assert named and not [(text, path) for text, path in named if not (root / path).is_file()]
 
 
 @pytest.mark.slow
