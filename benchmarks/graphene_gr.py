@@ -1,7 +1,7 @@
 """Paper §3.4, Fig. 13: g(r) of pristine graphene at 1000 K from EDNN-driven Monte Carlo and
 MD, against planar GFN1-xTB MD; and the speed of EDNN Monte Carlo with local updates.
 
-    python benchmarks/graphene_gr.py [--model models/hexsheets-gfn1xtb.safetensors]
+    python benchmarks/graphene_gr.py [--model models/ablations/hexsheets-gfn1xtb-dense.safetensors]
                                      [--reference datasets/graphene-60-gfn1xtb-1000K-md.h5]
                                      [--work data/md] [--out docs]
 
@@ -92,7 +92,7 @@ def figure(curves: dict, table: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/hexsheets-gfn1xtb.safetensors"))
+    parser.add_argument("--model", type=Path, default=Path("models/ablations/hexsheets-gfn1xtb-dense.safetensors"))
     parser.add_argument("--reference", type=Path, default=Path("datasets/graphene-60-gfn1xtb-1000K-md.h5"))
     parser.add_argument("--work", type=Path, default=Path("data/md"))
     parser.add_argument("--out", type=Path, default=Path("docs"))

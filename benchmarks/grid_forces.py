@@ -24,18 +24,19 @@ from ednn.systems.sheets import honeycomb  # noqa: E402
 from ednn.atoms.model import placement_shifts  # noqa: E402
 
 torch.set_num_threads(1)
-MODELS = ["hexsheets-gfn1xtb", "hexsheets-gfn1xtb-density", "hexsheets-gfn1xtb-qeq", "hexsheets-gfn1xtb-qeq-extra"]
+MODELS = ["ablations/hexsheets-gfn1xtb-dense", "ablations/hexsheets-gfn1xtb-density", "ablations/hexsheets-gfn1xtb-qeq",
+          "hexsheets-gfn1xtb"]
 PLACEMENTS = 8
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=MODELS, help="model names in models/")
+    parser.add_argument("--models", nargs="+", default=MODELS, help="model files in models/, without .safetensors")
     names = parser.parse_args().models
     graphene, _ = honeycomb((5, 3))
     graphene.numbers[:] = 6
     print(f"perfect 60-atom graphene (a = 2.50 Å), {PLACEMENTS} placements of the pixel grid; every force should be 0")
-    print(f"{'model':30} {'max |F| eV/Å':>13} {'rms |F|':>8} {'max |net F|':>12} {'energy spread eV':>17}")
+    print(f"{'model':36} {'max |F| eV/Å':>13} {'rms |F|':>8} {'max |net F|':>12} {'energy spread eV':>17}")
     for name in names:
         model = ednn.load(f"models/{name}.safetensors")
         region = np.asarray(model.imaging.pixel_size) * model.focus
@@ -49,7 +50,7 @@ def main() -> None:
             squares.append(np.mean(norms ** 2))
             net = max(net, np.linalg.norm(forces.sum(axis=0)))
             energies.append(energy)
-        print(f"{name:30} {largest:13.3f} {np.sqrt(np.mean(squares)):8.3f} {net:12.3f} {np.ptp(energies):17.3f}")
+        print(f"{name:36} {largest:13.3f} {np.sqrt(np.mean(squares)):8.3f} {net:12.3f} {np.ptp(energies):17.3f}")
 
 
 if __name__ == "__main__":

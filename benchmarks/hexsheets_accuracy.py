@@ -28,18 +28,18 @@ from ednn.analysis.plots import _pyplot, parity_plot
 from ednn.train.structures import areas, evaluate_structures, labelled_split, translated
 from ednn.io.structures import StructureFile
 
-#: label: (model file stem, paper's figure in meV/Å² on its 60-atom DFT test set or None)
+#: label: (model file in models/ without .safetensors, paper's figure in meV/Å² on its 60-atom DFT test set or None)
 MODELS = {
-    "EDNN": ("hexsheets-gfn1xtb", 1.122),
-    "EDNN, local density": ("hexsheets-gfn1xtb-density", 1.122),
-    "EDNN, local density, wider": ("hexsheets-gfn1xtb-density-wide", 1.122),
-    "EDNN, local density, charge eq.": ("hexsheets-gfn1xtb-qeq", 1.122),
-    "EDNN, charge eq., extra sheets": ("hexsheets-gfn1xtb-qeq-extra", 1.122),
-    "whole-image": ("hexsheets-gfn1xtb-whole-image", 2.529),
-    "EDNN, MSE loss": ("hexsheets-gfn1xtb-mse", None),
-    "EDNN, fixed placement": ("hexsheets-gfn1xtb-fixed-placement", None),
-    "EDNN, lattice grid, fixed placement": ("hexsheets-gfn1xtb-lattice-grid", None),
-    "whole-image, fixed placement": ("hexsheets-gfn1xtb-whole-image-fixed-placement", None),
+    "EDNN": ("ablations/hexsheets-gfn1xtb-dense", 1.122),
+    "EDNN, local density": ("ablations/hexsheets-gfn1xtb-density", 1.122),
+    "EDNN, local density, wider": ("ablations/hexsheets-gfn1xtb-density-wide", 1.122),
+    "EDNN, local density, charge eq.": ("ablations/hexsheets-gfn1xtb-qeq", 1.122),
+    "EDNN, charge eq., extra sheets": ("hexsheets-gfn1xtb", 1.122),
+    "whole-image": ("ablations/hexsheets-gfn1xtb-whole-image", 2.529),
+    "EDNN, MSE loss": ("ablations/hexsheets-gfn1xtb-mse", None),
+    "EDNN, fixed placement": ("ablations/hexsheets-gfn1xtb-fixed-placement", None),
+    "EDNN, lattice grid, fixed placement": ("ablations/hexsheets-gfn1xtb-lattice-grid", None),
+    "whole-image, fixed placement": ("ablations/hexsheets-gfn1xtb-whole-image-fixed-placement", None),
 }
 #: The EDNNs whose transfer to larger cells is measured.
 TRANSFER_OF = ("EDNN", "EDNN, local density", "EDNN, local density, charge eq.", "EDNN, charge eq., extra sheets")
@@ -175,7 +175,7 @@ def main() -> None:
             if placement == "translated":
                 errors[label] = np.asarray(result["predicted"]) - source.energy[test]
                 parity_plot(result["predicted"], result["true"], result["n_atoms"],
-                            figures / f"hexsheets-fig5-{stem}.png",
+                            figures / f"hexsheets-fig5-{Path(stem).name}.png",
                             f"{label} on the 60-site test split, randomly translated", unit="eV", site="atom")
         if label in TRANSFER_OF:  # the EDNNs also averaged over placements of the pixel grid
             s = evaluate_structures(model, placements["translated"], source.energy[test], PLACEMENTS)["summary"]
@@ -220,8 +220,7 @@ def main() -> None:
                   f"{s['mean_abs_meV_per_A2']:.3f} meV/Å² ({ratio:.2f}x the 60-site mean); EDNN "
                   f"{1000 * s['seconds_per_structure']:.1f} ms vs GFN1-xTB {s['gfn1xtb_seconds_median']:.1f} s")
         results["transfer"][label] = {str(k): v for k, v in rows.items()}
-        stem = MODELS[label][0]
-        transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{stem}.png")
+        transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{Path(MODELS[label][0]).name}.png")
     pairs = [("EDNN, local density", "EDNN, local density, wider"),
              ("EDNN, local density", "EDNN, local density, charge eq.")]
     for pair in pairs:

@@ -38,7 +38,7 @@ def levels(task: tuple[int, object]) -> tuple[int, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/hexsheets-gfn1xtb-density.safetensors"))
+    parser.add_argument("--model", type=Path, default=Path("models/ablations/hexsheets-gfn1xtb-density.safetensors"))
     parser.add_argument("--data", type=Path, default=Path("datasets/hexsheets-60.h5"))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

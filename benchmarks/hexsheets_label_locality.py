@@ -45,7 +45,7 @@ def leave_one_out_residual(features: np.ndarray, values: np.ndarray) -> np.ndarr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/hexsheets-gfn1xtb-density.safetensors"))
+    parser.add_argument("--model", type=Path, default=Path("models/ablations/hexsheets-gfn1xtb-density.safetensors"))
     parser.add_argument("--data", type=Path, default=Path("datasets/hexsheets-60.h5"))
     parser.add_argument("--per-group", type=int, default=4, help="test sheets per kind, with and without vacancies")
     parser.add_argument("--workers", type=int, default=2)

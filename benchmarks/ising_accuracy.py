@@ -31,9 +31,10 @@ DATASETS = {
     "test-128x128-near-tc.h5": (128, 200, (2.1, 2.45), 128, 50),
     "test-512x512-near-tc.h5": (512, 12, (2.1, 2.45), 512, 4),
 }
-#: (row label, model file stem, context c); the flagship c=1 model also gets the transfer tests.
-MODELS = [("c=1", "ising-8x8-f1c1", 1), ("c=1 lean", "ising-8x8-f1c1-lean", 1),
-          ("c=2 lean", "ising-8x8-f1c2", 2), ("c=3 lean", "ising-8x8-f1c3", 3)]
+#: (row label, model file in models/ without .safetensors, context c); the flagship c=1 model also gets the
+#: transfer tests.
+MODELS = [("c=1", "ising-8x8-f1c1", 1), ("c=1 lean", "ablations/ising-8x8-f1c1-lean", 1),
+          ("c=2 lean", "ablations/ising-8x8-f1c2", 2), ("c=3 lean", "ablations/ising-8x8-f1c3", 3)]
 #: paper's median errors, read as J per configuration (see docs/ising.md).
 PAPER_8X8 = {1: 0.028, 2: 1.090, 3: 14.816}
 PAPER_128 = 2.055
@@ -83,7 +84,7 @@ def main() -> None:
         for label, name, split in sets:
             result = evaluate_on_file(model, paths[name], split)
             s = result["summary"]
-            results[f"{stem} {label}"] = s
+            results[f"{Path(stem).name} {label}"] = s
             paper = PAPER_8X8[c] if label == "8×8 test" else PAPER_128 if label.startswith("128") else None
             target = TARGETS[label] if flagship else (None, None)
             ok = all(t is None or v <= t for v, t in zip((s["median_abs_per_system"], s["median_abs_per_site"]), target))

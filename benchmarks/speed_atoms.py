@@ -1,7 +1,7 @@
 """Paper §3.3 speed, atoms, on ONE core: render + evaluate a 60-atom cell (paper: 57 ms),
 a 540-atom cell against GFN1-xTB in the same run, and rendering 10⁶ atoms.
 
-    python benchmarks/speed_atoms.py [--model models/hexsheets-gfn1xtb.safetensors]
+    python benchmarks/speed_atoms.py [--model models/ablations/hexsheets-gfn1xtb-dense.safetensors]
                                      [--data datasets] [--no-reference] [--out docs/results]
 
 --no-reference skips the (several minutes long) GFN1-xTB calculation of one 540-atom
@@ -61,7 +61,7 @@ def render_million(pixel_size: tuple[float, float]) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/hexsheets-gfn1xtb.safetensors"))
+    parser.add_argument("--model", type=Path, default=Path("models/ablations/hexsheets-gfn1xtb-dense.safetensors"))
     parser.add_argument("--data", type=Path, default=Path("datasets"))
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("docs/results"))

@@ -1,9 +1,14 @@
-"""Record committed models' predictions before the re-layout (issue 21)."""
+"""Record committed models' predictions before the re-layout (issue 21), for
+tests/integration/test_committed_predictions.py: `python tests/data/record_committed_predictions.py`.
+
+Recorded at 765d3cd, when every model lay in models/ under its old name; the JSON stays keyed by those
+names, so the loop finds each model on the curated shelf (models/, models/ablations/) by ednn.io.shelf.MOVED."""
 import json, sys
 from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
 import ednn
+from ednn.io.shelf import MOVED
 from ednn.io.structures import StructureFile
 root = Path(__file__).resolve().parents[2]
 out = {}
@@ -12,7 +17,10 @@ spins = rng.choice([-1, 1], size=(3, 16, 16))
 sheets = StructureFile(root / "datasets/hexsheets-60.h5").structures([0, 1, 2, 3])
 big = StructureFile(root / "datasets/hexsheets-240.h5").structures([0])
 porous = StructureFile(root / "datasets/porous-graphene-rebo-sample.h5").structures([0, 1])
-for path in sorted((root / "models").glob("*.safetensors")):
+old_names = {new: old for old, new in MOVED.items()}
+shelf = {old_names.get(str(p.relative_to(root / "models")), p.name): p
+         for p in (root / "models").rglob("*.safetensors")}
+for name, path in sorted(shelf.items()):
     m = ednn.load(path)
     rec = {}
     if m.imaging is None:
@@ -23,7 +31,7 @@ for path in sorted((root / "models").glob("*.safetensors")):
         if m.tile ** 2 <= 16:
             rec["tile_table"] = TileEnergy.from_model(m).energy(spins).tolist()
     else:
-        structs = porous if "porous" in path.name else sheets + big
+        structs = porous if "porous" in name else sheets + big
         rec["predict_atoms"] = m.predict_atoms(structs).tolist()
         atoms = structs[0].copy()
         atoms.calc = m.calculator()
@@ -32,6 +40,6 @@ for path in sorted((root / "models").glob("*.safetensors")):
         from ednn.atoms.bins import AtomBins
         from ednn.atoms.blocks import stream_energy
         rec["stream_2x2"] = stream_energy(m, AtomBins.from_atoms(structs[0].repeat((2, 2, 1))), block_pixels=48)
-    out[path.name] = rec
-    print(path.name, list(rec.values())[0][:2], flush=True)
+    out[name] = rec
+    print(name, list(rec.values())[0][:2], flush=True)
 (root / "tests/data/committed_predictions.json").write_text(json.dumps({"_note": "recorded at 765d3cd, before the re-layout of issue 21, by tests/data/record_committed_predictions.py (one torch thread)", "models": out}, indent=1))

@@ -20,7 +20,7 @@ from ednn.core.nets import build_net
 from ednn.io.giant import FORMAT as GIANT_FORMAT
 
 MODELS = Path(__file__).parents[2] / "models"
-ATOM_MODEL = MODELS / "hexsheets-gfn1xtb.safetensors"  # trained on gfn1-xtb energies
+ATOM_MODEL = MODELS / "ablations" / "hexsheets-gfn1xtb-dense.safetensors"  # trained on gfn1-xtb energies
 
 
 def test_the_installed_command_runs():

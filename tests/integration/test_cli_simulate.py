@@ -8,7 +8,7 @@ import ednn
 from ednn.simulate.montecarlo import read_samples
 from ednn.systems.sheets import honeycomb
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
 
 def test_md_with_the_ednn_calculator_and_a_structure_file(ednn_cli, tmp_path):
@@ -26,9 +26,9 @@ def test_md_resumes_only_with_the_same_settings(ednn_cli, tmp_path):
     shifted.positions[7, 0] += 0.05
     write(tmp_path / "shifted.extxyz", shifted)
     refusals = [(["-c", MODEL, "-T", "300"], "temperature: 1000 K in file, 300 K requested"),
-                (["-c", "models/hexsheets-gfn1xtb-qeq.safetensors"],
+                (["-c", "models/ablations/hexsheets-gfn1xtb-qeq.safetensors"],
                  f"calculator: {ednn.load(MODEL).calculator().identity} in file, "
-                 f"{ednn.load('models/hexsheets-gfn1xtb-qeq.safetensors').calculator().identity} requested"),
+                 f"{ednn.load('models/ablations/hexsheets-gfn1xtb-qeq.safetensors').calculator().identity} requested"),
                 (["-c", MODEL, tmp_path / "shifted.extxyz"], "starting structure: C60 in file, a different C60")]
     for extra, message in refusals:
         result = ednn_cli("md", *extra, *args, "5")

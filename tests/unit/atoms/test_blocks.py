@@ -18,7 +18,7 @@ from ednn.io.giant import GiantFile, GiantWriter, is_giant_file, write_giant
 from ednn.scale.run import giant_energy
 from ednn.atoms.blocks import stream_energy
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
 
 @pytest.fixture(scope="module")

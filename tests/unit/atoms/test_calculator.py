@@ -13,8 +13,8 @@ import ednn
 from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
-DENSITY_MODEL = "models/hexsheets-gfn1xtb-density.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
+DENSITY_MODEL = "models/ablations/hexsheets-gfn1xtb-density.safetensors"
 
 
 @pytest.fixture(scope="module", params=[MODEL, DENSITY_MODEL], ids=["dense", "local_density"])

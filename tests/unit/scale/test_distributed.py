@@ -18,7 +18,7 @@ from ednn.atoms.blocks import stream_energy
 distributed = pytest.importorskip("dask.distributed")
 from ednn.scale.distributed import dask_energy  # noqa: E402
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
 
 @pytest.fixture(scope="module")

@@ -56,13 +56,13 @@ def test_a_resume_with_other_settings_or_another_start_is_refused_naming_each_di
 def test_an_ednn_model_is_recorded_by_its_content_and_another_model_is_refused(tmp_path):
     atoms = honeycomb((5, 3))[0]
     settings = dict(temperature_K=300.0, timestep_fs=1.0, progress=False)
-    model = ednn.load("models/hexsheets-gfn1xtb.safetensors").calculator()
-    other = ednn.load("models/hexsheets-gfn1xtb-density.safetensors").calculator()
+    model = ednn.load("models/ablations/hexsheets-gfn1xtb-dense.safetensors").calculator()
+    other = ednn.load("models/ablations/hexsheets-gfn1xtb-density.safetensors").calculator()
     run_planar_md(atoms, model, tmp_path / "md.traj", steps=1, **settings)
     with pytest.raises(EDNNError, match=re.escape(f"(calculator: {model.identity} in file, {other.identity} "
                                                   "requested)")):
         run_planar_md(atoms, other, tmp_path / "md.traj", steps=2, **settings)
-    same = ednn.load("models/hexsheets-gfn1xtb.safetensors").calculator()
+    same = ednn.load("models/ablations/hexsheets-gfn1xtb-dense.safetensors").calculator()
     assert run_planar_md(atoms, same, tmp_path / "md.traj", steps=2, **settings) == (1, 2)
 
 

@@ -16,7 +16,7 @@ from ednn.atoms.render import channel_weights, render, single_atom_boxes
 from ednn.systems.sheets import honeycomb, random_sheet
 from ednn.core.errors import EDNNError
 
-MODEL = "models/hexsheets-gfn1xtb.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_bad_input(model, tmp_path):
     shifted.positions[7, 0] += 0.05
     with pytest.raises(EDNNError, match="starting structure: C60 in file, a different C60 requested"):
         run_atom_mc(model, shifted, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
-    other = ednn.load("models/hexsheets-gfn1xtb-density.safetensors")
+    other = ednn.load("models/ablations/hexsheets-gfn1xtb-density.safetensors")
     with pytest.raises(EDNNError, match=re.escape(f"a.h5 holds an MC run with other settings (model: "
                                                   f"{model.identity()} in file, {other.identity()} "
                                                   "requested)")):

@@ -264,7 +264,7 @@ def test_bad_input_gives_one_line_errors(flagship, call, message):
 
 
 def test_atom_models_are_refused():
-    model = ednn.load("models/hexsheets-gfn1xtb.safetensors")
+    model = ednn.load("models/ablations/hexsheets-gfn1xtb-dense.safetensors")
     with pytest.raises(EDNNError, match="atom images"):
         tile_table(model)
 
@@ -289,8 +289,8 @@ def test_cli_transition_prints_crossings_and_writes_json_and_plots(ednn_cli, tmp
         ([FLAGSHIP, "--fine-min", -2.0], "0 < low"),
         ([FLAGSHIP, "--sizes", "2,4"], "too small"),
         ([FLAGSHIP, "--sizes", "8"], "at least two sizes"),
-        (["models/ising-8x8-f1c2.safetensors"], "at most 16 pixels"),
-        (["models/hexsheets-gfn1xtb.safetensors"], "atom images"),
+        (["models/ablations/ising-8x8-f1c2.safetensors"], "at most 16 pixels"),
+        (["models/ablations/hexsheets-gfn1xtb-dense.safetensors"], "atom images"),
     ],
 )
 def test_cli_transition_refuses_bad_input_in_one_line(ednn_cli, arguments, message):
