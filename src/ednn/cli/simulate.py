@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.atoms import parse_pair
+from ednn.cli.arguments import parse_pair
 from ednn.core.errors import EDNNError
 
 
@@ -115,8 +115,8 @@ def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperat
     tiles whose window they touch. Samples (positions, energies) go to OUT as they are made;
     after an interruption run the same command again and it continues from the last one.
     """
-    from ednn.simulate.montecarlo import run_atom_mc
     from ednn.io.model_file import load
+    from ednn.simulate.montecarlo import run_atom_mc
 
     summary = run_atom_mc(load(model), _starting_structure(structure, cells_text), out,
                           temperature_K=temperature, steps=steps, chains=chains, step=step_size,
@@ -125,5 +125,3 @@ def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperat
     click.echo(f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
                f"acceptance after equilibration {summary['acceptance']:.3f}")
 
-
-SIMULATION_COMMANDS = (md, mc)
