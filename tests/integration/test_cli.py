@@ -58,7 +58,7 @@ def test_net_options_are_read_as_json_and_reach_the_tile_net(ednn_cli, tmp_path)
     np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).choice([-1, 1], size=(40, 4, 4)), energy=np.zeros(40))
     trained = ednn_cli("train", tmp_path / "d.npz", "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run",
                        "--epochs", 1, "--net-option", "hidden=[8]", "--net-option", "activation=silu",
-                       "--net-option", "hidden=[6,5]")  # a later key wins
+                       "--net-option", "hidden=6,5")  # a later key wins; a list may be written without brackets
     assert trained.returncode == 0, trained.stderr
     config = ednn.load(tmp_path / "m.safetensors").net.config
     assert config["hidden"] == [6, 5] and config["activation"] == "silu"
@@ -180,8 +180,8 @@ def bad_inputs(tmp_path, model_file):
           "--run-dir", tmp_path / "r2"], "divisible by 8"),
         (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "width=[8]"],
          "dense has no option 'width'; its options: hidden=null, activation=relu"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden=64,64"],
-         "dense's hidden takes a list or null, e.g. hidden=[64,64]"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden=abc"],
+         "dense's hidden takes a list or null"),
         (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden"],
          "expected KEY=VALUE"),
         (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "dens"],

@@ -33,8 +33,8 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     """
     import ednn
     from ednn.analysis.plots import parity_plot
-    from ednn.io.paths import make_parent
     from ednn.atoms.bins import is_giant_file
+    from ednn.io.paths import make_parent
     from ednn.train.workflow import evaluate_on_file, file_digest
 
     loaded = ednn.load(model)

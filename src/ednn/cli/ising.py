@@ -38,9 +38,9 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
     equilibration, Wolff cluster moves between sweeps). Interrupted? Run the same
     command again: it resumes where it stopped.
     """
+    require_suffix(out, (".h5", ".hdf5"))
     from ednn.systems.ising import generate_ising_dataset
 
-    require_suffix(out, (".h5", ".hdf5"))
     generate_ising_dataset(out, size=size, n_configs=n_configs, t_min=t_min, t_max=t_max, seed=seed,
                            chunk_size=chunk_size, even_energies=even_energies, progress=True)
     click.echo(f"wrote {out}")
@@ -63,7 +63,8 @@ _TRANSITION_RATE = 3.3e7
 @click.option("--fine-step", default=0.01, show_default=True, help="Step of the crossing temperatures.")
 @click.option("--effort", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="Scales the number of chains: error bars shrink as 1/sqrt(effort), run time grows with it.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed; same seed, same numbers.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Random seed; same seed, same numbers.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every observable, error bar and crossing to this JSON file.")
 @click.option("--plots", type=click.Path(path_type=Path), default=None,
@@ -81,15 +82,20 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     error bars over groups of chains, beside Onsager's 2/ln(1+√2) ≈ 2.2692. The defaults
     take about 15 minutes on one core (docs/ising.md); NaN results come with a line on why.
     """
-    import ednn
-    from ednn.systems.ising.tile_energy import TileEnergy
-    from ednn.io.paths import make_parent
-    from ednn.systems.ising.transition import (run_transition, sublattices, summary_lines, temperature_grid,
-                                               transition_stages)
-
     size_list = int_list(sizes)
-    if not size_list or len(size_list) < 2:
+    if len(size_list) < 2:
         raise click.BadParameter(f"give at least two sizes, e.g. 16,32,64; got {sizes!r}", param_hint="--sizes")
+    import ednn
+    from ednn.io.paths import make_parent
+    from ednn.systems.ising.tile_energy import TileEnergy
+    from ednn.systems.ising.transition import (
+        run_transition,
+        sublattices,
+        summary_lines,
+        temperature_grid,
+        transition_stages,
+    )
+
     model_energy, exact = TileEnergy.from_model(ednn.load(model)), TileEnergy.exact()
     fine = temperature_grid(fine_min, fine_max, fine_step)
     stages = transition_stages(size_list, temperature_grid(t_min, t_max, t_step), fine, effort)

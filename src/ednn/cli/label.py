@@ -31,8 +31,9 @@ def label(structures: Path, method: str, workers: int) -> None:
 
     data = label_file(structures, method, workers=workers, command=command_line())
     seconds = data.label_seconds[data.labelled]
+    median = np.median(seconds) if len(seconds) else float("nan")
     click.echo(f"{structures}: {int(data.labelled.sum())} of {len(data)} labelled "
-               f"({int(data.failed.sum())} failed), median {np.median(seconds) if len(seconds) else float('nan'):.3f} s each")
+               f"({int(data.failed.sum())} failed), median {median:.3f} s each")
     failure = first_failure(data)
     if failure:
         click.echo(f"first failure: {failure}")

@@ -49,8 +49,8 @@ def options_text(net: str) -> str:
 
 
 def parse_net_options(net: str, pairs: Sequence[str]) -> dict[str, object]:
-    """Constructor options of tile network `net` from 'KEY=VALUE' texts: VALUE is read as JSON
-    (numbers, [lists], null, ...) and otherwise kept as text; a later KEY wins."""
+    """Constructor options of tile network `net` from 'KEY=VALUE' texts (VALUE: see
+    `_checked_value`); a later KEY wins."""
     parameters = net_parameters(net)
     options: dict[str, object] = {}
     for pair in pairs:
@@ -67,23 +67,25 @@ def parse_net_options(net: str, pairs: Sequence[str]) -> dict[str, object]:
 
 
 def _checked_value(net: str, key: str, text: str, parameter: inspect.Parameter) -> object:
-    """The value of one option, refused in one line when its kind (a list, a number, text, ...)
-    does not fit the parameter's annotation or default."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = text
+    """The value of one option: JSON, else comma-separated numbers where the parameter takes a
+    list (hidden=64,64 is [64, 64], hidden=64 is [64]), else text; refused in one line when its
+    kind (a list, a number, text, ...) does not fit the parameter's annotation or default."""
     expected = _kinds(parameter)
+    value = _json_or_text(text)
+    if "a list" in expected and _kind(value) not in ("a list", "null"):
+        value = _json_or_text(f"[{text}]")
     if expected and _kind(value) not in expected:
-        if "a list" in expected and _kind(value) != "a list":
-            example = f"[{text}]"
-        elif parameter.default not in (parameter.empty, None):
-            example = shown(parameter.default)
-        else:
-            example = None
+        example = shown(parameter.default) if parameter.default not in (parameter.empty, None) else None
         raise EDNNError(f"--net-option {key}={text}: {net}'s {key} takes {' or '.join(sorted(expected))}"
                         + (f", e.g. {key}={example}" if example else ""))
     return value
+
+
+def _json_or_text(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _kind(value: object) -> str:

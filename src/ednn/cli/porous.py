@@ -56,8 +56,9 @@ def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate
                                 command=command_line())
     failed = np.unique(data.group[data.failed])
     seconds = data.label_seconds[data.labelled] * frames
+    median = np.median(seconds) if len(seconds) else float("nan")
     click.echo(f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
-               f"{int(data.labelled.sum())} frames; median {np.median(seconds) if len(seconds) else float('nan'):.2f} s "
+               f"{int(data.labelled.sum())} frames; median {median:.2f} s "
                "per starting geometry")
 
 

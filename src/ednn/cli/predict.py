@@ -37,8 +37,8 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     the unit of the model's target.
     """
     import ednn
-    from ednn.io.grids import read_grids
     from ednn.atoms.bins import is_giant_file
+    from ednn.io.grids import read_grids
 
     loaded = ednn.load(model)
     check_data_kind(loaded, model, data)

@@ -79,7 +79,7 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
     for label, s in results.items():
         echo(f"{label:18} {s['n']:>5} {s['median_abs_per_system']:>14.4g} {s['median_abs_per_site']:>11.3g} "
              f"{s['mean_abs_per_system']:>12.4g} {s['sites_per_second']:>9.3g}")
-    echo(f"\npaper (§3.1): 0.028 (8×8) and 2.055 (128×128), read as J per configuration")
+    echo("\npaper (§3.1): 0.028 (8×8) and 2.055 (128×128), read as J per configuration")
     echo(f"total time {time.perf_counter() - clock:.0f} s; everything is in {run_dir}")
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
     return results

@@ -59,7 +59,8 @@ seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_def
 @cells_option
 @temperature_option
 @click.option("--timestep", type=float, default=1.0, show_default=True, help="Time step in fs.")
-@click.option("--steps", type=click.IntRange(1), required=True, help="Total MD steps (a resumed run counts those done).")
+@click.option("--steps", type=click.IntRange(1), required=True,
+              help="Total MD steps (a resumed run counts those done).")
 @click.option("--friction", type=float, default=0.01, show_default=True, help="Langevin friction in 1/fs.")
 @seed_option
 def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str, temperature: float,

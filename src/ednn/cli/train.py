@@ -67,11 +67,15 @@ def default_net_options(kind: str) -> dict[str, dict]:
     return DEFAULT_NET_OPTIONS
 
 
+_UNGIVEN = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+"""Sources of an option's value that mean the user did not give it."""
+
+
 def given_of_other_kind(ctx: click.Context, kind: str) -> list[str]:
     """The options given on the command line that apply only to the other kind of data."""
     return [max(param.opts, key=len) for param in ctx.command.params
             if isinstance(param, KindOption) and param.kind != kind
-            and ctx.get_parameter_source(param.name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
+            and ctx.get_parameter_source(param.name) not in (None, *_UNGIVEN)]
 
 
 class TrainCommand(click.Command):
@@ -113,9 +117,9 @@ def _summary(net: Callable) -> str:
               help="Tile network, one of those below (dense: the paper's Ising net; local_density: f and c "
                    "multiples of 4, the most accurate for atoms) [default: by kind of data].")
 @click.option("--net-option", "net_option", multiple=True, metavar="KEY=VALUE",
-              help="An option of the tile network's constructor (listed below with its default), VALUE as JSON "
-                   "where it parses, e.g. hidden=[64,64] or widths=[48,96], else as text (activation=silu). "
-                   "Repeatable; a later KEY wins.")
+              help="An option of the tile network's constructor (listed below with its default): VALUE is read as "
+                   "JSON (gain=0.05, widths=[48,96]) or, for lists, as comma-separated numbers (hidden=64,64, no "
+                   "shell quotes needed), else as text (activation=silu). Repeatable; a later KEY wins.")
 @click.option("--charge-equilibration", is_flag=True,
               help="Total = Σ tile energies − charge-equilibration energy: every site (density cell or tile) also "
                    "gets an electronegativity and a softness, and charge flows between all sites until they "
@@ -194,10 +198,10 @@ def train(ctx: click.Context, data: Path, out: Path, net_option: tuple[str, ...]
     written every epoch; after an interruption run the same command with --resume.
     Test-split errors are printed and stored in MODEL.
     """
+    require_suffix(out, (".safetensors",))
     from ednn.io.sniff import ase_readable
     from ednn.io.structures import is_structure_file
 
-    require_suffix(out, (".safetensors",))
     run_dir = run_dir or Path("runs") / out.stem
     kind = ATOMS if is_structure_file(data) else GRIDS
     if kind == GRIDS and data.is_file() and ase_readable(data):

@@ -222,7 +222,7 @@ def test_translated_training_records_it_and_renders_new_placements_each_epoch(sh
     np.testing.assert_allclose(first.sum((1, 2)), second.sum((1, 2)), rtol=0.03)
 
 
-SMALL_DENSITY = ["--net", "local_density", "--net-option", "widths=[8,12]", "--net-option", "hidden=16"]
+SMALL_DENSITY = ["--net", "local_density", "--net-option", "widths=8,12", "--net-option", "hidden=16"]
 
 
 def test_cli_net_options_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_file, tmp_path):
