@@ -32,7 +32,7 @@ import psutil
 
 from ednn.systems.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
 from ednn.references.rebo_blocks import rebo_block_energy
-from ednn.cli.atoms import parse_pair
+from ednn.cli.arguments import parse_pair
 from ednn.io.structures import read_structures, write_structures
 from ednn.io.giant import GiantFile
 

@@ -23,7 +23,7 @@ import ednn
 from ednn.references.lammps import rebo_energies
 from ednn.systems.porous import BOND_CUTOFF
 from ednn.systems.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
-from ednn.cli.atoms import parse_pair
+from ednn.cli.arguments import parse_pair
 from ednn.io.structures import StructureFile
 from ednn.io.giant import GiantFile
 

@@ -61,7 +61,8 @@ for name in "${names[@]}"; do
     hexsheets-gfn1xtb-dense) train "$name" --grid 64x64 -f 16 -c 8 --huber 0.2 ;;
     hexsheets-gfn1xtb-density) staged "$name" "$ablation" 3e-4 2e-4 "${density[@]}" ;;
     hexsheets-gfn1xtb-density-wide)
-      staged "$name" "$ablation" 1.5e-4 1e-4 "${density[@]}" --widths 48,96 --hidden 192 "${long[@]}" ;;
+      staged "$name" "$ablation" 1.5e-4 1e-4 "${density[@]}" --net-option widths=48,96 \
+        --net-option hidden=192 "${long[@]}" ;;
     hexsheets-gfn1xtb-qeq)
       staged "$name" "$ablation" 3e-4 2e-4 "${density[@]}" -c 24 --charge-equilibration "${long[@]}" ;;
     hexsheets-gfn1xtb-qeq-c16)  # the same at c = 16: measured, not committed (docs/atoms.md)

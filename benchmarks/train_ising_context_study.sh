@@ -8,6 +8,6 @@ data=${1:-data/ising/train-8x8.h5}
 for c in 1 2 3; do
   name=ising-8x8-f1c${c}-lean
   [ "$c" = 1 ] || name=ising-8x8-f1c${c}
-  ednn train "$data" -o models/ablations/$name.safetensors -f 1 -c $c --hidden 64,64 --epochs 100 \
+  ednn train "$data" -o models/ablations/$name.safetensors -f 1 -c $c --net-option hidden=64,64 --epochs 100 \
     --batch-size 2000 --lr 1e-3 --lr-min 1e-6 --seed 0 --run-dir runs/$name
 done

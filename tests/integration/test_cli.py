@@ -42,6 +42,28 @@ def test_every_command_explains_itself(command):
     assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
 
 
+def test_train_help_lists_each_tile_net_with_the_defaults_of_its_constructor():
+    result = CliRunner().invoke(main, ["train", "--help"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "lean_cnn A CPU-lean convolutional tile network: early striding, few channels. " \
+           "Options: widths=[16,32,32,32], strided=3, hidden=64." in text
+    assert "local_density A translation-equivariant" in text and "Options: widths=[32,64], hidden=128, gain=0.0625" in text
+    assert "paper_cnn" in text and "Options: none." in text
+    assert "grids -f 1, -c 1, --batch-size 2000, --net dense" in text
+    assert "atoms -f 16, -c 8, --batch-size 32, --net dense with hidden=[256,64], activation=silu unless given" in text
+
+
+def test_net_options_are_read_as_json_and_reach_the_tile_net(ednn_cli, tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).choice([-1, 1], size=(40, 4, 4)), energy=np.zeros(40))
+    trained = ednn_cli("train", tmp_path / "d.npz", "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run",
+                       "--epochs", 1, "--net-option", "hidden=[8]", "--net-option", "activation=silu",
+                       "--net-option", "hidden=6,5")  # a later key wins; a list may be written without brackets
+    assert trained.returncode == 0, trained.stderr
+    config = ednn.load(tmp_path / "m.safetensors").net.config
+    assert config["hidden"] == [6, 5] and config["activation"] == "silu"
+
+
 def test_info_shows_the_configuration_and_the_parameter_count(model_file):
     result = CliRunner().invoke(main, ["info", str(model_file)])
     assert result.exit_code == 0, result.output
@@ -76,7 +98,7 @@ def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
     data = tmp_path / "d.h5"
     assert ednn_cli("ising", "generate", data, "-L", 4, "-n", 400, "--chunk-size", 200).returncode == 0
     trained = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--batch-size", 100,
-                       "--hidden", "8", "--run-dir", tmp_path / "run")
+                       "--net-option", "hidden=[8]", "--run-dir", tmp_path / "run")
     assert trained.returncode == 0, trained.stderr
     assert "test split: 40 examples" in trained.stdout
     assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/version_0/metrics.csv").is_file()
@@ -156,6 +178,14 @@ def bad_inputs(tmp_path, model_file):
           "--test-fraction", 0.5, "--run-dir", tmp_path / "r1"], "sum to less than 1"),
         (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "paper_cnn",
           "--run-dir", tmp_path / "r2"], "divisible by 8"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "width=[8]"],
+         "dense has no option 'width'; its options: hidden=null, activation=relu"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden=abc"],
+         "dense's hidden takes a list or null"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden"],
+         "expected KEY=VALUE"),
+        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "dens"],
+         "unknown tile network 'dens'; known: dense, "),
     ]
 
 
@@ -221,7 +251,7 @@ def test_evaluate_plots_label_the_model_s_target(ednn_cli, tmp_path, monkeypatch
 def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):
     data = tmp_path / "d.h5"
     assert ednn_cli("ising", "generate", data, "-L", 4, "--n", 200, "--chunk-size", 200).returncode == 0
-    common = ["train", data, "-o", tmp_path / "m.safetensors", "--batch-size", 50, "--hidden", "4",
+    common = ["train", data, "-o", tmp_path / "m.safetensors", "--batch-size", 50, "--net-option", "hidden=[4]",
               "--run-dir", tmp_path / "run"]
     assert ednn_cli(*common, "--epochs", 2).returncode == 0
     changed = ednn_cli(*common, "--epochs", 2, "--seed", 5, "--resume")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
-from ednn.cli.atoms import parse_pair
+from ednn.cli.arguments import parse_pair
+from ednn.cli.output import command_line
+from ednn.core.errors import EDNNError
 
 
 @click.group()
@@ -48,15 +47,18 @@ def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate
     group. Finished geometries are written at once; after an interruption run the same
     command again (or one with more --starts) and only the missing ones are computed.
     """
+    import numpy as np
+
     from ednn.systems.porous import generate_porous_file
 
     data = generate_porous_file(out, starts=starts, frames=frames, every=every, seed=seed,
                                 cells=parse_pair(cells_text), equilibration=equilibrate, workers=workers,
-                                command=shlex.join(["ednn", *sys.argv[1:]]))
+                                command=command_line())
     failed = np.unique(data.group[data.failed])
     seconds = data.label_seconds[data.labelled] * frames
+    median = np.median(seconds) if len(seconds) else float("nan")
     click.echo(f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
-               f"{int(data.labelled.sum())} frames; median {np.median(seconds) if len(seconds) else float('nan'):.2f} s "
+               f"{int(data.labelled.sum())} frames; median {median:.2f} s "
                "per starting geometry")
 
 
@@ -79,9 +81,8 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: floa
     patches' thermal displacement fields are blended into one continuous field. Evaluate it with
     `ednn predict MODEL OUT [--workers N]` and its exact energy with `ednn porous exact OUT`.
     """
-    from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
-    from ednn.core.errors import EDNNError
     from ednn.io.giant import GiantFile
+    from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
 
     if out.exists():
         raise EDNNError(f"{out} exists; delete it first to make it again")
@@ -103,8 +104,8 @@ def area_text(area: float) -> str:
               help="Block edge in Å; each block is evaluated with a 10 Å halo.")
 def porous_exact(sheet: Path, block: float) -> None:
     """The exact REBO energy (eV) of a giant-structure file, block by block with LAMMPS."""
-    from ednn.references.rebo_blocks import rebo_block_energy
     from ednn.io.giant import GiantFile
+    from ednn.references.rebo_blocks import rebo_block_energy
 
     with GiantFile(sheet) as giant:
         click.echo(repr(rebo_block_energy(giant.bins, block=block)))

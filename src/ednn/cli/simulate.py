@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.atoms import parse_pair
+from ednn.cli.arguments import parse_pair
 from ednn.core.errors import EDNNError
 
 
@@ -59,7 +59,8 @@ seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_def
 @cells_option
 @temperature_option
 @click.option("--timestep", type=float, default=1.0, show_default=True, help="Time step in fs.")
-@click.option("--steps", type=click.IntRange(1), required=True, help="Total MD steps (a resumed run counts those done).")
+@click.option("--steps", type=click.IntRange(1), required=True,
+              help="Total MD steps (a resumed run counts those done).")
 @click.option("--friction", type=float, default=0.01, show_default=True, help="Langevin friction in 1/fs.")
 @seed_option
 def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str, temperature: float,
@@ -115,8 +116,8 @@ def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperat
     tiles whose window they touch. Samples (positions, energies) go to OUT as they are made;
     after an interruption run the same command again and it continues from the last one.
     """
-    from ednn.simulate.montecarlo import run_atom_mc
     from ednn.io.model_file import load
+    from ednn.simulate.montecarlo import run_atom_mc
 
     summary = run_atom_mc(load(model), _starting_structure(structure, cells_text), out,
                           temperature_K=temperature, steps=steps, chains=chains, step=step_size,
@@ -125,5 +126,3 @@ def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperat
     click.echo(f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
                f"acceptance after equilibration {summary['acceptance']:.3f}")
 
-
-SIMULATION_COMMANDS = (md, mc)

@@ -20,6 +20,7 @@ from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.io.shelf import moved_model_error
 
 FORMAT = "ednn-model-v1"
 _METADATA_KEY = "ednn"
@@ -67,7 +68,7 @@ def _check_looks_like_model(path: Path) -> None:
     if path.is_dir():
         raise EDNNError(f"{path} is a directory, not a model file")
     if not path.is_file():
-        raise EDNNError(f"model file {path} does not exist")
+        raise moved_model_error(path) or EDNNError(f"model file {path} does not exist")
     if path.suffix == ".ckpt":
         raise EDNNError(f"{path} is a training checkpoint, not a model: the model is the .safetensors file "
                         "`ednn train` writes when the run ends (`--resume` finishes an interrupted run)")

@@ -136,3 +136,8 @@ def test_metadata_without_focus_or_with_an_unknown_net_option_is_named_damaged(m
     save_file(tensors, str(tmp_path / "b.safetensors"), metadata={"ednn": json.dumps(config)})
     with pytest.raises(EDNNError, match="tile network 'dense'.*depth"):
         ednn.load(tmp_path / "b.safetensors")
+
+
+def test_a_model_that_moved_on_the_shelf_is_named_with_its_new_path():
+    with pytest.raises(EDNNError, match="moved: it is now models/hexsheets-gfn1xtb.safetensors"):
+        ednn.load("models/hexsheets-gfn1xtb-qeq-extra.safetensors")

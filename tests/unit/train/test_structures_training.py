@@ -223,9 +223,11 @@ def test_translated_training_records_it_and_renders_new_placements_each_epoch(sh
     np.testing.assert_allclose(first.sum((1, 2)), second.sum((1, 2)), rtol=0.03)
 
 
-def test_cli_widths_hidden_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_file, tmp_path):
-    common = ["--grid", "32x32", "-f", 8, "-c", 4, "--net", "local_density", "--widths", "8,12", "--hidden", 16,
-              "--batch-size", 16]
+SMALL_DENSITY = ["--net", "local_density", "--net-option", "widths=8,12", "--net-option", "hidden=16"]
+
+
+def test_cli_net_options_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_file, tmp_path):
+    common = ["--grid", "32x32", "-f", 8, "-c", 4, *SMALL_DENSITY, "--batch-size", 16]
     first = ednn_cli("train", sheets_file, "-o", tmp_path / "a.safetensors", "--run-dir", tmp_path / "a",
                      "--epochs", 2, *common)
     assert first.returncode == 0, first.stderr
@@ -248,17 +250,17 @@ def torch_equal_state(a: EDNN, b: EDNN) -> bool:
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--net", "local_density", "--widths", "8,16"], "does not match this run's network and images: net"),
-    (["--net", "local_density", "--widths", "8,12", "--hidden", 16, "--gamma", 0.3], "imaging"),
-    (["--net", "local_density", "--widths", "8,12", "--hidden", 16, "-c", 8], "context 4 there, 8 here"),
-    (["--widths", "8,12"], "--widths applies to the convolutional tile nets"),
-    (["--net", "local_density", "--hidden", "16,16"], "--hidden for local_density is one number"),
-    (["--net", "paper_cnn", "--widths", "8"], "paper_cnn has the paper's fixed shape"),
+    (["--net", "local_density", "--net-option", "widths=[8,16]"], "does not match this run's network and images: net"),
+    ([*SMALL_DENSITY, "--gamma", 0.3], "imaging"),
+    ([*SMALL_DENSITY, "-c", 8], "context 4 there, 8 here"),
+    (["--net-option", "widths=[8,12]"], "dense has no option 'widths'; its options: hidden=null, activation=relu"),
+    (["--net", "local_density", "--net-option", "hidden=[16,16]"], "local_density's hidden takes a number"),
+    (["--net", "paper_cnn", "--net-option", "widths=[8]"], "paper_cnn takes no options"),
 ])
 def test_cli_fine_tuning_refuses_a_different_network(ednn_cli, sheets_file, tmp_path, options, message):
     start = tmp_path / "a.safetensors"
     first = ednn_cli("train", sheets_file, "-o", start, "--run-dir", tmp_path / "a", "--epochs", 1, "--grid", "32x32",
-                     "-f", 8, "-c", 4, "--net", "local_density", "--widths", "8,12", "--hidden", 16)
+                     "-f", 8, "-c", 4, *SMALL_DENSITY)
     assert first.returncode == 0, first.stderr
     result = ednn_cli("train", sheets_file, "-o", tmp_path / "b.safetensors", "--run-dir", tmp_path / "b",
                       "--epochs", 1, "--grid", "32x32", "-f", 8, "-c", 4, "--init", start, *options)

@@ -1,0 +1,31 @@
+"""Parsers of option text and options that several commands share."""
+
+from __future__ import annotations
+
+import click
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    """Two positive counts from 'NXxNY', e.g. '5x3' → (5, 3)."""
+    try:
+        nx, ny = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected NXxNY, e.g. 5x3, got {text!r}") from None
+    if nx < 1 or ny < 1:
+        raise click.BadParameter(f"counts must be positive, got {text!r}")
+    return nx, ny
+
+
+def int_list(text: str) -> list[int]:
+    """Integers from comma-separated text, e.g. '16,32,64'."""
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+
+
+placements_option = click.option(
+    "--placements", type=click.IntRange(1), default=1, show_default=True,
+    help="Atom models: average each structure's prediction over this many in-plane translations spread over one "
+         "focus region (removes most of the model's dependence on where the pixel grid lies; costs that many "
+         "evaluations).")

@@ -1,0 +1,73 @@
+"""`ednn evaluate`: errors of a trained model on labelled grids or structures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ednn.cli.arguments import placements_option
+from ednn.cli.data_checks import check_data_kind, check_energy_method
+from ednn.cli.output import json_text, print_atom_summary, print_grid_summary, write_output
+from ednn.core.errors import EDNNError
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default=None,
+              help="Evaluate only this split of the model's own training file.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write parity and error plots to this PNG.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the error summary as JSON.")
+@placements_option
+def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None,
+             placements: int) -> None:
+    """Errors of MODEL on the labelled grids or structures in DATA.
+
+    Grid models: DATA (.h5/.npz) holds x and the model's target dataset (usually
+    `energy`); errors per system and per site, in the target's unit. Atom models: DATA
+    is an ednn structure file or any ASE-readable file with energies (extxyz, ASE db,
+    OUTCAR); errors in meV/Å², meV/atom and eV per structure.
+    """
+    import ednn
+    from ednn.analysis.plots import parity_plot
+    from ednn.io.giant import is_giant_file
+    from ednn.io.paths import make_parent
+    from ednn.train.workflow import evaluate_on_file, file_digest
+
+    loaded = ednn.load(model)
+    check_data_kind(loaded, model, data)
+    check_energy_method(loaded, model, data)
+    if loaded.imaging is not None and is_giant_file(data):
+        raise EDNNError(f"{data} is a giant-structure file: these carry no reference energies to evaluate against; "
+                        "use `ednn predict MODEL DATA` (and `ednn porous exact DATA` for its REBO energy)")
+    label = f"{data.name}{' (' + split + ' split)' if split else ''}"
+    if loaded.imaging is not None:
+        from ednn.train.structures import evaluate_structure_file
+
+        result = evaluate_structure_file(loaded, data, split, placements)
+        summary = result["summary"]
+        print_atom_summary(summary, label)
+        sites, quantity, unit, site = result["n_atoms"], "energy", "eV", "atom"
+    else:
+        if placements != 1:
+            raise EDNNError("--placements applies to atom models only")
+        result = evaluate_on_file(loaded, data, split)
+        summary = result["summary"]
+        print_grid_summary(summary, label)
+        quantity = loaded.info.get("data", {}).get("target", "energy")
+        sites, unit, site = summary["n_sites"], "J" if quantity == "energy" else "", "site"
+    trained_on = loaded.info.get("data", {}).get("sha256_16")
+    if split is None and trained_on and file_digest(data) == trained_on:
+        click.echo(f"note: {data.name} is this model's training file, so most of these examples were trained on; "
+                   "`--split test` gives the held-out ones", err=True)
+    if plot:
+        make_parent(plot)
+        parity_plot(result["predicted"], result["true"], sites, plot,
+                    f"{model.name} on {data.name}", quantity=quantity, unit=unit, site=site)
+        click.echo(f"wrote {plot}")
+    if json_out:
+        write_output(json_out, json_text(summary))
+        click.echo(f"wrote {json_out}")

@@ -1,0 +1,21 @@
+"""`ednn info`: what a model file holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+def info(model: Path) -> None:
+    """Show what MODEL is: geometry, network and its parameter count, scaling, training data
+    and metrics (JSON)."""
+    from ednn.io.model_file import load, model_config
+
+    loaded = load(model)
+    config = model_config(loaded)
+    config["net"]["parameters"] = sum(p.numel() for p in loaded.net.parameters())
+    click.echo(json.dumps(config, indent=2))

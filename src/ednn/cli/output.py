@@ -1,0 +1,85 @@
+"""What the commands write: output file names, atomic text files, strict JSON, error summaries."""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ednn.core.errors import EDNNError
+
+
+def command_line() -> str:
+    """The command as typed, for the provenance of the files it writes."""
+    return shlex.join(["ednn", *sys.argv[1:]])
+
+
+def require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file name that does not end in one of `suffixes`."""
+    if path.suffix not in suffixes:
+        raise EDNNError(f"{path}: the file name must end in {' or '.join(suffixes)}")
+
+
+def require_new_structure_file(path: Path) -> None:
+    """Refuse a structure file name that is not .h5/.hdf5 or that exists (they are never overwritten)."""
+    require_suffix(path, (".h5", ".hdf5"))
+    if path.exists():
+        raise EDNNError(f"{path} exists; structure files are never overwritten (delete it first)")
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write an output text file atomically (a temporary file renamed into place), creating
+    missing parent folders."""
+    from ednn.io.paths import make_parent
+
+    make_parent(path)
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def json_text(value: object) -> str:
+    """Strict JSON (NaN and infinities as null) of a JSON-able value, indented, with a final newline."""
+    def finite(v: object) -> object:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(value), indent=1, allow_nan=False) + "\n"
+
+
+def print_grid_summary(summary: dict, label: str) -> None:
+    """Echo a grid model's error summary (the target's unit, per system and per site)."""
+    if not summary:
+        return
+    n_sites = summary.get("n_sites")
+    click.echo(f"{label}: {summary['n']} examples")
+    click.echo(f"  median |error| per system {summary['median_abs_per_system']:.4g}   "
+               f"per site {summary['median_abs_per_site']:.3g}")
+    click.echo(f"  mean   |error| per system {summary['mean_abs_per_system']:.4g}   "
+               f"per site {summary['mean_abs_per_site']:.3g}")
+    if n_sites:
+        click.echo(f"  {n_sites} sites per example, {summary['sites_per_second']:.3g} sites/s")
+
+
+def print_atom_summary(summary: dict, label: str) -> None:
+    """Echo an atom model's error summary (meV/Å², meV/atom, eV per structure)."""
+    if not summary:
+        return
+    click.echo(f"{label}: {summary['n']} structures")
+    for stat in ("median", "mean"):
+        click.echo(f"  {stat:6} |error| {summary[f'{stat}_abs_meV_per_A2']:.4g} meV/Å²   "
+                   f"{summary[f'{stat}_abs_meV_per_atom']:.4g} meV/atom   {summary[f'{stat}_abs_eV']:.4g} eV/structure")
+    if "seconds_per_structure" in summary:
+        click.echo(f"  {1000 * summary['seconds_per_structure']:.3g} ms per structure")
