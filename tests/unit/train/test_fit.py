@@ -54,15 +54,19 @@ def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
     data = GridSet.from_numpy(model, x, ising_energy(x))
     table = TilePatterns.find(model, data, batch_size=32)
     batch = torch.arange(10, 42)
+    # in float64: in float32 the two orders of summation differ by up to ~1e-4 in a gradient element,
+    # for some initial weights (a quarter of torch seeds), which made this test depend on the tests before it
+    model = model.double()
+    x, patterns = data.x[batch].double(), table.patterns.double()
     grads = []
-    for sums in (lambda: model(data.x[batch]), lambda: model.net(table.patterns)[table.index[batch]].sum(1)):
+    for sums in (lambda: model(x), lambda: model.net(patterns)[table.index[batch]].sum(1)):
         model.zero_grad()
         loss = (sums() ** 2).mean()
         loss.backward()
         grads.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
-    torch.testing.assert_close(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-12, atol=0)
     for a, b in zip(grads[0][1], grads[1][1]):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_tile_patterns_skip_continuous_grids():
