@@ -1,9 +1,12 @@
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import ednn
 from ednn.cli.main import main
+from ednn.systems.ising import ising_energy, load_ising_dataset
 
 
 @pytest.mark.slow
@@ -17,6 +20,17 @@ def test_quickstart_trains_predicts_and_reports(tmp_path):
     results = json.loads((run_dir / "results.json").read_text())
     # 25 epochs already beat an untrained model by far (which is off by ~1 J per spin)
     assert results["128×128 near Tc"]["median_abs_per_site"] < 0.01
+    # the table is the saved model's errors on the saved 128×128 set, against the exact Ising energy
+    model = ednn.load(run_dir / "ising-8x8-f1c1.safetensors")
+    assert model.info["training"]["epochs"] == 25
+    transfer = load_ising_dataset(run_dir / "ising-128x128-near-tc.h5")
+    error = np.abs(model.predict(transfer["x"]) - ising_energy(transfer["x"]))
+    reported = results["128×128 near Tc"]
+    assert reported["n"] == len(error) == 24
+    assert reported["median_abs_per_system"] == pytest.approx(np.median(error), rel=1e-6)
+    assert reported["median_abs_per_site"] == pytest.approx(np.median(error) / 128**2, rel=1e-6)
+    assert reported["mean_abs_per_system"] == pytest.approx(np.mean(error), rel=1e-6)
+    assert results["8×8 test split"]["n"] == model.info["split"]["n_test"]
     again = CliRunner().invoke(main, ["quickstart", "--run-dir", str(run_dir), "--epochs", "25"])
     assert again.exit_code == 0 and "reusing" in again.output
     changed = CliRunner().invoke(main, ["quickstart", "--run-dir", str(run_dir), "--epochs", "30"])

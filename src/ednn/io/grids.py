@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -34,7 +35,7 @@ def _read_npz(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], 
     try:
         with np.load(path, allow_pickle=False) as handle:
             return {n: handle[n] for n in names if n in handle.files}, {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # truncated, empty or not a zip
         raise EDNNError(f"{path} is not a readable .npz file: {exc}".splitlines()[0]) from None
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 from ase.build import make_supercell
 
-from ednn.analysis.descriptors import FEATURE_NAMES, bond_angle_features, feature_matrix, fit_linear
+from ednn.analysis.descriptors import (BOND_CUTOFF, BOND_LENGTH, FEATURE_NAMES, bond_angle_features, feature_matrix,
+                                       fit_linear)
 from ednn.systems.porous import starting_geometry
 from ednn.systems.sheets import honeycomb
 
@@ -25,7 +26,17 @@ def test_features_are_extensive_and_invariant_under_translation():
     moved = atoms.copy()
     moved.positions[:, :2] += [3.3, -1.7]
     np.testing.assert_allclose(bond_angle_features(moved), one, rtol=1e-9, atol=1e-9)
-    assert one[3] == 0 and one[5] > 0  # pruned: only 2- and 3-bonded atoms; displaced: strained bonds
+    # against a brute-force pass over every pair (minimum image in the plane): coordinations, Σδ, Σδ²
+    delta = atoms.positions[:, None, :2] - atoms.positions[None, :, :2]
+    lengths = atoms.cell.lengths()[:2]
+    d = np.linalg.norm(delta - lengths * np.round(delta / lengths), axis=-1)
+    bonded = (d < BOND_CUTOFF) & ~np.eye(len(atoms), dtype=bool)
+    coordination = bonded.sum(1)
+    assert one[3] == np.sum((coordination != 2) & (coordination != 3)) == 0  # pruned: only 2- and 3-bonded
+    stretch = d[np.triu(bonded)] - BOND_LENGTH
+    assert one[2] == len(stretch)
+    np.testing.assert_allclose(one[4:6], [stretch.sum(), (stretch**2).sum()], rtol=1e-12)
+    assert one[5] > 1e-3  # displaced by 0.05 Å: strained bonds, so the comparison above is not 0 = 0
 
 
 def test_linear_fit_recovers_weights_of_exactly_linear_energies():

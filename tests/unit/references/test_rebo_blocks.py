@@ -1,6 +1,5 @@
 """Block-wise exact REBO energies of giant sheets."""
 
-import numpy as np
 import pytest
 from ase import Atoms
 
@@ -31,4 +30,6 @@ def test_bad_halo_and_sizes():
         rebo_block_energy(AtomBins.from_atoms(sheet), halo=3.0)
     with pytest.raises(EDNNError, match="narrower"):
         rebo_block_energy(AtomBins.from_atoms(sheet), halo=40.0)
-    assert np.isfinite(rebo_block_energy(AtomBins.from_atoms(sheet), halo=10.0, progress=False))
+    # one block around a lone atom: the whole-system REBO energy of that atom (0 eV: no bonds)
+    lone = rebo_block_energy(AtomBins.from_atoms(sheet), halo=10.0, progress=False)
+    assert lone == pytest.approx(rebo_energies([sheet])[0], abs=1e-12) == 0.0

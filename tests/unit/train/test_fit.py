@@ -40,9 +40,12 @@ def test_tile_patterns_reproduce_every_tile(padding):
     model = build_model(x, 1, 1, hidden=[4], padding=padding)
     data = GridSet.from_numpy(model, x, ising_energy(x))
     table = TilePatterns.find(model, data, batch_size=100)
-    assert table is not None and (padding == "zeros" or len(table.patterns) <= 512)
+    assert table is not None
     tiles = model.tiles(data.x).reshape(300, 64, 1, 3, 3)
     assert torch.equal(table.patterns[table.index], tiles)
+    # each distinct tile once: as many patterns as torch.unique finds (at most 2^9 of ±1 spins, periodic)
+    distinct = torch.unique(tiles.reshape(-1, 9), dim=0)
+    assert len(table.patterns) == len(distinct) and (padding == "zeros" or len(distinct) <= 512)
 
 
 def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
@@ -51,15 +54,19 @@ def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
     data = GridSet.from_numpy(model, x, ising_energy(x))
     table = TilePatterns.find(model, data, batch_size=32)
     batch = torch.arange(10, 42)
+    # in float64: in float32 the two orders of summation differ by up to ~1e-4 in a gradient element,
+    # for some initial weights (a quarter of torch seeds), which made this test depend on the tests before it
+    model = model.double()
+    x, patterns = data.x[batch].double(), table.patterns.double()
     grads = []
-    for sums in (lambda: model(data.x[batch]), lambda: model.net(table.patterns)[table.index[batch]].sum(1)):
+    for sums in (lambda: model(x), lambda: model.net(patterns)[table.index[batch]].sum(1)):
         model.zero_grad()
         loss = (sums() ** 2).mean()
         loss.backward()
         grads.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
-    torch.testing.assert_close(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-12, atol=0)
     for a, b in zip(grads[0][1], grads[1][1]):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_tile_patterns_skip_continuous_grids():
@@ -183,7 +190,8 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
                           hidden=[8], epochs=1, batch_size=50, progress=False)
     loaded = ednn.load(tmp_path / "m.safetensors")
     assert loaded.info["data"]["input_values"] == [-1.0, 1.0]
-    assert np.isfinite(loaded.predict(random_spins(2, 8, 6))).all()
+    spins = random_spins(2, 8, 6)  # the file predicts what the trained model did
+    np.testing.assert_allclose(loaded.predict(spins), model.predict(spins), rtol=1e-12)
     for wrong, shown in ((np.zeros((1, 8, 8)), "(0)"), (2.0 * random_spins(1, 8, 7), "(-2, 2)")):
         with pytest.raises(EDNNError, match=rf"values {re.escape(shown)} this model never saw: .* held only -1, 1"):
             loaded.predict(wrong)
@@ -195,7 +203,9 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
     fields = train_on_file(tmp_path / "fields.npz", tmp_path / "f.safetensors", tmp_path / "run-f", focus=1,
                            context=1, hidden=[8], epochs=1, batch_size=50, progress=False)
     assert fields.info["data"]["input_values"] is None
-    assert np.isfinite(fields.predict(3.0 * rng.normal(size=(1, 8, 8)))).all()
+    wider = 3.0 * rng.normal(size=(1, 8, 8))  # values beyond the training range are predicted, not refused,
+    np.testing.assert_allclose(fields.predict(wider), ednn.load(tmp_path / "f.safetensors").predict(wider),
+                               rtol=1e-12)  # and the file predicts what the trained model did
 
 
 def test_progress_off_a_terminal_is_a_line_per_epoch(tmp_path, capsys):

@@ -1,4 +1,5 @@
 import json
+import time
 
 import numpy as np
 import pytest
@@ -185,7 +186,9 @@ def test_run_transition_reports_both_energies(flagship):
     fine = (2.1, 2.3, 2.5)
     stages = [Stage(4, fine, 16, 20, 40), Stage(8, fine, 16, 20, 40), Stage(8, (1.5,), 4, 10, 20)]
     lines = []
+    start = time.perf_counter()
     result = run_transition(TileEnergy.from_model(flagship), stages, fine, progress=False, on_stage=lines.append)
+    wall = time.perf_counter() - start
     assert set(result["energies"]) == {"EDNN", "exact"}
     assert len(lines) == 6 and lines[0].startswith("EDNN energy, stage 1 of 3 (L = 4, 48 chains): ")
     assert lines[-1].startswith("exact energy, stage 3 of 3 (L = 8, 4 chains): ")
@@ -195,7 +198,9 @@ def test_run_transition_reports_both_energies(flagship):
     assert np.max(np.abs(ednn_run["observables"]["8"]["energy_difference"])) < 1e-3
     assert [c["sizes"] for c in ednn_run["crossings"]] == [[4, 8]]
     assert ednn_run["proposals"] == sum(s.proposals for s in stages)
-    assert ednn_run["rate"] > 0 and result["onsager_tc"] == pytest.approx(2.2692, abs=1e-4)
+    assert ednn_run["rate"] == pytest.approx(ednn_run["proposals"] / ednn_run["seconds"], rel=1e-12)
+    assert 0 < ednn_run["seconds"] + exact_run["seconds"] <= wall  # both runs happened inside the call
+    assert result["onsager_tc"] == pytest.approx(2.2692, abs=1e-4)
 
 
 def test_binder_crossings_of_independent_chain_groups():
