@@ -10,7 +10,7 @@ from ednn.io.structures import StructureFile
 from ednn.testing import (assert_permutation_invariant, assert_supercell_extensive,
                           assert_whole_region_translation_invariant)
 
-MODEL = "models/hexsheets-gfn1xtb-qeq.safetensors"
+MODEL = "models/ablations/hexsheets-gfn1xtb-qeq.safetensors"
 
 
 @pytest.fixture(scope="module")
