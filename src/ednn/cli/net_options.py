@@ -13,24 +13,18 @@ from typing import Any, Callable, Sequence
 
 from ednn.core.errors import EDNNError
 
-GEOMETRY = ("tile", "ndim", "channels", "outputs", "context")
-"""Constructor arguments that the data and -f/-c set, not --net-option."""
-
-
 def tile_nets() -> dict[str, Callable[..., Any]]:
     """The registered tile networks by name, in the order they were registered."""
-    from ednn.core.nets import _NETS
+    from ednn.core.nets import net_class, net_names
 
-    return dict(_NETS)
+    return {name: net_class(name) for name in net_names()}
 
 
 def net_parameters(net: str) -> dict[str, inspect.Parameter]:
-    """The options of tile network `net` (its constructor's parameters, geometry left out)."""
-    nets = tile_nets()
-    if net not in nets:
-        raise EDNNError(f"unknown tile network {net!r}; known: {', '.join(nets)}")
-    return {name: parameter for name, parameter in inspect.signature(nets[net]).parameters.items()
-            if name not in GEOMETRY and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
+    """`ednn.core.nets.net_parameters`, imported when first needed (it brings torch)."""
+    from ednn.core.nets import net_parameters
+
+    return net_parameters(net)
 
 
 def shown(value: object) -> str:

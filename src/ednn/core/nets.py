@@ -57,17 +57,28 @@ def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
 
 
 def net_names() -> list[str]:
-    """Names of the registered tile networks."""
-    return sorted(_NETS)
+    """Names of the registered tile networks, in the order they were registered."""
+    return list(_NETS)
+
+
+def net_parameters(name: str) -> dict[str, inspect.Parameter]:
+    """The constructor parameters of tile network `name` a user may set (geometry left out)."""
+    if name not in _NETS:
+        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(net_names())}")
+    parameters = list(inspect.signature(_NETS[name].__init__).parameters.values())[1:]
+    return {p.name: p for p in parameters
+            if p.name not in GEOMETRY_ARGUMENTS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
 def net_options(name: str) -> dict[str, Any]:
     """The options of tile network `name` a user may set, with their defaults (from its signature)."""
-    if name not in _NETS:
-        raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(net_names())}")
-    parameters = list(inspect.signature(_NETS[name].__init__).parameters.values())[1:]
-    return {p.name: _plain(p.default) for p in parameters if p.name not in GEOMETRY_ARGUMENTS
-            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {key: _plain(p.default) for key, p in net_parameters(name).items()}
+
+
+def net_class(name: str) -> type[nn.Module]:
+    """The registered tile network class called `name`."""
+    net_parameters(name)  # a one-line error for an unknown name
+    return _NETS[name]
 
 
 def build_net(name: str, **config: Any) -> nn.Module:
