@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import ednn
-from ednn.analysis.plots import _pyplot, parity_plot
+from ednn.analysis.plots import pyplot, parity_plot
 from ednn.train.structures import areas, evaluate_structures, labelled_split, translated
 from ednn.io.structures import StructureFile
 
@@ -124,7 +124,7 @@ def with_cell_terms(model: ednn.EDNN, source: StructureFile, split: dict, test_e
 
 
 def transfer_figure(rows: dict, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     atoms = sorted(rows)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     ax1.plot(atoms, [rows[a]["mean_abs_meV_per_A2"] for a in atoms], "o-", label="mean |error|")

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 import ednn
-from ednn.analysis.plots import transition_plots
+from ednn.systems.ising.plots import transition_plots
 from ednn.systems.ising.tile_energy import TileEnergy
 from ednn.systems.ising.transition import proposal_rate, run_transition, summary_lines, temperature_grid, transition_stages
 

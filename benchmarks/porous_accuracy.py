@@ -35,7 +35,7 @@ import torch
 
 import ednn
 from ednn.analysis.descriptors import feature_matrix, fit_linear
-from ednn.analysis.plots import _pyplot
+from ednn.analysis.plots import pyplot
 from ednn.train.structures import areas, evaluate_structures, labelled_split
 from ednn.io.structures import StructureFile
 from ednn.core.errors import EDNNError
@@ -114,7 +114,7 @@ def thermal_spread(true: np.ndarray, area: np.ndarray, groups: np.ndarray) -> np
 
 def fig7(results: dict, area: np.ndarray, path: Path) -> None:
     """Parity (eV/Å²), error against energy (meV/Å²) and error histograms, EDNN and baseline."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.4))
     true = results["EDNN"]["true"] / area
     ax1.plot([true.min(), true.max()], [true.min(), true.max()], color="0.6", lw=1, zorder=0)
@@ -139,7 +139,7 @@ def fig7(results: dict, area: np.ndarray, path: Path) -> None:
 def motion_figure(motion: dict, area: np.ndarray, groups: np.ndarray, frame_fs: float, path: Path) -> None:
     """(a) predicted against REBO deviations from the trajectory mean, pooled; (b) one
     held-out trajectory's deviations frame by frame (meV/Å²); frames `frame_fs` fs apart."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
     first = next(iter(motion.values()))
     dt = 1000 * first["deviation_true_eV"] / area
@@ -189,7 +189,7 @@ def transfer_rows(model: ednn.EDNN, placements: int, held: dict) -> dict:
 def transfer_figure(transfer: dict, held: dict, path: Path) -> None:
     """Median and mean |error| per Å² against atoms per cell, the held-out cells first, one
     pair of lines per way of evaluating the EDNN."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for label, rows in transfer.items():
         points = [(held[label]["mean_atoms"], held[label])] + [(r["mean_atoms"], r) for r in rows.values()]

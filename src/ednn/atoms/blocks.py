@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ednn.atoms.images import unknown_elements_error, z_spread
 from ednn.atoms.render import render, stencil_halfwidth
 from ednn.core.errors import EDNNError
-from ednn.atoms.model import AtomEDNN
+from ednn.core.model import EDNN
 from ednn.atoms.bins import AtomBins
 
 DEFAULT_BLOCK_PIXELS = 1024
@@ -53,7 +53,7 @@ class BlockPlan:
         return tuple((k * self.edge, min((k + 1) * self.edge, n)) for k, n in zip((i, j), self.shape))
 
 
-def plan_blocks(model: AtomEDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS) -> BlockPlan:
+def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS) -> BlockPlan:
     """Check the structure's cell against the model (one-line errors) and plan its blocks."""
     if model.imaging is None:
         raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
@@ -66,7 +66,7 @@ def plan_blocks(model: AtomEDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLO
     return BlockPlan(shape, min(edge, max(shape)))
 
 
-def block_partial(model: AtomEDNN, bins: AtomBins, plan: BlockPlan, block: int) -> np.ndarray:
+def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> np.ndarray:
     """[scaled tile sums (model.target.sums), intensity of channel 0, …] of one block, float64 (sums + C,)."""
     imaging, c = model.imaging, model.context
     pixel = [length / n for length, n in zip(bins.lengths, plan.shape)]
@@ -90,7 +90,7 @@ def block_partial(model: AtomEDNN, bins: AtomBins, plan: BlockPlan, block: int) 
     return np.array([*scaled.tolist(), *core.double().sum(dim=(0, 1)).tolist()])
 
 
-def assemble(model: AtomEDNN, plan: BlockPlan, partials: np.ndarray) -> float:
+def assemble(model: EDNN, plan: BlockPlan, partials: np.ndarray) -> float:
     """Physical total (eV) from per-block partials (blocks, sums + C), summed exactly (fsum)."""
     sums = torch.tensor([[math.fsum(column) for column in partials.T]], dtype=torch.float64)
     scaled, intensity = sums[:, :model.target.sums], sums[:, model.target.sums:]
@@ -98,7 +98,7 @@ def assemble(model: AtomEDNN, plan: BlockPlan, partials: np.ndarray) -> float:
     return float(total[0, 0])
 
 
-def stream_energy(model: AtomEDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS,
+def stream_energy(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS,
                   progress: bool = False, threads: int | None = None) -> float:
     """Total energy (eV) of a binned structure, block by block in this process (with a
     progress bar on the blocks if `progress`).

@@ -18,7 +18,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from ednn.atoms.render import render
 from ednn.core.errors import EDNNError
-from ednn.atoms.model import AtomEDNN
+from ednn.core.model import EDNN
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -30,7 +30,7 @@ def _dtype(dtype: torch.dtype | str) -> torch.dtype:
     return chosen
 
 
-def energy_and_forces(model: AtomEDNN, atoms: Atoms, *, forces: bool = True) -> tuple[float, np.ndarray | None]:
+def energy_and_forces(model: EDNN, atoms: Atoms, *, forces: bool = True) -> tuple[float, np.ndarray | None]:
     """Total energy (eV) and forces (natoms, 3) in eV/Å of one structure (None without `forces`).
 
     The image is rendered and the network runs in the dtype and on the device of the model's
@@ -67,7 +67,7 @@ class EDNNCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces"]
 
-    def __init__(self, model: AtomEDNN, dtype: torch.dtype | str = torch.float32,
+    def __init__(self, model: EDNN, dtype: torch.dtype | str = torch.float32,
                  device: torch.device | str | None = None, **kwargs):
         super().__init__(**kwargs)
         if getattr(model, "imaging", None) is None:

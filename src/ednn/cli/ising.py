@@ -118,7 +118,7 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
         write_output(json_out, json_text(result))
         click.echo(f"wrote {json_out}")
     if plots is not None:
-        from ednn.analysis.plots import transition_plots
+        from ednn.systems.ising.plots import transition_plots
 
         for path in transition_plots(result, plots):
             click.echo(f"wrote {path}")
