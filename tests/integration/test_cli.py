@@ -266,3 +266,13 @@ def test_nan_targets_are_refused_by_evaluate(ednn_cli, tmp_path, model_file):
     np.savez(tmp_path / "nan.npz", x=np.ones((2, 8, 8)), energy=np.array([1.0, np.nan]))
     result = ednn_cli("evaluate", model_file, tmp_path / "nan.npz")
     assert result.returncode == 2 and "NaN" in result.stderr
+
+
+def test_predict_takes_a_device_and_refuses_one_that_is_not_there(ednn_cli, tmp_path):
+    model = MODELS / "ising-8x8-f1c1.safetensors"
+    spins = np.random.default_rng(0).choice([-1, 1], size=(2, 8, 8))
+    np.savez(tmp_path / "x.npz", x=spins)
+    cpu = ednn_cli("predict", model, tmp_path / "x.npz", "--device", "cpu")
+    assert cpu.returncode == 0 and cpu.stdout == ednn_cli("predict", model, tmp_path / "x.npz").stdout
+    wrong = ednn_cli("predict", model, tmp_path / "x.npz", "--device", "toaster")
+    assert wrong.returncode != 0 and "onto device 'toaster'" in wrong.stderr and len(wrong.stderr.splitlines()) == 1

@@ -29,3 +29,9 @@ placements_option = click.option(
     help="Atom models: average each structure's prediction over this many in-plane translations spread over one "
          "focus region (removes most of the model's dependence on where the pixel grid lies; costs that many "
          "evaluations).")
+
+
+device_option = click.option(
+    "--device", default="cpu", show_default=True,
+    help="Where the model runs: cpu, cuda, cuda:1, … (a device this machine has; results are the same to float "
+         "tolerance, benchmarks/device_check.py).")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.arguments import placements_option
+from ednn.cli.arguments import device_option, placements_option
 from ednn.cli.data_checks import check_data_kind, check_energy_method
 from ednn.cli.output import json_text, print_atom_summary, print_grid_summary, write_output
 from ednn.core.errors import EDNNError
@@ -22,8 +22,9 @@ from ednn.core.errors import EDNNError
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the error summary as JSON.")
 @placements_option
+@device_option
 def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None,
-             placements: int) -> None:
+             placements: int, device: str) -> None:
     """Errors of MODEL on the labelled grids or structures in DATA.
 
     Grid models: DATA (.h5/.npz) holds x and the model's target dataset (usually
@@ -37,7 +38,7 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     from ednn.io.paths import make_parent
     from ednn.train.workflow import evaluate_on_file, file_digest
 
-    loaded = ednn.load(model)
+    loaded = ednn.load(model, device=device)
     check_data_kind(loaded, model, data)
     check_energy_method(loaded, model, data)
     if loaded.imaging is not None and is_giant_file(data):

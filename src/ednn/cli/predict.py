@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.arguments import placements_option
+from ednn.cli.arguments import device_option, placements_option
 from ednn.cli.data_checks import check_data_kind
 from ednn.cli.output import write_output
 from ednn.core.errors import EDNNError
@@ -26,8 +26,9 @@ from ednn.core.errors import EDNNError
 @click.option("--block-pixels", type=click.IntRange(1), default=None,
               help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].")
 @placements_option
+@device_option
 def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, scheduler: str | None,
-            block_pixels: int | None, placements: int) -> None:
+            block_pixels: int | None, placements: int, device: str) -> None:
     """Predict the total of each grid or structure in DATA with MODEL.
 
     Grid models: DATA is .h5/.npz holding x. Atom models: DATA is an ednn structure
@@ -40,11 +41,13 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
     from ednn.io.giant import is_giant_file
     from ednn.io.grids import read_grids
 
-    loaded = ednn.load(model)
+    loaded = ednn.load(model, device=device)
     check_data_kind(loaded, model, data)
     giant = loaded.imaging is not None and is_giant_file(data)
     if (workers or scheduler or block_pixels) and not giant:
         raise EDNNError("--workers, --scheduler and --block-pixels apply to giant-structure files only")
+    if (workers or scheduler) and device != "cpu":
+        raise EDNNError("Dask workers evaluate on their CPUs: --device goes without --workers/--scheduler")
     if placements != 1 and (giant or loaded.imaging is None):
         raise EDNNError("--placements applies to atom models on ordinary structure files only")
     if giant:
