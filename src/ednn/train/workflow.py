@@ -27,7 +27,9 @@ from ednn.core.model import EDNN
 from ednn.io.model_file import load, model_config, save_model
 from ednn.core.nets import build_tile_net
 from ednn.core.readout import make_readout
+from ednn.io.atomic import write_text
 from ednn.io.paths import make_parent
+from ednn.io.run_record import check_resume
 from ednn.core.tiling import Padding
 from ednn.train.fit import GridSet, RefreshGrids, fit, fit_target_scaling
 
@@ -94,14 +96,12 @@ def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / "checkpoints" / "last.ckpt").is_file():
-            record.write_text(json.dumps(settings, indent=2))
+            write_text(record, json.dumps(settings, indent=2))
         return
     if not record.is_file():
         raise EDNNError(f"{run_dir} holds no settings.json to resume from")
-    recorded = json.loads(record.read_text())
-    changed = [f"{k}: {recorded.get(k)!r} in the run, {v!r} now" for k, v in settings.items() if recorded.get(k) != v]
-    if changed:
-        raise EDNNError(f"--resume must repeat the run's settings; changed: {'; '.join(changed)}")
+    check_resume(json.loads(record.read_text()), settings, f"{run_dir} holds a run",
+                 "--resume must repeat the run's settings")
 
 
 def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, focus: int, context: int,
@@ -167,7 +167,7 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
-    sessions.write_text(json.dumps(seconds))
+    write_text(sessions, json.dumps(seconds))
     test = split["test"]
     model.info = {
         "data": data_info,
