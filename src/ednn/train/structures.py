@@ -88,7 +88,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
                         augment: bool = False, translate: bool = True, huber: float | None = None,
                         init: str | Path | None = None, readout: str | None = None,
-                        extra_train: Sequence[str | Path] = ()) -> EDNN:
+                        extra_train: Sequence[str | Path] = (), accelerator: str = "cpu",
+                        devices: int | str = 1) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -105,7 +106,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     extra_train: more labelled structure files (same cell, same energy method, not `data`
     nor structures of its generator stream) whose structures all join the training split;
     `data`'s own split stays as it is (`evaluate_structure_file(..., 'train')` covers only
-    `data`'s part of it).
+    `data`'s part of it). accelerator, devices: see `ednn.train.fit.fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -186,6 +187,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
                          refresh_train=refresh_train if translate else None, huber=huber, init=init,
+                         accelerator=accelerator, devices=devices,
                          test_metrics=lambda trained: evaluate_structures(
                              trained, [structures[i] for i in local["test"]], y[local["test"]])["summary"])
     return model

@@ -111,12 +111,12 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
                   target: str = "energy", resume: bool = False, progress: bool = True,
                   net_options: dict | None = None, init: str | Path | None = None,
-                  readout: str | None = None) -> EDNN:
+                  readout: str | None = None, accelerator: str = "cpu", devices: int | str = 1) -> EDNN:
     """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
     from its last checkpoint and refuses settings that differ. `init`: start from that
-    trained model file (see `warm_start`); `readout`: see `EDNN`.
+    trained model file (see `warm_start`); `readout`: see `EDNN`; `accelerator`, `devices`: see `fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
@@ -137,7 +137,7 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
                  "spatial_shape": list(x.shape[1:1 + model.ndim]), "input_values": discrete_values(x)}
     return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                         batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress,
-                        init=init)
+                        init=init, accelerator=accelerator, devices=devices)
 
 
 def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
@@ -145,12 +145,13 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
                  augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None,
                  huber: float | None = None, test_metrics: Callable[[EDNN], dict] | None = None,
-                 init: str | Path | None = None) -> EDNN:
+                 init: str | Path | None = None, accelerator: str = "cpu", devices: int | str = 1) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
     from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
-    `test_metrics(model)` replaces the default per-site summary of split['test']."""
+    `test_metrics(model)` replaces the default per-site summary of split['test'];
+    `accelerator`, `devices`: see `fit`."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     started_from = None
     if init is None:
@@ -163,7 +164,7 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
     callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
               seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks, huber=huber,
-              initialise=init is None)
+              initialise=init is None, accelerator=accelerator, devices=devices)
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
