@@ -19,9 +19,7 @@ from ednn.io.splits import split_indices
 from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import atom_error_summary
 from ednn.core.model import EDNN
-from ednn.core.nets import build_tile_net
-from ednn.core.readout import make_readout
-from ednn.train.workflow import file_digest, train_arrays
+from ednn.train.workflow import build_model, file_digest, recorded_split, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
 DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
@@ -167,11 +165,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
-    raw_outputs = 1 if readout is None else make_readout(readout).raw
-    tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, outputs=raw_outputs,
-                              **net_options)
-    model = EDNN(tile_net, focus, context, ndim=2, channels=imaging.channels, targets=["energy"],
-                 imaging=imaging.to_dict(), readout=readout)
+    model = build_model(x, focus, context, net, ndim=2, net_options=net_options, readout=readout,
+                        imaging=imaging.to_dict())
     settings = dict(data_sha256_16=data_digest, grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
@@ -217,12 +212,7 @@ def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = N
     if split is None:
         structures, energies = read_structures(data, require_energy=True)
         return evaluate_structures(model, structures, energies, placements)
-    recorded = model.info.get("split")
-    if not recorded or "sha256_16" not in model.info.get("data", {}):
-        raise EDNNError("this model records no split; evaluate on the whole file instead")
-    if file_digest(data) != model.info["data"]["sha256_16"]:
-        raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
-                        f"{data.name} is a different file")
+    recorded = recorded_split(model, data)
     source = StructureFile(data)
     index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
     return evaluate_structures(model, source.structures(index), source.energy[index], placements)

@@ -53,13 +53,14 @@ def file_digest(path: Path) -> str:
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
                 hidden: Sequence[int] | None = None, ndim: int | None = None,
                 padding: Padding = "periodic", outputs: int = 1, target: str = "energy",
-                net_options: dict | None = None, readout: str | None = None) -> EDNN:
+                net_options: dict | None = None, readout: str | None = None, imaging: dict | None = None) -> EDNN:
     """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
 
     `ndim` says how many axes are spatial; by default all axes after N, except a
     trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
     `hidden`: the dense net's hidden sizes; `net_options`: other nets' constructor options.
-    `readout`: see `EDNN` (the net then gives the readout's raw values).
+    `readout`: see `EDNN` (the net then gives the readout's raw values); `imaging`: the
+    `AtomImaging.to_dict()` that rendered x, for a model of atoms.
     """
     if ndim is None:
         trailing_channels = x.ndim > 4 or (x.ndim >= 3 and x.shape[-1] == 1)
@@ -72,7 +73,7 @@ def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
     tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=raw_outputs, **options)
     targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
     return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
-                targets=targets, readout=readout)
+                targets=targets, readout=readout, imaging=imaging)
 
 
 def warm_start(model: EDNN, init: str | Path) -> dict:
@@ -204,17 +205,25 @@ def errors(model: EDNN, x: np.ndarray, y: np.ndarray) -> dict:
     return {"summary": summary, "predicted": predicted, "true": np.asarray(y, float)}
 
 
+def recorded_split(model: EDNN, data: str | Path) -> dict:
+    """The split {'seed', 'val_fraction', 'test_fraction', …} that `model` records, once `data`
+    is checked to be the file it was trained on."""
+    data = Path(data)
+    recorded = model.info.get("split")
+    if not recorded or "sha256_16" not in model.info.get("data", {}):
+        raise EDNNError("this model records no split; evaluate on the whole file instead")
+    if file_digest(data) != model.info["data"]["sha256_16"]:
+        raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
+                        f"{data.name} is a different file")
+    return recorded
+
+
 def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
     """`errors` of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
     model = load(model) if not isinstance(model, EDNN) else model
     x, y, _ = read_grids(data, target=model.info.get("data", {}).get("target", "energy"), require_target=True)
     if split is not None:
-        recorded = model.info.get("split")
-        if not recorded:
-            raise EDNNError("this model records no split; evaluate on the whole file instead")
-        if file_digest(Path(data)) != model.info["data"]["sha256_16"]:
-            raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
-                            f"{Path(data).name} is a different file")
+        recorded = recorded_split(model, data)
         x, y = x[:model.info["data"]["n_examples"]], y[:model.info["data"]["n_examples"]]
         index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
         x, y = x[index], y[index]
