@@ -28,7 +28,7 @@ from tqdm import tqdm
 from ednn.core.errors import EDNNError
 from ednn.core.tiling import check_spatial_shape
 from ednn.systems.ising.energy import ONSAGER_TC, ising_energy
-from ednn.systems.ising.monte_carlo import ORDERED_START_BELOW, initial_spins
+from ednn.systems.ising.monte_carlo import ORDERED_START_BELOW, check_temperatures, initial_spins
 from ednn.systems.ising.statistics import ChainMoments
 from ednn.systems.ising.tile_energy import TileEnergy
 
@@ -71,13 +71,6 @@ def sublattices(focus: int, context: int, size: int) -> list[_Class]:
     return classes
 
 
-def _check_temperatures(temperatures: np.ndarray) -> None:
-    if temperatures.ndim != 1 or temperatures.size == 0:
-        raise EDNNError(f"temperatures must be a non-empty 1-D array, got shape {temperatures.shape}")
-    if not np.all(np.isfinite(temperatures) & (temperatures > 0)):
-        raise EDNNError("temperatures must be finite and > 0 (J/k_B)")
-
-
 class TileMetropolis:
     """Independent Metropolis chains on periodic L×L lattices with a tabulated tile energy.
 
@@ -89,7 +82,7 @@ class TileMetropolis:
     def __init__(self, energy: TileEnergy, size: int, temperatures: np.ndarray, rng: np.random.Generator,
                  spins: np.ndarray | None = None) -> None:
         temperatures = np.asarray(temperatures, dtype=np.float64)
-        _check_temperatures(temperatures)
+        check_temperatures(temperatures)
         self._classes = sublattices(energy.focus, energy.context, size)
         if spins is None:
             spins = initial_spins(size, temperatures < ORDERED_START_BELOW, rng)
