@@ -285,6 +285,8 @@ class _EpochLines(L.Callback):
         self.start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, task: L.LightningModule) -> None:
+        if not trainer.is_global_zero:  # one line from data-parallel processes
+            return
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
         print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss {metrics.get('train_loss', math.nan):.4g}, "
               f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
@@ -404,5 +406,7 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     finally:
         signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
         model.cpu()
-    return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,
+    # forked processes hand back the weights, not the loop's state: their last checkpoint has the epoch
+    epochs = trainer.current_epoch if processes == 1 else torch.load(last, weights_only=False)["epoch"] + 1
+    return {"epochs": epochs, "seconds": time.perf_counter() - start,
             "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}

@@ -38,7 +38,8 @@ def test_one_cpu_device_is_the_default(tmp_path):
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two CPU processes need two cores")
 def test_two_cpu_processes_train_data_parallel_and_hand_back_the_weights(tmp_path):
-    model, _, run_dir = small_run(tmp_path, devices=2)
+    model, run, run_dir = small_run(tmp_path, devices=2)
+    assert run["epochs"] == 2
     assert all(p.device.type == "cpu" for p in model.parameters())
     trained = last_weights(run_dir)
     assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
