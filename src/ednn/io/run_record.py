@@ -16,7 +16,7 @@ def _plain(value: Any) -> Any:
     return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
 
 
-def setting_differences(stored: Mapping[str, Any], requested: Mapping[str, Any],
+def _setting_differences(stored: Mapping[str, Any], requested: Mapping[str, Any],
                         names: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """'name: value unit in file, value unit requested' for each setting in `names`
     (key -> (name, unit); default every requested key, by its key, without a unit) that differs."""
@@ -34,8 +34,8 @@ def setting_differences(stored: Mapping[str, Any], requested: Mapping[str, Any],
 def check_resume(stored: Mapping[str, Any], requested: Mapping[str, Any], what: str, remedy: str,
                  names: Mapping[str, tuple[str, str]] | None = None, also: Iterable[str | None] = ()) -> None:
     """Refuse to go on with a run whose stored settings differ from the requested ones: one line,
-    '{what} with other settings (each difference, see `setting_differences`, then `also`); {remedy}'."""
-    differences = setting_differences(stored, requested, names) + [d for d in also if d]
+    '{what} with other settings (each difference, see `_setting_differences`, then `also`); {remedy}'."""
+    differences = _setting_differences(stored, requested, names) + [d for d in also if d]
     if differences:
         raise EDNNError(f"{what} with other settings ({'; '.join(differences)}); {remedy}")
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import ednn
 from ednn.core.errors import EDNNError
 from ednn.systems.ising import ising_energy
 from ednn.train.fit import EpochShuffle, GridSet, fit, fit_target_scaling
