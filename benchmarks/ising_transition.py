@@ -28,7 +28,9 @@ import torch
 import ednn
 from ednn.systems.ising.plots import transition_plots
 from ednn.systems.ising.tile_energy import TileEnergy
-from ednn.systems.ising.transition import proposal_rate, run_transition, summary_lines, temperature_grid, transition_stages
+from ednn.systems.ising.sampler import proposal_rate
+from ednn.systems.ising.transition import run_transition, temperature_grid, transition_stages
+from ednn.systems.ising.transition_report import summary_lines
 
 #: (sizes, coarse T grid, fine T grid for the crossing, effort, sweep factor)
 FULL = ((16, 32, 64), temperature_grid(1.5, 3.5, 0.1), temperature_grid(2.24, 2.30, 0.01), 1.0, 1.0)

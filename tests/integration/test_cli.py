@@ -255,7 +255,7 @@ def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):
               "--run-dir", tmp_path / "run"]
     assert ednn_cli(*common, "--epochs", 2).returncode == 0
     changed = ednn_cli(*common, "--epochs", 2, "--seed", 5, "--resume")
-    assert changed.returncode == 2 and "seed: 0 in the run, 5 now" in changed.stderr
+    assert changed.returncode == 2 and "seed: 0 in file, 5 requested" in changed.stderr
     assert ednn_cli(*common, "--epochs", 2, "--resume").returncode == 0
     assert (tmp_path / "run/logs/version_0/metrics.csv").is_file()
     assert (tmp_path / "run/logs/version_1").is_dir()

@@ -10,6 +10,21 @@ import numpy as np
 from ednn.core.errors import EDNNError
 
 
+def _absolute(error: np.ndarray, per: dict[str, tuple[float, np.ndarray | float]]) -> dict[str, float]:
+    """'median_abs_<name>' and 'mean_abs_<name>' of factor·|error| / divisor for each name: (factor, divisor)."""
+    out = {}
+    for name, (factor, divisor) in per.items():
+        scaled = factor * np.abs(error) / divisor
+        out.update({f"median_abs_{name}": float(np.median(scaled)), f"mean_abs_{name}": float(np.mean(scaled))})
+    return out
+
+
+def _spread(error: np.ndarray, name: str) -> dict[str, float]:
+    """'rmse_<name>', 'max_abs_<name>' and 'mean_error_<name>' (the bias) of `error`."""
+    return {f"rmse_{name}": float(np.sqrt(np.mean(error**2))), f"max_abs_{name}": float(np.max(np.abs(error))),
+            f"mean_error_{name}": float(np.mean(error))}
+
+
 def error_summary(predicted: np.ndarray, true: np.ndarray, n_sites: int | np.ndarray) -> dict[str, float]:
     """Median and mean absolute errors per system and per site, RMSE, max, bias.
 
@@ -21,17 +36,9 @@ def error_summary(predicted: np.ndarray, true: np.ndarray, n_sites: int | np.nda
     if predicted.shape != true.shape:
         raise EDNNError(f"predictions of shape {predicted.shape} cannot be compared with targets of shape {true.shape}")
     error = predicted - true
-    per_site = error / np.asarray(n_sites, dtype=np.float64).reshape(-1, 1)
-    return {
-        "n": int(len(error)),
-        "median_abs_per_system": float(np.median(np.abs(error))),
-        "mean_abs_per_system": float(np.mean(np.abs(error))),
-        "rmse_per_system": float(np.sqrt(np.mean(error**2))),
-        "max_abs_per_system": float(np.max(np.abs(error))),
-        "mean_error_per_system": float(np.mean(error)),
-        "median_abs_per_site": float(np.median(np.abs(per_site))),
-        "mean_abs_per_site": float(np.mean(np.abs(per_site))),
-    }
+    n_sites = np.asarray(n_sites, dtype=np.float64).reshape(-1, 1)
+    return {"n": int(len(error)), **_absolute(error, {"per_system": (1, 1)}), **_spread(error, "per_system"),
+            **_absolute(error, {"per_site": (1, n_sites)})}
 
 
 def atom_error_summary(predicted: np.ndarray, true: np.ndarray, areas: np.ndarray,
@@ -42,13 +49,6 @@ def atom_error_summary(predicted: np.ndarray, true: np.ndarray, areas: np.ndarra
     error = np.asarray(predicted, np.float64) - np.asarray(true, np.float64)
     if error.ndim != 1:
         raise EDNNError(f"expected one energy per structure, got shape {error.shape}")
-    per_area = 1000 * np.abs(error) / np.asarray(areas, np.float64)
-    per_atom = 1000 * np.abs(error) / np.asarray(n_atoms, np.float64)
-    return {
-        "n": int(len(error)),
-        "median_abs_eV": float(np.median(np.abs(error))), "mean_abs_eV": float(np.mean(np.abs(error))),
-        "median_abs_meV_per_A2": float(np.median(per_area)), "mean_abs_meV_per_A2": float(np.mean(per_area)),
-        "median_abs_meV_per_atom": float(np.median(per_atom)), "mean_abs_meV_per_atom": float(np.mean(per_atom)),
-        "rmse_eV": float(np.sqrt(np.mean(error**2))), "max_abs_eV": float(np.max(np.abs(error))),
-        "mean_error_eV": float(np.mean(error)),
-    }
+    per = {"eV": (1, 1), "meV_per_A2": (1000, np.asarray(areas, np.float64)),
+           "meV_per_atom": (1000, np.asarray(n_atoms, np.float64))}
+    return {"n": int(len(error)), **_absolute(error, per), **_spread(error, "eV")}

@@ -88,13 +88,9 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
     import ednn
     from ednn.io.paths import make_parent
     from ednn.systems.ising.tile_energy import TileEnergy
-    from ednn.systems.ising.transition import (
-        run_transition,
-        sublattices,
-        summary_lines,
-        temperature_grid,
-        transition_stages,
-    )
+    from ednn.systems.ising.sampler import sublattices
+    from ednn.systems.ising.transition import run_transition, temperature_grid, transition_stages
+    from ednn.systems.ising.transition_report import summary_lines
 
     model_energy, exact = TileEnergy.from_model(ednn.load(model)), TileEnergy.exact()
     fine = temperature_grid(fine_min, fine_max, fine_step)

@@ -34,13 +34,12 @@ def require_new_structure_file(path: Path) -> None:
 def write_output(path: Path, text: str) -> None:
     """Write an output text file atomically (a temporary file renamed into place), creating
     missing parent folders."""
+    from ednn.io.atomic import write_text
     from ednn.io.paths import make_parent
 
     make_parent(path)
     try:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, text)
     except OSError as exc:
         raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
 

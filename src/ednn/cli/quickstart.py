@@ -11,6 +11,7 @@ from typing import Callable
 import click
 
 from ednn.core.errors import EDNNError
+from ednn.io.atomic import write_text
 
 #: (file name, lattice edge, configurations, T range) of the quickstart's data sets.
 TRAIN_SET = ("ising-8x8.h5", 8, 20_000, (1.0, 5.0))
@@ -49,7 +50,7 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
         made = json.loads(record.read_text())
         raise EDNNError(f"{run_dir} was made with --epochs {made['epochs']} --seed {made['seed']}; "
                         "repeat those to reuse it, or choose another --run-dir")
-    record.write_text(json.dumps(settings))
+    write_text(record, json.dumps(settings))
     clock = time.perf_counter()
     paths = {}
     for name, size, n, (t_min, t_max) in (TRAIN_SET, TRANSFER_SET):
@@ -81,5 +82,5 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
              f"{s['mean_abs_per_system']:>12.4g} {s['sites_per_second']:>9.3g}")
     echo("\npaper (§3.1): 0.028 (8×8) and 2.055 (128×128), read as J per configuration")
     echo(f"total time {time.perf_counter() - clock:.0f} s; everything is in {run_dir}")
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    write_text(run_dir / "results.json", json.dumps(results, indent=2))
     return results

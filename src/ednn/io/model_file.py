@@ -20,6 +20,7 @@ from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.io.atomic import atomic_path
 from ednn.io.shelf import moved_model_error
 
 FORMAT = "ednn-model-v1"
@@ -50,15 +51,14 @@ def model_config(model: EDNN) -> dict[str, Any]:
 
 
 def save_model(model: EDNN, path: str | os.PathLike) -> Path:
-    """Write `model` to `path` atomically (a temporary file renamed into place)."""
+    """Write `model` to `path` atomically (`ednn.io.atomic`), its tensors from the CPU."""
     path = Path(path)
     metadata = {_METADATA_KEY: json.dumps(model_config(model))}
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.chmod(0o644)  # safetensors creates files readable by the owner only
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+        tmp.chmod(0o644)  # safetensors creates files readable by the owner only
     return path
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from ase import Atoms
 
 from ednn.core.errors import EDNNError
+from ednn.io.atomic import atomic_path
 from ednn.io.paths import make_parent
 
 FORMAT = "ednn-atoms-v1"
@@ -95,9 +96,8 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
     if groups is None:
         del columns["group"]
     make_parent(path)
-    tmp = path.with_name(path.name + ".tmp")
     space = {"fs_strategy": "fsm", "fs_persist": True} if extendable else {}  # appends reuse freed space
-    with h5py.File(tmp, "w", **space) as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", **space) as f:
         f.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
@@ -113,7 +113,6 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
                 rows = 16384 if name in _PER_ATOM else 1024
                 options.update(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
             f.create_dataset(name, data=data, **options)
-    tmp.replace(path)
     return path
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ednn.io.structures import StructureFile, store_labels
+from ednn.io.run_record import check_resume
 from ednn.core.errors import EDNNError
 from ednn.references.workers import finished_batches
 
@@ -118,9 +119,9 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
         raise EDNNError(f"{path} is not an ednn structure file (.h5); make one with `ednn sheets generate` "
                         "or `ednn import`")
     data = StructureFile(path)
-    if data.attrs.get("energy_method") not in (None, method) and data.labelled.any():
-        raise EDNNError(f"{path} is labelled with {data.attrs['energy_method']!r}, not {method!r}; "
-                        "use a copy of the unlabelled file for another method")
+    if data.attrs.get("energy_method") is not None and data.labelled.any():
+        check_resume(data.attrs, {"energy_method": method}, f"{path} is labelled",
+                     "use a copy of the unlabelled file for another method", {"energy_method": ("energy method", "")})
     make_calculator(method)  # fail early, in this process, if the method is unusable
     if data.failed.any() and not data.labelled.any():
         retry = np.flatnonzero(data.failed)

@@ -21,7 +21,7 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary
 from tqdm import tqdm
 
-from ednn.io.run_record import setting_differences, structure_difference
+from ednn.io.run_record import check_resume, structure_difference
 from ednn.core.errors import EDNNError
 
 FORMAT = "ednn-md-v1"
@@ -68,11 +68,8 @@ def _resume_point(trajectory: Path, settings: dict[str, Any], start: Atoms) -> t
     if stored.get("format") != FORMAT:
         raise EDNNError(f"{trajectory} holds no ednn MD settings (written by another program or an older ednn); "
                         "use another output file")
-    differences = setting_differences(stored, settings, SETTINGS)
-    differences += [d for d in [structure_difference(first, start)] if d]
-    if differences:
-        raise EDNNError(f"{trajectory} was run with other settings ({'; '.join(differences)}); "
-                        "use another output file or the same settings")
+    check_resume(stored, settings, f"{trajectory} was run", "use another output file or the same settings",
+                 SETTINGS, also=[structure_difference(first, start)])
     return last, n
 
 

@@ -22,7 +22,7 @@ from ase import Atoms, units
 from tqdm import tqdm
 
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
-from ednn.io.run_record import setting_differences, structure_difference
+from ednn.io.run_record import check_resume, structure_difference
 from ednn.core.errors import EDNNError
 from ednn.core.local import LocalTileEnergy
 from ednn.core.model import EDNN
@@ -213,16 +213,18 @@ def _open_samples(path: Path, settings: dict, atoms: Atoms) -> h5py.File:
         if samples.attrs.get("format") != FORMAT or "numbers" not in samples:
             samples.close()
             raise EDNNError(f"{path} holds no ednn MC run; choose a new file")
-        differences = setting_differences(samples.attrs, settings, SETTINGS)
+        start = None
         if samples.attrs["natoms"] == len(atoms):
             xy = samples["positions"][0, 0] if len(samples["step"]) else atoms.positions[:, :2]
             first = Atoms(numbers=samples["numbers"][:], positions=np.column_stack([xy, samples["z"][:]]),
                           cell=samples["cell"][:], pbc=True)
-            differences += [d for d in [structure_difference(first, atoms)] if d]
-        if differences:
+            start = structure_difference(first, atoms)
+        try:
+            check_resume(samples.attrs, settings, f"{path} holds an MC run", "choose a new file or the same settings",
+                         SETTINGS, also=[start])
+        except EDNNError:
             samples.close()
-            raise EDNNError(f"{path} holds an MC run with other settings ({'; '.join(differences)}); "
-                            "choose a new file or the same settings")
+            raise
         return samples
     samples = h5py.File(path, "w")
     samples.attrs.update(settings)

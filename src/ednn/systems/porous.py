@@ -30,6 +30,7 @@ from tqdm import tqdm
 from ednn.references.lammps import MDFrames, new_lammps, planar_md
 from ednn.systems.sheets import _periodic_distance, honeycomb
 from ednn.io.structures import StructureFile, append_structures, update_attrs, write_structures
+from ednn.io.run_record import check_resume
 from ednn.core.errors import EDNNError
 from ednn.references.workers import finished_batches
 
@@ -150,9 +151,7 @@ def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: i
               "energy_method": "rebo"}
     if path.exists():
         data = StructureFile(path)
-        differs = [k for k, v in recipe.items() if np.asarray(data.attrs.get(k)).tolist() != v]
-        if differs:
-            raise EDNNError(f"{path} was made with other settings ({', '.join(differs)}); give a new file name")
+        check_resume(data.attrs, recipe, f"{path} was made", "give a new file name")
         done = set(data.group.tolist())
     else:
         write_structures(path, [], {**recipe, "potential": "CH.rebo (LAMMPS pair_style rebo)",

@@ -19,6 +19,8 @@ Structure k depends only on (seed, reps, k).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from ase import Atoms
 
@@ -102,8 +104,8 @@ def random_sheet(reps: tuple[int, int], seed: int, index: int) -> tuple[Atoms, s
     return sheet, kind
 
 
-def generate_sheet_file(path, reps: tuple[int, int], count: int, seed: int, command: str = "",
-                        decimals: int | None = None) -> "Path":
+def generate_sheet_file(path: str | Path, reps: tuple[int, int], count: int, seed: int, command: str = "",
+                        decimals: int | None = None) -> Path:
     """Write structures 0..count-1 of the stream (seed, reps), unlabelled, to an HDF5 structure
     file, positions rounded to `decimals` of an Å if given (see `write_structures`)."""
     from ednn.io.structures import write_structures

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -25,18 +26,21 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 from lightning.pytorch.loggers import CSVLogger
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import error_summary
 from ednn.core.model import EDNN
+from ednn.core.tile_codes import decode_tiles, encode_tiles
 from ednn.core.tiling import pad
 
 #: Training grids a network's data-dependent `initialise` (if it has one) sees.
 INITIALISE_EXAMPLES = 48
 
 # Lightning's start-up notes (no GPU, logger tips) are noise for ednn's users.
-logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+for _name in ("lightning.pytorch", "lightning.fabric"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 @dataclass
@@ -104,12 +108,15 @@ class TilePatterns:
     patterns: torch.Tensor
     index: torch.Tensor
 
+    def to(self, device: torch.device) -> "TilePatterns":
+        return TilePatterns(self.patterns.to(device), self.index.to(device))
+
     @classmethod
     def find(cls, model: EDNN, data: GridSet, batch_size: int, max_values: int = 16) -> "TilePatterns | None":
         """Patterns of `data`, or None when its grids are not discrete or patterns would not save work.
 
-        Each tile is encoded as an integer (value ranks packed in bits), so finding
-        the distinct tiles is a 1-D `unique`.
+        Each tile is encoded as an integer (`ednn.core.tile_codes`), so finding the distinct
+        tiles is a 1-D `unique`.
         """
         if len(torch.unique(data.x[: min(len(data), 256)])) > max_values:
             return None
@@ -120,16 +127,13 @@ class TilePatterns:
         width = model.channels * model.tile**model.ndim
         if len(values) > max_values or width * bits > 62:
             return None
-        shifts = torch.arange(width, dtype=torch.int64) * bits
-        keys = []
-        for chunk in data.x.split(4096):
-            ranks = torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width).contiguous())
-            keys.append((ranks << shifts).sum(-1))
+        keys = [encode_tiles(torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width)
+                                                .contiguous()), bits) for chunk in data.x.split(4096)]
         unique_keys, index = torch.unique(torch.cat(keys), return_inverse=True)
         tiles_per_example = index.shape[1]
         if len(unique_keys) > min(batch_size, len(data)) * tiles_per_example // 4:
             return None
-        patterns = values[(unique_keys[:, None] >> shifts) & ((1 << bits) - 1)]
+        patterns = values[decode_tiles(unique_keys, width, bits)]
         return cls(patterns.reshape(len(patterns), model.channels, *[model.tile] * model.ndim), index)
 
 
@@ -146,10 +150,14 @@ class _Batches(Dataset):
 
 
 class EpochShuffle(Sampler):
-    """Yields index batches of a permutation that depends only on (seed, epoch)."""
+    """Yields index batches of a permutation that depends only on (seed, epoch).
 
-    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool = True):
+    With `processes` > 1 (data-parallel training) each process takes every processes-th
+    batch, starting at its rank, the list wrapped round so that every process gets as many."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool = True, processes: int = 1):
         self.n, self.batch_size, self.seed, self.shuffle, self.epoch = n, batch_size, seed, shuffle, 0
+        self.processes = processes
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -159,10 +167,15 @@ class EpochShuffle(Sampler):
             order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
         else:
             order = torch.arange(self.n)
-        yield from order.split(self.batch_size)
+        batches = order.split(self.batch_size)
+        if self.processes == 1:
+            yield from batches
+            return
+        rank = torch.distributed.get_rank()
+        yield from [batches[k % len(batches)] for k in range(rank, len(self) * self.processes, self.processes)]
 
     def __len__(self) -> int:
-        return math.ceil(self.n / self.batch_size)
+        return math.ceil(math.ceil(self.n / self.batch_size) / self.processes)
 
 
 class RefreshGrids(L.Callback):
@@ -177,9 +190,9 @@ class RefreshGrids(L.Callback):
         self.data.x.copy_(torch.from_numpy(self.make(trainer.current_epoch)).movedim(-1, 1))
 
 
-def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool) -> DataLoader:
+def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool, processes: int = 1) -> DataLoader:
     return DataLoader(_Batches(data, model), batch_size=None,
-                      sampler=EpochShuffle(len(data), batch_size, seed, shuffle))
+                      sampler=EpochShuffle(len(data), batch_size, seed, shuffle, processes))
 
 
 class EDNNTask(L.LightningModule):
@@ -196,6 +209,10 @@ class EDNNTask(L.LightningModule):
         self.val_intensity = val.intensity
         self.patterns = patterns
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def on_fit_start(self) -> None:
+        self.patterns = {stage: None if table is None else table.to(self.device)
+                         for stage, table in self.patterns.items()}
 
     def _sums(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         index, x, _ = batch
@@ -222,24 +239,25 @@ class EDNNTask(L.LightningModule):
         pred = self._sums(batch, "train")
         loss = (torch.nn.functional.huber_loss(pred, batch[2], delta=self.huber) if self.huber
                 else torch.nn.functional.mse_loss(pred, batch[2]))
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]),
+                 sync_dist=True)
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
         index, _, y = batch
         pred = self._sums(batch, "val")
-        self.log("val_loss", torch.nn.functional.mse_loss(pred, y), prog_bar=True, batch_size=len(y))
-        self._val.append((pred.detach(), index))
+        self.log("val_loss", torch.nn.functional.mse_loss(pred, y), prog_bar=True, batch_size=len(y), sync_dist=True)
+        self._val.append((pred.detach(), index.cpu()))
 
     def on_validation_epoch_end(self) -> None:
         pred = torch.cat([p for p, _ in self._val])
         index = torch.cat([i for _, i in self._val])
         self._val.clear()
         n = self.n_sites_val
-        physical = self.model.target.to_physical(pred, n, self.val_intensity[index])
-        errors = error_summary(physical.numpy(), self.val_y[index].numpy(), n)
-        self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True)
-        self.log("val_mae_per_system", errors["mean_abs_per_system"])
+        physical = self.model.target.to_physical(pred, n, self.val_intensity[index].to(pred.device))
+        errors = error_summary(physical.cpu().numpy(), self.val_y[index].numpy(), n)
+        self.log("val_medae_per_system", errors["median_abs_per_system"], prog_bar=True, sync_dist=True)
+        self.log("val_mae_per_system", errors["mean_abs_per_system"], sync_dist=True)
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
@@ -267,6 +285,8 @@ class _EpochLines(L.Callback):
         self.start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, task: L.LightningModule) -> None:
+        if not trainer.is_global_zero:  # one line from data-parallel processes
+            return
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
         print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss {metrics.get('train_loss', math.nan):.4g}, "
               f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
@@ -297,10 +317,26 @@ def _break_symmetry(model: EDNN) -> None:
     last.weight[model.target.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
 
 
+def _trainer(accelerator: str, devices: int | str, **options) -> L.Trainer:
+    """A Lightning Trainer on `devices` of `accelerator`, data-parallel in forked processes when
+    there are several; a setting Lightning or the machine cannot meet is a one-line error."""
+    if accelerator == "cpu" and isinstance(devices, int) and devices > (os.cpu_count() or 1):
+        raise EDNNError(f"--devices {devices}: this machine has {os.cpu_count()} CPU cores")
+    try:
+        trainer = L.Trainer(accelerator=accelerator, devices=devices, **options)
+        if trainer.world_size > 1:
+            trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy="ddp_fork", **options)
+    except (MisconfigurationException, ValueError, RuntimeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise EDNNError(f"cannot train with accelerator {accelerator!r} on devices {devices!r}: {reason}") from None
+    return trainer
+
+
 def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
         batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
         resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
-        augment: bool = False, huber: float | None = None, initialise: bool = True) -> dict:
+        augment: bool = False, huber: float | None = None, initialise: bool = True,
+        accelerator: str = "cpu", devices: int | str = 1) -> dict:
     """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
 
     augment: shift each training batch periodically by a random whole number of pixels
@@ -313,7 +349,10 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     a bar on a terminal, else a line per epoch on stderr.
     `callbacks` are extra Lightning callbacks. initialise: give a network with a
     data-dependent `initialise` its start from the training grids (off to keep weights
-    that are already trained).
+    that are already trained). accelerator, devices: Lightning's ('cpu', 'gpu', 'auto' for a GPU
+    where there is one; a number of devices, or 'auto'); several devices train data-parallel
+    (DDP, forked processes), each on its share of every epoch's batches, so a step sees
+    devices × batch_size examples. The model ends on the CPU.
     """
     if epochs < 1 or batch_size < 1:
         raise EDNNError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
@@ -332,28 +371,30 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
         model.net.initialise(pad(train.x[:INITIALISE_EXAMPLES], model.context, model.padding))
     if initialise and not resume and model.target.readout is not None:
         _break_symmetry(model)
-    steps_per_epoch = math.ceil(len(train) / batch_size)
-    patterns = {"train": TilePatterns.find(model, train, batch_size),
-                "val": TilePatterns.find(model, val, batch_size)}
-    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
     bar = progress and sys.stderr.isatty()  # a progress bar on a terminal, a line per epoch in a log
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
                                   auto_insert_metric_name=False, save_last="link", save_top_k=1,
                                   every_n_epochs=1)
-    trainer = L.Trainer(
-        max_epochs=epochs, accelerator="cpu", devices=1, logger=_loggers(run_dir),
+    trainer = _trainer(
+        accelerator, devices, max_epochs=epochs, logger=_loggers(run_dir),
         callbacks=[checkpoints, *([_EpochBar()] if bar else [_EpochLines()] if progress else []), *callbacks],
         enable_progress_bar=bar, enable_model_summary=False,
-        use_distributed_sampler=False, deterministic=True, log_every_n_steps=max(1, steps_per_epoch),
+        use_distributed_sampler=False, deterministic=True,
         num_sanity_val_steps=0, default_root_dir=run_dir,
     )
+    processes = trainer.world_size
+    steps_per_epoch = math.ceil(math.ceil(len(train) / batch_size) / processes)
+    trainer.log_every_n_steps = max(1, steps_per_epoch)
+    patterns = {"train": TilePatterns.find(model, train, batch_size),
+                "val": TilePatterns.find(model, val, batch_size)}
+    task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
     start = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
             warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
-            trainer.fit(task, _loader(train, model, batch_size, seed, True),
+            trainer.fit(task, _loader(train, model, batch_size, seed, True, processes),
                         _loader(val, model, batch_size, seed, False),
                         ckpt_path=str(last) if resume else None)
     except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
@@ -364,5 +405,8 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
                         "again to continue (ednn train: add --resume)") from None
     finally:
         signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
-    return {"epochs": trainer.current_epoch, "seconds": time.perf_counter() - start,
+        model.cpu()
+    # forked processes hand back the weights, not the loop's state: their last checkpoint has the epoch
+    epochs = trainer.current_epoch if processes == 1 else torch.load(last, weights_only=False)["epoch"] + 1
+    return {"epochs": epochs, "seconds": time.perf_counter() - start,
             "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}

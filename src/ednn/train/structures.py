@@ -18,11 +18,9 @@ from ednn.io.structures import StructureFile
 from ednn.io.splits import split_indices
 from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import atom_error_summary
-from ednn.atoms.model import AtomEDNN, shifted
+from ednn.atoms.model import shifted
 from ednn.core.model import EDNN
-from ednn.core.nets import build_tile_net
-from ednn.core.readout import make_readout
-from ednn.train.workflow import file_digest, train_arrays
+from ednn.train.workflow import build_model, file_digest, recorded_split, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
 DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
@@ -84,7 +82,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                         test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
                         augment: bool = False, translate: bool = True, huber: float | None = None,
                         init: str | Path | None = None, readout: str | None = None,
-                        extra_train: Sequence[str | Path] = ()) -> EDNN:
+                        extra_train: Sequence[str | Path] = (), accelerator: str = "cpu",
+                        devices: int | str = 1) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -101,7 +100,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     extra_train: more labelled structure files (same cell, same energy method, not `data`
     nor structures of its generator stream) whose structures all join the training split;
     `data`'s own split stays as it is (`evaluate_structure_file(..., 'train')` covers only
-    `data`'s part of it).
+    `data`'s part of it). accelerator, devices: see `ednn.train.fit.fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     source = StructureFile(data)
@@ -162,10 +161,8 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
-    raw_outputs = 1 if readout is None else make_readout(readout).raw
-    tile_net = build_tile_net(net, focus, context, ndim=2, channels=imaging.channels, outputs=raw_outputs,
-                              **net_options)
-    model = AtomEDNN(tile_net, focus, context, imaging=imaging, targets=["energy"], readout=readout)
+    model = build_model(x, focus, context, net, ndim=2, net_options=net_options, readout=readout,
+                        imaging=imaging)
     settings = dict(data_sha256_16=data_digest, grid=list(grid), focus=focus, context=context, net=net,
                     net_options=net_options, readout=readout,
                     per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
@@ -181,6 +178,7 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
                          batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
                          progress=progress, offsets="intensity", augment=augment,
                          refresh_train=refresh_train if translate else None, huber=huber, init=init,
+                         accelerator=accelerator, devices=devices,
                          test_metrics=lambda trained: evaluate_structures(
                              trained, [structures[i] for i in local["test"]], y[local["test"]])["summary"])
     return model
@@ -210,12 +208,7 @@ def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = N
     if split is None:
         structures, energies = read_structures(data, require_energy=True)
         return evaluate_structures(model, structures, energies, placements)
-    recorded = model.info.get("split")
-    if not recorded or "sha256_16" not in model.info.get("data", {}):
-        raise EDNNError("this model records no split; evaluate on the whole file instead")
-    if file_digest(data) != model.info["data"]["sha256_16"]:
-        raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
-                        f"{data.name} is a different file")
+    recorded = recorded_split(model, data)
     source = StructureFile(data)
     index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
     return evaluate_structures(model, source.structures(index), source.energy[index], placements)

@@ -23,11 +23,15 @@ from ednn.io.grids import read_grids
 from ednn.io.splits import split_indices
 from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import error_summary
+from ednn.atoms.images import AtomImaging
+from ednn.atoms.model import AtomEDNN
 from ednn.core.model import EDNN
 from ednn.io.model_file import load, model_config, save_model
 from ednn.core.nets import build_tile_net
 from ednn.core.readout import make_readout
+from ednn.io.atomic import write_text
 from ednn.io.paths import make_parent
+from ednn.io.run_record import check_resume
 from ednn.core.tiling import Padding
 from ednn.train.fit import GridSet, RefreshGrids, fit, fit_target_scaling
 
@@ -49,15 +53,16 @@ def file_digest(path: Path) -> str:
 
 
 def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
-                hidden: Sequence[int] | None = None, ndim: int | None = None,
-                padding: Padding = "periodic", outputs: int = 1, target: str = "energy",
-                net_options: dict | None = None, readout: str | None = None) -> EDNN:
+                ndim: int | None = None, padding: Padding = "periodic", outputs: int = 1, target: str = "energy",
+                net_options: dict | None = None, readout: str | None = None,
+                imaging: AtomImaging | None = None) -> EDNN:
     """An untrained EDNN for grids like x (N, *spatial) or (N, *spatial, C).
 
     `ndim` says how many axes are spatial; by default all axes after N, except a
     trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
-    `hidden`: the dense net's hidden sizes; `net_options`: other nets' constructor options.
-    `readout`: see `EDNN` (the net then gives the readout's raw values).
+    `net_options`: the tile network's constructor options (`ednn.core.nets.net_options`).
+    `readout`: see `EDNN` (the net then gives the readout's raw values); `imaging`: the
+    `AtomImaging` that rendered x, for a model of atoms (an `AtomEDNN`).
     """
     if ndim is None:
         trailing_channels = x.ndim > 4 or (x.ndim >= 3 and x.shape[-1] == 1)
@@ -65,12 +70,14 @@ def build_model(x: np.ndarray, focus: int, context: int, net: str = "dense",
     if x.ndim not in (ndim + 1, ndim + 2):
         raise EDNNError(f"data 'x' of shape {x.shape} does not hold {ndim}-D grids")
     channels = 1 if x.ndim == ndim + 1 else x.shape[-1]
-    options = {"hidden": list(hidden)} if net == "dense" and hidden is not None else dict(net_options or {})
     raw_outputs = outputs if readout is None else make_readout(readout).raw
-    tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=raw_outputs, **options)
+    tile_net = build_tile_net(net, focus, context, ndim=ndim, channels=channels, outputs=raw_outputs,
+                              **(net_options or {}))
     targets = [target] if outputs == 1 else [f"{target}_{i}" for i in range(outputs)]
-    return EDNN(tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
-                targets=targets, readout=readout)
+    options = dict(ndim=ndim, channels=channels, outputs=outputs, padding=padding, targets=targets, readout=readout)
+    if imaging is not None:
+        return AtomEDNN(tile_net, focus, context, imaging=imaging, **options)
+    return EDNN(tile_net, focus, context, **options)
 
 
 def warm_start(model: EDNN, init: str | Path) -> dict:
@@ -94,35 +101,33 @@ def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / "checkpoints" / "last.ckpt").is_file():
-            record.write_text(json.dumps(settings, indent=2))
+            write_text(record, json.dumps(settings, indent=2))
         return
     if not record.is_file():
         raise EDNNError(f"{run_dir} holds no settings.json to resume from")
-    recorded = json.loads(record.read_text())
-    changed = [f"{k}: {recorded.get(k)!r} in the run, {v!r} now" for k, v in settings.items() if recorded.get(k) != v]
-    if changed:
-        raise EDNNError(f"--resume must repeat the run's settings; changed: {'; '.join(changed)}")
+    check_resume(json.loads(record.read_text()), settings, f"{run_dir} holds a run",
+                 "--resume must repeat the run's settings")
 
 
 def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, focus: int, context: int,
-                  net: str = "dense", hidden: Sequence[int] | None = None, ndim: int | None = None,
+                  net: str = "dense", ndim: int | None = None,
                   padding: Padding = "periodic", epochs: int = 100,
                   batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
                   val_fraction: float = 0.1, test_fraction: float = 0.1, limit: int | None = None,
                   target: str = "energy", resume: bool = False, progress: bool = True,
                   net_options: dict | None = None, init: str | Path | None = None,
-                  readout: str | None = None) -> EDNN:
+                  readout: str | None = None, accelerator: str = "cpu", devices: int | str = 1) -> EDNN:
     """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
     from its last checkpoint and refuses settings that differ. `init`: start from that
-    trained model file (see `warm_start`); `readout`: see `EDNN`.
+    trained model file (see `warm_start`); `readout`: see `EDNN`; `accelerator`, `devices`: see `fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
     digest = file_digest(data)
     settings = dict(data_sha256_16=digest, limit=limit, target=target, focus=focus, context=context, net=net,
-                    hidden=None if hidden is None else list(hidden), net_options=net_options, ndim=ndim,
+                    net_options=net_options, ndim=ndim,
                     padding=padding, readout=readout, epochs=epochs,
                     batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
                     test_fraction=test_fraction)
@@ -131,13 +136,13 @@ def train_on_file(data: str | Path, out: str | Path, run_dir: str | Path, *, foc
     split = split_indices(len(x), seed, val_fraction, test_fraction)
     torch.manual_seed(seed)
     outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
-    model = build_model(x, focus, context, net, hidden, ndim, padding, outputs=outputs, target=target,
+    model = build_model(x, focus, context, net, ndim, padding, outputs=outputs, target=target,
                         net_options=net_options, readout=readout)
     data_info = {"file": data.name, "sha256_16": digest, "target": target, "n_examples": int(len(x)),
                  "spatial_shape": list(x.shape[1:1 + model.ndim]), "input_values": discrete_values(x)}
     return train_arrays(model, x, y, split, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
                         batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume, progress=progress,
-                        init=init)
+                        init=init, accelerator=accelerator, devices=devices)
 
 
 def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], out: str | Path,
@@ -145,12 +150,13 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
                  lr_min: float, seed: int, resume: bool, progress: bool, offsets: str = "site",
                  augment: bool = False, refresh_train: Callable[[int], np.ndarray] | None = None,
                  huber: float | None = None, test_metrics: Callable[[EDNN], dict] | None = None,
-                 init: str | Path | None = None) -> EDNN:
+                 init: str | Path | None = None, accelerator: str = "cpu", devices: int | str = 1) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
     from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
-    `test_metrics(model)` replaces the default per-site summary of split['test']."""
+    `test_metrics(model)` replaces the default per-site summary of split['test'];
+    `accelerator`, `devices`: see `fit`."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     started_from = None
     if init is None:
@@ -163,11 +169,11 @@ def train_arrays(model: EDNN, x: np.ndarray, y: np.ndarray, split: dict[str, np.
     callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
     run = fit(model, train, val, run_dir, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
               seed=seed, resume=resume, progress=progress, augment=augment, callbacks=callbacks, huber=huber,
-              initialise=init is None)
+              initialise=init is None, accelerator=accelerator, devices=devices)
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
     seconds = (json.loads(sessions.read_text()) if resume and sessions.is_file() else []) + [round(run["seconds"], 1)]
-    sessions.write_text(json.dumps(seconds))
+    write_text(sessions, json.dumps(seconds))
     test = split["test"]
     model.info = {
         "data": data_info,
@@ -203,17 +209,25 @@ def errors(model: EDNN, x: np.ndarray, y: np.ndarray) -> dict:
     return {"summary": summary, "predicted": predicted, "true": np.asarray(y, float)}
 
 
+def recorded_split(model: EDNN, data: str | Path) -> dict:
+    """The split {'seed', 'val_fraction', 'test_fraction', …} that `model` records, once `data`
+    is checked to be the file it was trained on."""
+    data = Path(data)
+    recorded = model.info.get("split")
+    if not recorded or "sha256_16" not in model.info.get("data", {}):
+        raise EDNNError("this model records no split; evaluate on the whole file instead")
+    if file_digest(data) != model.info["data"]["sha256_16"]:
+        raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
+                        f"{data.name} is a different file")
+    return recorded
+
+
 def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
     """`errors` of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
     model = load(model) if not isinstance(model, EDNN) else model
     x, y, _ = read_grids(data, target=model.info.get("data", {}).get("target", "energy"), require_target=True)
     if split is not None:
-        recorded = model.info.get("split")
-        if not recorded:
-            raise EDNNError("this model records no split; evaluate on the whole file instead")
-        if file_digest(Path(data)) != model.info["data"]["sha256_16"]:
-            raise EDNNError(f"--split needs the file the model was trained on ({model.info['data']['file']}); "
-                            f"{Path(data).name} is a different file")
+        recorded = recorded_split(model, data)
         x, y = x[:model.info["data"]["n_examples"]], y[:model.info["data"]["n_examples"]]
         index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
         x, y = x[index], y[index]

@@ -1,24 +1,30 @@
-"""What differs between a stored run and a requested one, in words."""
+import re
 
 import numpy as np
+import pytest
 
-from ednn.io.run_record import setting_differences, structure_difference
-from ednn.systems.sheets import honeycomb
-
-NAMES = {"temperature_K": ("temperature", "K"), "seed": ("seed", ""), "model": ("model", "")}
+from ednn.core.errors import EDNNError
+from ednn.io.run_record import check_resume
 
 
-def test_each_differing_setting_is_named_with_both_values_and_its_unit():
-    stored = {"temperature_K": 1000.0, "seed": 3, "model": None}
-    assert setting_differences(stored, dict(stored), NAMES) == []
-    assert setting_differences(stored, {"temperature_K": 300.5, "seed": 4, "model": "m.safetensors"}, NAMES) == [
-        "temperature: 1000 K in file, 300.5 K requested", "seed: 3 in file, 4 requested",
-        "model: none in file, m.safetensors requested"]
-    assert setting_differences({}, {"temperature_K": 1e-7, "seed": 0, "model": None}, NAMES) == [
-        "temperature: none in file, 0.0000001 K requested", "seed: none in file, 0 requested"]
+def test_same_settings_pass_whatever_the_stored_types():
+    stored = {"cells": np.array([4, 3]), "T": np.float64(300.0), "ok": np.bool_(True), "name": "rebo"}
+    check_resume(stored, {"cells": [4, 3], "T": 300.0, "ok": True, "name": "rebo"}, "x.h5 was made", "")
+
+
+def test_each_difference_is_named_in_one_line():
+    names = {"T": ("temperature", "K"), "seed": ("seed", "")}
+    message = "x.h5 was run with other settings (temperature: 300 K in file, 500.5 K requested; " \
+              "seed: none in file, 2 requested; starting structure moved); use another file"
+    with pytest.raises(EDNNError, match=re.escape(message)):
+        check_resume({"T": np.float64(300.0)}, {"T": 500.5, "seed": 2}, "x.h5 was run", "use another file",
+                     names, also=[None, "starting structure moved"])
 
 
 def test_a_structure_is_the_same_modulo_its_cell_and_different_otherwise():
+    from ednn.io.run_record import structure_difference
+    from ednn.systems.sheets import honeycomb
+
     sheet = honeycomb((2, 2))[0]
     wrapped = sheet.copy()
     wrapped.positions += sheet.cell[0] - 2 * sheet.cell[1]  # whole cell vectors: the same structure

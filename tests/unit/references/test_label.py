@@ -174,7 +174,7 @@ def test_cli_label_prints_the_first_failure_of_a_partly_labelled_file(ednn_cli, 
     assert "2 of 3 labelled (1 failed)" in result.stdout
     assert "first failure: structure 2: NotImplementedError: No EMT-potential for B" in result.stdout
     refused = ednn_cli("label", path, "-m", "ase.calculators.lj:LennardJones")  # tied by its 2 labels
-    assert refused.returncode == 2 and "is labelled with 'ase.calculators.emt:EMT'" in refused.stderr
+    assert refused.returncode == 2 and "is labelled with other settings (energy method: ase.calculators.emt:EMT in file" in refused.stderr
 
 
 def test_a_file_where_every_structure_failed_is_an_error_and_open_to_another_method(ednn_cli, tmp_path):

@@ -124,7 +124,7 @@ def test_bad_input_is_refused_in_one_line(ednn_cli, tmp_path, monkeypatch):
         assert result.returncode == 2 and message in result.stderr
     assert ednn_cli("porous", "generate", out, "--starts", "1", *SMALL).returncode == 0
     result = ednn_cli("porous", "generate", out, "--starts", "2", *SMALL[:-1], "20")
-    assert result.returncode == 2 and "other settings (equilibration_steps)" in result.stderr
+    assert result.returncode == 2 and "other settings (equilibration_steps: 10 in file, 20 requested)" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     with h5py.File(tmp_path / "other.h5", "w") as f:
         f["x"] = 1

@@ -22,7 +22,7 @@ def random_spins(n, size, seed):
 
 def test_target_scaling_is_extensive():
     x = random_spins(200, 8, 0)
-    model = build_model(x, 1, 1, hidden=[4])
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
     train = GridSet.from_numpy(model, x, ising_energy(x))
     fit_target_scaling(model, train)
     expected = np.mean(ising_energy(x) / 64)
@@ -37,7 +37,7 @@ def test_target_scaling_is_extensive():
 @pytest.mark.parametrize("padding", ["periodic", "zeros"])
 def test_tile_patterns_reproduce_every_tile(padding):
     x = random_spins(300, 8, 1)
-    model = build_model(x, 1, 1, hidden=[4], padding=padding)
+    model = build_model(x, 1, 1, net_options={"hidden": [4]}, padding=padding)
     data = GridSet.from_numpy(model, x, ising_energy(x))
     table = TilePatterns.find(model, data, batch_size=100)
     assert table is not None
@@ -50,7 +50,7 @@ def test_tile_patterns_reproduce_every_tile(padding):
 
 def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
     x = random_spins(64, 8, 7)
-    model = build_model(x, 1, 1, hidden=[8, 8])
+    model = build_model(x, 1, 1, net_options={"hidden": [8, 8]})
     data = GridSet.from_numpy(model, x, ising_energy(x))
     table = TilePatterns.find(model, data, batch_size=32)
     batch = torch.arange(10, 42)
@@ -71,14 +71,14 @@ def test_tile_patterns_give_the_same_sums_and_gradients_as_every_tile():
 
 def test_tile_patterns_skip_continuous_grids():
     x = np.random.default_rng(0).normal(size=(50, 8, 8)).astype(np.float32)
-    model = build_model(x, 1, 1, hidden=[4])
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
     assert TilePatterns.find(model, GridSet.from_numpy(model, x, np.zeros(50)), 10) is None
 
 
 def test_training_learns_the_ising_energy_and_transfers_to_64x64(tmp_path):
     torch.manual_seed(0)
     x = random_spins(6000, 8, 2)
-    model = build_model(x, 1, 1, hidden=[32, 32])
+    model = build_model(x, 1, 1, net_options={"hidden": [32, 32]})
     train = GridSet.from_numpy(model, x[:5000], ising_energy(x[:5000]))
     val = GridSet.from_numpy(model, x[5000:], ising_energy(x[5000:]))
     fit_target_scaling(model, train)
@@ -90,7 +90,7 @@ def test_training_learns_the_ising_energy_and_transfers_to_64x64(tmp_path):
 
 def test_resume_needs_a_checkpoint_and_fresh_runs_need_an_empty_folder(tmp_path):
     x = random_spins(100, 4, 4)
-    model = build_model(x, 1, 1, hidden=[4])
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
     data = GridSet.from_numpy(model, x, ising_energy(x))
     with pytest.raises(EDNNError, match="nothing to resume"):
         fit(model, data, data, tmp_path, epochs=1, resume=True, progress=False)
@@ -112,7 +112,7 @@ SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(0)
     x = np.where(rng.uniform(size=(1200, 6, 6)) < rng.uniform(size=(1200, 1, 1)), 1, -1).astype(np.int8)
     torch.manual_seed(0)
-    model = build_model(x, 2, 1, hidden=[16])  # 4x4 tiles: generic path, no patterns
+    model = build_model(x, 2, 1, net_options={"hidden": [16]})  # 4x4 tiles: generic path, no patterns
     train = GridSet.from_numpy(model, x[:1000], ising_energy(x[:1000]))
     val = GridSet.from_numpy(model, x[1000:], ising_energy(x[1000:]))
     fit_target_scaling(model, train)
@@ -161,7 +161,7 @@ def test_ctrl_c_is_reported_not_taken_for_a_finished_run(tmp_path):
                 raise KeyboardInterrupt
 
     x = random_spins(200, 4, 5)
-    model = build_model(x, 1, 1, hidden=[4])
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
     data = GridSet.from_numpy(model, x, ising_energy(x))
     with pytest.raises(EDNNError, match="interrupted in epoch 1.*--resume"):
         fit(model, data, data, tmp_path, epochs=3, batch_size=50, progress=False, callbacks=[CtrlC()])
@@ -174,7 +174,7 @@ def test_ctrl_c_is_reported_not_taken_for_a_finished_run(tmp_path):
 ])
 def test_nonsense_training_settings_are_refused(tmp_path, options, message):
     x = random_spins(20, 4, 6)
-    model = build_model(x, 1, 1, hidden=[4])
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
     data = GridSet.from_numpy(model, x, ising_energy(x))
     settings = dict(epochs=1, batch_size=10, lr=1e-3, lr_min=1e-6) | options
     with pytest.raises(EDNNError, match=message):
@@ -187,7 +187,7 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
     x = random_spins(200, 4, 5)
     np.savez(tmp_path / "spins.npz", x=x, energy=ising_energy(x))
     model = train_on_file(tmp_path / "spins.npz", tmp_path / "m.safetensors", tmp_path / "run", focus=1, context=1,
-                          hidden=[8], epochs=1, batch_size=50, progress=False)
+                          net_options={"hidden": [8]}, epochs=1, batch_size=50, progress=False)
     loaded = ednn.load(tmp_path / "m.safetensors")
     assert loaded.info["data"]["input_values"] == [-1.0, 1.0]
     spins = random_spins(2, 8, 6)  # the file predicts what the trained model did
@@ -201,7 +201,7 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
     continuous = rng.normal(size=(200, 4, 4))
     np.savez(tmp_path / "fields.npz", x=continuous, energy=continuous.sum((1, 2)))
     fields = train_on_file(tmp_path / "fields.npz", tmp_path / "f.safetensors", tmp_path / "run-f", focus=1,
-                           context=1, hidden=[8], epochs=1, batch_size=50, progress=False)
+                           context=1, net_options={"hidden": [8]}, epochs=1, batch_size=50, progress=False)
     assert fields.info["data"]["input_values"] is None
     wider = 3.0 * rng.normal(size=(1, 8, 8))  # values beyond the training range are predicted, not refused,
     np.testing.assert_allclose(fields.predict(wider), ednn.load(tmp_path / "f.safetensors").predict(wider),
@@ -210,7 +210,7 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
 
 def test_progress_off_a_terminal_is_a_line_per_epoch(tmp_path, capsys):
     x = random_spins(200, 4, 8)
-    model = build_model(x, 1, 1, hidden=[8])
+    model = build_model(x, 1, 1, net_options={"hidden": [8]})
     train, val = GridSet.from_numpy(model, x[:150], ising_energy(x[:150])), GridSet.from_numpy(model, x[150:], ising_energy(x[150:]))
     fit_target_scaling(model, train)
     fit(model, train, val, tmp_path, epochs=2, batch_size=50, progress=True)

@@ -8,6 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ednn.io.grids import read_datasets
+from ednn.io.run_record import check_resume
 from ednn.core.errors import EDNNError
 from ednn.systems.ising.energy import ising_energy
 from ednn.systems.ising.monte_carlo import sample_configurations
@@ -112,17 +113,13 @@ def _open_for_generation(path: Path, params: dict[str, int | float | bool]) -> h
     except OSError as error:
         reason = _first_line(error)
         raise EDNNError(f"{path} exists and is not a writable HDF5 file ({reason}); delete it or choose another path") from error
-    different = [
-        f"{key}: {f.attrs.get(key)} in file, {value} requested" for key, value in params.items() if f.attrs.get(key) != value
-    ]
-    if f.attrs.get("format") != FORMAT:
+    try:
+        if f.attrs.get("format") != FORMAT:
+            raise EDNNError(f"{path} exists and is not an {FORMAT} dataset; delete it or choose another path")
+        check_resume(f.attrs, params, f"{path} was generated", "delete it or choose another path")
+    except EDNNError:
         f.close()
-        raise EDNNError(f"{path} exists and is not an {FORMAT} dataset; delete it or choose another path")
-    if different:
-        f.close()
-        raise EDNNError(
-            f"{path} was generated with other parameters ({'; '.join(different)}); delete it or choose another path"
-        )
+        raise
     return f
 
 

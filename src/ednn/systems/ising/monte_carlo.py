@@ -59,15 +59,20 @@ def sample_configurations(
     return samples.reshape(-1, size, size), np.repeat(temperatures, samples_per_chain)
 
 
+def check_temperatures(temperatures: np.ndarray) -> None:
+    """Refuse anything but a non-empty 1-D array of finite temperatures > 0 (J/k_B)."""
+    if temperatures.ndim != 1 or temperatures.size == 0:
+        raise EDNNError(f"temperatures must be a non-empty 1-D array, got shape {temperatures.shape}")
+    if not np.all(np.isfinite(temperatures) & (temperatures > 0)):
+        raise EDNNError("temperatures must be finite and positive, > 0 (J/k_B)")
+
+
 def _check_arguments(
     size: int, temperatures: np.ndarray, samples_per_chain: int, equilibration: int, between: int, wolff: int
 ) -> None:
     if size < 2 or size % 2:
         raise EDNNError(f"lattice size must be an even number >= 2, got {size}")
-    if temperatures.ndim != 1 or temperatures.size == 0:
-        raise EDNNError(f"temperatures must be a non-empty 1-D array, got shape {temperatures.shape}")
-    if not np.all(np.isfinite(temperatures) & (temperatures > 0)):
-        raise EDNNError("temperatures must be finite and positive")
+    check_temperatures(temperatures)
     if samples_per_chain < 1:
         raise EDNNError(f"samples_per_chain must be >= 1, got {samples_per_chain}")
     if min(equilibration, between, wolff) < 0:

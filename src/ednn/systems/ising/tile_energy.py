@@ -1,7 +1,7 @@
 """Tile energies of ±1 lattices tabulated once: every configuration of a tile, evaluated in one call.
 
 A tile of edge t = f + 2c holding C·t^d spins ±1 is one of 2^(C·t^d) configurations. Its
-code is Σ_k b_k·2^k with b_k = (x_k + 1)/2 and k the pixel's index in the tile flattened in
+code (`ednn.core.tile_codes`, one bit a spin) is Σ_k b_k·2^k with b_k = (x_k + 1)/2 and k the pixel's index in the tile flattened in
 (C, *t) order (channel, then rows, row-major), the order `ednn.core.tiling` cuts tiles in. A
 table maps codes to the physical contribution of the tile (for a model: what
 `EDNN.contributions` gives, scale and offsets applied), so the total of a periodic
@@ -17,6 +17,7 @@ import torch
 
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
+from ednn.core.tile_codes import decode_tiles, encode_tiles
 from ednn.core.tiling import check_geometry, tile
 
 MAX_TILE_PIXELS = 16
@@ -28,8 +29,7 @@ def _all_tiles(pixels: int) -> np.ndarray:
     if pixels > MAX_TILE_PIXELS:
         raise EDNNError(f"a tile of {pixels} pixels has 2^{pixels} configurations; tabulating needs at most "
                         f"{MAX_TILE_PIXELS} pixels (f + 2c = 4 in 2-D, one channel)")
-    bits = (np.arange(2**pixels)[:, None] >> np.arange(pixels)) & 1
-    return (2 * bits - 1).astype(np.int8)
+    return (2 * decode_tiles(torch.arange(2**pixels), pixels, 1) - 1).numpy().astype(np.int8)
 
 
 def tile_table(model: EDNN) -> np.ndarray:
@@ -94,8 +94,7 @@ def tile_codes(spins: np.ndarray, focus: int, context: int) -> np.ndarray:
         raise EDNNError(f"spins must be ±1 lattices of shape (N, *spatial), got shape {spins.shape}")
     tiles = tile(torch.from_numpy(spins.astype(np.int8))[:, None], focus, context)
     flat = tiles.reshape(*tiles.shape[:spins.ndim], -1)
-    weights = torch.tensor([1 << k for k in range(flat.shape[-1])], dtype=torch.int64)
-    return ((flat > 0).long() * weights).sum(-1).numpy()
+    return encode_tiles((flat > 0).long(), 1).numpy()
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def test_other_parameters_on_existing_file_raise(tmp_path, monkeypatch, key, val
         interrupt_after(patch, 1, before_attr_update=False)
         with pytest.raises(Interrupted):
             generate_ising_dataset(path, **PARAMS)
-    with pytest.raises(EDNNError, match=f"other parameters.*{key}") as error:
+    with pytest.raises(EDNNError, match=f"other settings.*{key}") as error:
         generate_ising_dataset(path, **{**PARAMS, key: value})
     assert "\n" not in str(error.value)
 

@@ -11,19 +11,10 @@ import ednn
 from ednn.core.errors import EDNNError
 from ednn.systems.ising import ONSAGER_TC, ising_energy
 from ednn.systems.ising.tile_energy import TileEnergy, exact_tile_table, tile_codes, tile_table
-from ednn.systems.ising.transition import (
-    ChainMoments,
-    Stage,
-    TileMetropolis,
-    binder_crossing,
-    binder_crossings,
-    observables,
-    run_transition,
-    sample_moments,
-    sublattices,
-    summary_lines,
-    transition_stages,
-)
+from ednn.systems.ising.sampler import TileMetropolis, sample_moments, sublattices
+from ednn.systems.ising.statistics import ChainMoments, binder_crossing, binder_crossings, observables
+from ednn.systems.ising.transition import Stage, run_transition, transition_stages
+from ednn.systems.ising.transition_report import summary_lines
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
 
