@@ -17,8 +17,8 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ SHEETS = ROOT / "models" / "hexsheets-gfn1xtb.safetensors"
 
 def median_seconds(fn: Callable[[], object], repeats: int, device: str) -> float:
     """Median wall time (s) of fn() after one warm-up call, synchronising the device."""
+
     def run() -> float:
         start = time.perf_counter()
         fn()
@@ -68,7 +69,9 @@ def evaluations(device: str) -> dict[str, Callable[[], np.ndarray]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", nargs="*", default=None, help="devices besides the CPU (default: every CUDA device)")
+    parser.add_argument(
+        "--devices", nargs="*", default=None, help="devices besides the CPU (default: every CUDA device)"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rtol", type=float, default=1e-5)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
@@ -88,8 +91,9 @@ def main() -> None:
             rows.append({"device": device, "evaluation": name, "seconds": seconds, "max_rel_diff_vs_cpu": diff})
             print(f"{device:8s} {name:28s} {seconds * 1e3:9.2f} ms   max rel. diff vs CPU {diff:.1e}")
     if args.json:
-        args.json.write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
-                                         "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, indent=1)
+        )
     if worst > args.rtol:
         raise SystemExit(f"a device disagrees with the CPU by {worst:.1e} relative (> --rtol {args.rtol:g})")
 

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from ednn.systems.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
-from ednn.references.rebo_blocks import rebo_block_energy
 from ednn.cli.arguments import parse_pair
-from ednn.io.structures import read_structures, write_structures
 from ednn.io.giant import GiantFile
+from ednn.io.structures import read_structures, write_structures
+from ednn.references.rebo_blocks import rebo_block_energy
+from ednn.systems.porous_sheet import BLEND_WIDTH, EDGE_MARGIN, SQUARE_MICRON_PATCHES, patch_pool, write_porous_sheet
 
 POOL, SEED = 64, 0
 SIZES = [(2, 1), (5, 5), (16, 16), (50, 50), (160, 160)]
@@ -60,9 +60,11 @@ def pool_check(model_path: Path, patches: list) -> dict:
     exact, atoms = rebo_energies(patches), np.array([len(p) for p in patches])
     predicted = ednn.load(model_path).predict_atoms(patches)
     pristine = atoms == atoms.max()
-    return {"error_meV_per_atom": float(1e3 * np.mean((predicted - exact) / atoms)),
-            "pristine_patches": int(pristine.sum()),
-            "pristine_rebo_eV_per_atom": float(np.mean(exact[pristine] / atoms[pristine]))}
+    return {
+        "error_meV_per_atom": float(1e3 * np.mean((predicted - exact) / atoms)),
+        "pristine_patches": int(pristine.sum()),
+        "pristine_rebo_eV_per_atom": float(np.mean(exact[pristine] / atoms[pristine])),
+    }
 
 
 def measured(command: list[str]) -> tuple[float, float]:
@@ -98,8 +100,16 @@ def ednn_run(model: Path, sheet: Path, workers: int) -> dict:
     Dask cluster start included) and peak RSS of one evaluation in its own process."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        command = ["sh", "-c", f'"$0" -c "$1" "$2" "$3" "$4" > "{out}"', sys.executable, _RUN, str(model), str(sheet),
-                   str(workers)]
+        command = [
+            "sh",
+            "-c",
+            f'"$0" -c "$1" "$2" "$3" "$4" > "{out}"',
+            sys.executable,
+            _RUN,
+            str(model),
+            str(sheet),
+            str(workers),
+        ]
         seconds, rss = measured(command)
         result = json.loads(out.read_text())
     return {"seconds": seconds, "peak_rss_gb": rss, **result}
@@ -132,8 +142,11 @@ def figure(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/porous-graphene-rebo.safetensors"))
-    parser.add_argument("--largest", default="x".join(map(str, SQUARE_MICRON_PATCHES)),
-                        help="patches of the largest sheet (default: 1 µm²)")
+    parser.add_argument(
+        "--largest",
+        default="x".join(map(str, SQUARE_MICRON_PATCHES)),
+        help="patches of the largest sheet (default: 1 µm²)",
+    )
     parser.add_argument("--work", type=Path, default=Path("data/giant"))
     parser.add_argument("--out", type=Path, default=Path("docs"))
     args = parser.parse_args()
@@ -141,9 +154,12 @@ def main() -> None:
     patches_pool = pool(args.work)
     sizes = SIZES + [parse_pair(args.largest)]
     checked = pool_check(args.model, patches_pool)
-    print(f"the {POOL} pool patches alone (periodic): mean error {checked['error_meV_per_atom']:+.3f} meV/atom; "
-          f"the {checked['pristine_patches']} pristine ones' REBO energy {checked['pristine_rebo_eV_per_atom']:.4f} "
-          "eV/atom", flush=True)
+    print(
+        f"the {POOL} pool patches alone (periodic): mean error {checked['error_meV_per_atom']:+.3f} meV/atom; "
+        f"the {checked['pristine_patches']} pristine ones' REBO energy {checked['pristine_rebo_eV_per_atom']:.4f} "
+        "eV/atom",
+        flush=True,
+    )
     rows = []
     for nx, ny in sizes:
         sheet = args.work / f"porous-{nx}x{ny}-pool{POOL}-seed{SEED}-edge{EDGE_MARGIN:g}-blend{BLEND_WIDTH:g}.h5"
@@ -156,8 +172,15 @@ def main() -> None:
             start = time.perf_counter()
             exact = rebo_block_energy(giant.bins)
             rebo_seconds = time.perf_counter() - start
-        row = {"patches": [nx, ny], "atoms": natoms, "area_A2": area, "write_seconds": made,
-               "rebo_energy_eV": exact, "rebo_seconds": rebo_seconds, "ednn": ednn_run(args.model, sheet, 0)}
+        row = {
+            "patches": [nx, ny],
+            "atoms": natoms,
+            "area_A2": area,
+            "write_seconds": made,
+            "rebo_energy_eV": exact,
+            "rebo_seconds": rebo_seconds,
+            "ednn": ednn_run(args.model, sheet, 0),
+        }
         if natoms >= 1e6:
             row["dask2"] = ednn_run(args.model, sheet, 2)
         error = row["ednn"]["energy_eV"] - exact
@@ -165,27 +188,41 @@ def main() -> None:
         row["error_meV_per_A2"] = 1e3 * error / area
         rows.append(row)
         dask = f", Dask×2 {row['dask2']['seconds']:.1f} s" if "dask2" in row else ""
-        print(f"{natoms:>11,d} atoms: EDNN {row['ednn']['seconds']:8.1f} s ({row['ednn']['compute_seconds']:.2f} s "
-              f"computing), {row['ednn']['peak_rss_gb']:.2f} GB{dask}; "
-              f"REBO {rebo_seconds:.1f} s; error {row['error_meV_per_atom']:+.3f} meV/atom, "
-              f"{row['error_meV_per_A2']:+.4f} meV/Å²", flush=True)
+        print(
+            f"{natoms:>11,d} atoms: EDNN {row['ednn']['seconds']:8.1f} s ({row['ednn']['compute_seconds']:.2f} s "
+            f"computing), {row['ednn']['peak_rss_gb']:.2f} GB{dask}; "
+            f"REBO {rebo_seconds:.1f} s; error {row['error_meV_per_atom']:+.3f} meV/atom, "
+            f"{row['error_meV_per_A2']:+.4f} meV/Å²",
+            flush=True,
+        )
 
     fit = [r for r in rows if 1e5 <= r["atoms"] <= 1.1e7]
-    exponent = float(np.polyfit(np.log([r["atoms"] for r in fit]),
-                                np.log([r["ednn"]["compute_seconds"] for r in fit]), 1)[0])
+    exponent = float(
+        np.polyfit(np.log([r["atoms"] for r in fit]), np.log([r["ednn"]["compute_seconds"] for r in fit]), 1)[0]
+    )
     giant = rows[-1]
     minutes = giant["ednn"]["seconds"] / 60
     print(f"compute time ∝ atoms^{exponent:.3f} from 1e5 to 1e7 (target 1.00 ± 0.05)")
-    print(f"largest sheet: {giant['atoms']:,d} atoms, {giant['area_A2'] / 1e8:.4f} µm², EDNN {minutes:.2f} min on 2 cores "
-          f"(target ≤ {TARGETS['minutes']}; paper {PAPER['minutes']} min on {PAPER['cores']} cores), peak "
-          f"{giant['ednn']['peak_rss_gb']:.2f} GB (target ≤ {TARGETS['peak_rss_gb']}), error "
-          f"{giant['error_meV_per_atom']:+.3f} meV/atom (target |·| ≤ {TARGETS['error_meV_per_atom']}); exact REBO "
-          f"{giant['rebo_energy_eV']:.6e} eV in {giant['rebo_seconds'] / 60:.1f} min")
+    print(
+        f"largest sheet: {giant['atoms']:,d} atoms, {giant['area_A2'] / 1e8:.4f} µm², "
+        f"EDNN {minutes:.2f} min on 2 cores "
+        f"(target ≤ {TARGETS['minutes']}; paper {PAPER['minutes']} min on {PAPER['cores']} cores), peak "
+        f"{giant['ednn']['peak_rss_gb']:.2f} GB (target ≤ {TARGETS['peak_rss_gb']}), error "
+        f"{giant['error_meV_per_atom']:+.3f} meV/atom (target |·| ≤ {TARGETS['error_meV_per_atom']}); exact REBO "
+        f"{giant['rebo_energy_eV']:.6e} eV in {giant['rebo_seconds'] / 60:.1f} min"
+    )
     results = {
-        "command": "python benchmarks/giant_sheet.py", "model": str(args.model),
+        "command": "python benchmarks/giant_sheet.py",
+        "model": str(args.model),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
-        "seam_blend_width_A": BLEND_WIDTH, "pore_edge_margin_A": EDGE_MARGIN, "rows": rows, "pool_patches": checked, "time_exponent_1e5_1e7": exponent, "paper": PAPER, "targets": TARGETS,
+        "seam_blend_width_A": BLEND_WIDTH,
+        "pore_edge_margin_A": EDGE_MARGIN,
+        "rows": rows,
+        "pool_patches": checked,
+        "time_exponent_1e5_1e7": exponent,
+        "paper": PAPER,
+        "targets": TARGETS,
     }
     (args.out / "results" / "giant_sheet.json").write_text(json.dumps(results, indent=1))
     figure(rows, args.out / "figures" / "giant-sheet-scaling.png")

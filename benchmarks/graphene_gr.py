@@ -18,23 +18,23 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before torch starts its thread pool
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime
+import json
+import platform
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from ase.io import read  # noqa: E402
+import numpy as np
+import torch
+from ase.io import read
 
-import ednn  # noqa: E402
-from ednn.analysis.rdf import peaks, radial_distribution  # noqa: E402
-from ednn.simulate.dynamics import run_planar_md  # noqa: E402
-from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc  # noqa: E402
-from ednn.systems.sheets import honeycomb  # noqa: E402
-from ednn.io.structures import read_structures  # noqa: E402
+import ednn
+from ednn.analysis.rdf import peaks, radial_distribution
+from ednn.io.structures import read_structures
+from ednn.simulate.dynamics import run_planar_md
+from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc
+from ednn.systems.sheets import honeycomb
 
 TEMPERATURE, TIMESTEP_FS, MD_STEPS, EQUILIBRATION_FS = 1000.0, 1.0, 6000, 500
 MC = {"chains": 8, "steps": 60_000, "equilibration": 3000, "sample_every": 60}
@@ -103,12 +103,20 @@ def main() -> None:
     sheet = honeycomb((5, 3))[0]
 
     start = time.perf_counter()
-    run_planar_md(sheet, model.calculator(), args.work / "graphene-60-ednn-1000K.traj", temperature_K=TEMPERATURE,
-                  timestep_fs=TIMESTEP_FS, steps=MD_STEPS, seed=0)
+    run_planar_md(
+        sheet,
+        model.calculator(),
+        args.work / "graphene-60-ednn-1000K.traj",
+        temperature_K=TEMPERATURE,
+        timestep_fs=TIMESTEP_FS,
+        steps=MD_STEPS,
+        seed=0,
+    )
     md_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    mc_summary = run_atom_mc(model, sheet, args.work / "graphene-60-ednn-1000K-mc.h5", temperature_K=TEMPERATURE,
-                             seed=0, **MC)
+    mc_summary = run_atom_mc(
+        model, sheet, args.work / "graphene-60-ednn-1000K-mc.h5", temperature_K=TEMPERATURE, seed=0, **MC
+    )
     mc_seconds = time.perf_counter() - start
 
     reference_frames, reference_energies = read_structures(args.reference, require_energy=True)
@@ -126,48 +134,65 @@ def main() -> None:
     for name, found in table.items():
         cells = "".join(f"{p:>11.4f} / {h:<6.2f}" for p, h in found)
         print(f"{name:<14}{len(samples[name]):>8}{cells}")
-    deviations = {name: [abs(p - q) for (p, _), (q, _) in zip(found, reference)]
-                  for name, found in table.items() if name != "GFN1-xTB MD"}
+    deviations = {
+        name: [abs(p - q) for (p, _), (q, _) in zip(found, reference)]
+        for name, found in table.items()
+        if name != "GFN1-xTB MD"
+    }
     for name, dev in deviations.items():
-        print(f"{name}: |Δ position| = {', '.join(f'{d:.4f}' for d in dev)} Å "
-              f"(target ≤ {TARGETS['peak position error (Å)']}: {'met' if max(dev) <= 0.02 else 'NOT met'})")
+        print(
+            f"{name}: |Δ position| = {', '.join(f'{d:.4f}' for d in dev)} Å "
+            f"(target ≤ {TARGETS['peak position error (Å)']}: {'met' if max(dev) <= 0.02 else 'NOT met'})"
+        )
 
     predicted = model.predict_atoms(reference_frames)
     error = predicted - reference_energies
     deviation, predicted_deviation = reference_energies - reference_energies.mean(), predicted - predicted.mean()
     explained = 1 - np.sum((predicted_deviation - deviation) ** 2) / np.sum(deviation**2)
     natoms = len(reference_frames[0])
-    energy_check = {"mean_error_meV_per_atom": 1e3 * error.mean() / natoms,
-                    "std_error_meV_per_atom": 1e3 * error.std() / natoms,
-                    "reference_std_meV_per_atom": 1e3 * reference_energies.std() / natoms,
-                    "r2_of_deviations_from_mean": explained}
-    print(f"EDNN on the GFN1-xTB MD frames: mean error {energy_check['mean_error_meV_per_atom']:.1f} meV/atom, "
-          f"spread of the error {energy_check['std_error_meV_per_atom']:.2f} meV/atom against a thermal spread of "
-          f"{energy_check['reference_std_meV_per_atom']:.2f}; R² of deviations from the mean {explained:.3f}")
+    energy_check = {
+        "mean_error_meV_per_atom": 1e3 * error.mean() / natoms,
+        "std_error_meV_per_atom": 1e3 * error.std() / natoms,
+        "reference_std_meV_per_atom": 1e3 * reference_energies.std() / natoms,
+        "r2_of_deviations_from_mean": explained,
+    }
+    print(
+        f"EDNN on the GFN1-xTB MD frames: mean error {energy_check['mean_error_meV_per_atom']:.1f} meV/atom, "
+        f"spread of the error {energy_check['std_error_meV_per_atom']:.2f} meV/atom against a thermal spread of "
+        f"{energy_check['reference_std_meV_per_atom']:.2f}; R² of deviations from the mean {explained:.3f}"
+    )
 
     single = mc_speed(model, 1)
     batched = mc_speed(model, 8, 1000)
     full = full_evaluation_seconds(model)
-    print(f"EDNN MC, one core: {single:.0f} steps/s with one chain, {batched:.0f} proposals/s with 8 chains "
-          f"(target ≥ {TARGETS['MC steps per second, one core']:.0f}; paper {PAPER_SECONDS_PER_EVALUATION} s "
-          f"per energy evaluation = {1 / PAPER_SECONDS_PER_EVALUATION:.1f} steps/s); full render + evaluation "
-          f"{full * 1e3:.2f} ms")
-    print(f"MC: step {mc_summary['step_size']:.4f} Å, acceptance {mc_summary['acceptance']:.3f}; "
-          f"runs took MD {md_seconds:.0f} s, MC {mc_seconds:.0f} s (0 if already done)")
+    print(
+        f"EDNN MC, one core: {single:.0f} steps/s with one chain, {batched:.0f} proposals/s with 8 chains "
+        f"(target ≥ {TARGETS['MC steps per second, one core']:.0f}; paper {PAPER_SECONDS_PER_EVALUATION} s "
+        f"per energy evaluation = {1 / PAPER_SECONDS_PER_EVALUATION:.1f} steps/s); full render + evaluation "
+        f"{full * 1e3:.2f} ms"
+    )
+    print(
+        f"MC: step {mc_summary['step_size']:.4f} Å, acceptance {mc_summary['acceptance']:.3f}; "
+        f"runs took MD {md_seconds:.0f} s, MC {mc_seconds:.0f} s (0 if already done)"
+    )
 
     results = {
         "command": "python benchmarks/graphene_gr.py",
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU, torch {torch.__version__}",
-        "temperature_K": TEMPERATURE, "md": {"timestep_fs": TIMESTEP_FS, "steps": MD_STEPS,
-                                             "equilibration_fs": EQUILIBRATION_FS}, "mc": MC,
+        "temperature_K": TEMPERATURE,
+        "md": {"timestep_fs": TIMESTEP_FS, "steps": MD_STEPS, "equilibration_fs": EQUILIBRATION_FS},
+        "mc": MC,
         "peaks": {name: [{"position_A": p, "height": h} for p, h in found] for name, found in table.items()},
         "peak_position_deviation_A": deviations,
         "frames": {name: len(frames) for name, frames in samples.items()},
         "ednn_on_reference_frames": energy_check,
-        "mc_step_A": mc_summary["step_size"], "mc_acceptance": mc_summary["acceptance"],
-        "mc_steps_per_second_one_chain": single, "mc_proposals_per_second_8_chains": batched,
-        "full_evaluation_ms": full * 1e3, "paper_seconds_per_evaluation": PAPER_SECONDS_PER_EVALUATION,
+        "mc_step_A": mc_summary["step_size"],
+        "mc_acceptance": mc_summary["acceptance"],
+        "mc_steps_per_second_one_chain": single,
+        "mc_proposals_per_second_8_chains": batched,
+        "full_evaluation_ms": full * 1e3,
+        "paper_seconds_per_evaluation": PAPER_SECONDS_PER_EVALUATION,
         "targets": TARGETS,
         "g_r": {name: {"r": r.round(4).tolist(), "g": g.round(5).tolist()} for name, (r, g) in curves.items()},
     }

@@ -15,17 +15,21 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import ednn  # noqa: E402
-from ednn.atoms.calculator import energy_and_forces  # noqa: E402
-from ednn.systems.sheets import honeycomb  # noqa: E402
-from ednn.atoms.model import placement_shifts  # noqa: E402
+import ednn
+from ednn.atoms.calculator import energy_and_forces
+from ednn.atoms.model import placement_shifts
+from ednn.systems.sheets import honeycomb
 
 torch.set_num_threads(1)
-MODELS = ["ablations/hexsheets-gfn1xtb-dense", "ablations/hexsheets-gfn1xtb-density", "ablations/hexsheets-gfn1xtb-qeq",
-          "hexsheets-gfn1xtb"]
+MODELS = [
+    "ablations/hexsheets-gfn1xtb-dense",
+    "ablations/hexsheets-gfn1xtb-density",
+    "ablations/hexsheets-gfn1xtb-qeq",
+    "hexsheets-gfn1xtb",
+]
 PLACEMENTS = 8
 
 
@@ -47,7 +51,7 @@ def main() -> None:
             energy, forces = energy_and_forces(model, atoms)
             norms = np.linalg.norm(forces, axis=1)
             largest = max(largest, norms.max())
-            squares.append(np.mean(norms ** 2))
+            squares.append(np.mean(norms**2))
             net = max(net, np.linalg.norm(forces.sum(axis=0)))
             energies.append(energy)
         print(f"{name:36} {largest:13.3f} {np.sqrt(np.mean(squares)):8.3f} {net:12.3f} {np.ptp(energies):17.3f}")

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 import ednn
-from ednn.analysis.plots import pyplot, parity_plot
-from ednn.train.structures import areas, evaluate_structures, labelled_split, translated
+from ednn.analysis.plots import parity_plot, pyplot
 from ednn.io.structures import StructureFile
+from ednn.train.structures import areas, evaluate_structures, labelled_split, translated
 
 #: label: (model file in models/ without .safetensors, paper's figure in meV/Å² on its 60-atom DFT test set or None)
 MODELS = {
@@ -69,8 +69,13 @@ def local_features(structures: list) -> np.ndarray:
     for atoms in structures:
         i, j, d = neighbor_list("ijd", atoms, 1.8)
         zi, zj = np.minimum(atoms.numbers[i], atoms.numbers[j]), np.maximum(atoms.numbers[i], atoms.numbers[j])
-        rows.append([*(np.sum(atoms.numbers == z) for z in (5, 6, 7)),
-                     *(np.sum((zi == a) & (zj == b)) / 2 for a, b in pairs), np.sum((d - 1.443) ** 2) / 2])
+        rows.append(
+            [
+                *(np.sum(atoms.numbers == z) for z in (5, 6, 7)),
+                *(np.sum((zi == a) & (zj == b)) / 2 for a, b in pairs),
+                np.sum((d - 1.443) ** 2) / 2,
+            ]
+        )
     return np.array(rows, float)
 
 
@@ -81,8 +86,12 @@ def breakdown(source: StructureFile, test: np.ndarray, error: np.ndarray) -> dic
     vacancies = 60 - source.n_atoms[test]
     kinds = {str(k): float(np.abs(error[kind == k]).mean()) for k in np.unique(kind)}
     by_vacancies = {int(v): float(np.abs(error[vacancies == v]).mean()) for v in np.unique(vacancies)}
-    split = {f"{k}, {'with' if v else 'no'} vacancies": float(np.abs(error[(kind == k) & ((vacancies > 0) == v)]).mean())
-             for k in np.unique(kind) for v in (False, True) if np.any((kind == k) & ((vacancies > 0) == v))}
+    split = {
+        f"{k}, {'with' if v else 'no'} vacancies": float(np.abs(error[(kind == k) & ((vacancies > 0) == v)]).mean())
+        for k in np.unique(kind)
+        for v in (False, True)
+        if np.any((kind == k) & ((vacancies > 0) == v))
+    }
     return {"kind": kinds, "vacancies": by_vacancies, "kind_and_vacancies": split}
 
 
@@ -93,9 +102,11 @@ def shared_error(source: StructureFile, test: np.ndarray, first: np.ndarray, sec
     structures = source.structures(test)
     excess = np.abs(electron_excess(structures))
     hbn = (source.kind[test] == "hbn") & (source.n_atoms[test] < 60)
-    return {"correlation": float(np.corrcoef(first, second)[0, 1]),
-            "mean_of_both_meV_per_A2": float(np.mean(1000 * np.abs(first + second) / 2 / areas(structures))),
-            "hbn_vacancies_abs_error_vs_electron_excess": float(np.corrcoef(np.abs(first[hbn]), excess[hbn])[0, 1])}
+    return {
+        "correlation": float(np.corrcoef(first, second)[0, 1]),
+        "mean_of_both_meV_per_A2": float(np.mean(1000 * np.abs(first + second) / 2 / areas(structures))),
+        "hbn_vacancies_abs_error_vs_electron_excess": float(np.corrcoef(np.abs(first[hbn]), excess[hbn])[0, 1]),
+    }
 
 
 def electron_excess(structures: list) -> np.ndarray:
@@ -119,8 +130,10 @@ def with_cell_terms(model: ednn.EDNN, source: StructureFile, split: dict, test_e
     weights, *_ = np.linalg.lstsq(cell_terms(train), residual, rcond=None)
     test = source.structures(split["test"])
     corrected = test_error + cell_terms(test) @ weights
-    return {"before": float(np.mean(1000 * np.abs(test_error) / areas(test))),
-            "after": float(np.mean(1000 * np.abs(corrected) / areas(test)))}
+    return {
+        "before": float(np.mean(1000 * np.abs(test_error) / areas(test))),
+        "after": float(np.mean(1000 * np.abs(corrected) / areas(test))),
+    }
 
 
 def transfer_figure(rows: dict, path: Path) -> None:
@@ -170,45 +183,69 @@ def main() -> None:
             result = evaluate_structures(model, structures, source.energy[test])
             s = result["summary"]
             results["test"][label][placement] = s
-            print(f"{label:38} {placement:13} {s['mean_abs_meV_per_A2']:7.2f} ({s['median_abs_meV_per_A2']:7.2f}) "
-                  f"{s['mean_abs_meV_per_atom']:9.2f} {s['mean_abs_eV']:8.3f}  {paper or ''}")
+            print(
+                f"{label:38} {placement:13} {s['mean_abs_meV_per_A2']:7.2f} ({s['median_abs_meV_per_A2']:7.2f}) "
+                f"{s['mean_abs_meV_per_atom']:9.2f} {s['mean_abs_eV']:8.3f}  {paper or ''}"
+            )
             if placement == "translated":
                 errors[label] = np.asarray(result["predicted"]) - source.energy[test]
-                parity_plot(result["predicted"], result["true"], result["n_atoms"],
-                            figures / f"hexsheets-fig5-{Path(stem).name}.png",
-                            f"{label} on the 60-site test split, randomly translated", unit="eV", site="atom")
+                parity_plot(
+                    result["predicted"],
+                    result["true"],
+                    result["n_atoms"],
+                    figures / f"hexsheets-fig5-{Path(stem).name}.png",
+                    f"{label} on the 60-site test split, randomly translated",
+                    unit="eV",
+                    site="atom",
+                )
         if label in TRANSFER_OF:  # the EDNNs also averaged over placements of the pixel grid
             s = evaluate_structures(model, placements["translated"], source.energy[test], PLACEMENTS)["summary"]
             results["test"][label][f"translated, {PLACEMENTS} placements"] = s
-            print(f"{label:38} {'+ ' + str(PLACEMENTS) + ' placem.':13} {s['mean_abs_meV_per_A2']:7.2f} "
-                  f"({s['median_abs_meV_per_A2']:7.2f}) {s['mean_abs_meV_per_atom']:9.2f} {s['mean_abs_eV']:8.3f}  "
-                  f"{paper or ''}")
+            print(
+                f"{label:38} {'+ ' + str(PLACEMENTS) + ' placem.':13} {s['mean_abs_meV_per_A2']:7.2f} "
+                f"({s['median_abs_meV_per_A2']:7.2f}) {s['mean_abs_meV_per_atom']:9.2f} {s['mean_abs_eV']:8.3f}  "
+                f"{paper or ''}"
+            )
     split = labelled_split(source, 0, 0.1, 0.1)
     features = {k: local_features(source.structures(split[k])) for k in ("train", "test")}
     weights, *_ = np.linalg.lstsq(features["train"], source.energy[split["train"]], rcond=None)
     linear_error = features["test"] @ weights - source.energy[test]
     results["local_linear_fit_eV"] = {"mean_abs": float(np.abs(linear_error).mean()), "std": float(linear_error.std())}
-    print(f"\nlinear fit on element counts, bond-type counts and bond strain (train split): test mean |error| "
-          f"{np.abs(linear_error).mean():.2f} eV per cell, std {linear_error.std():.2f} eV")
+    print(
+        f"\nlinear fit on element counts, bond-type counts and bond strain (train split): test mean |error| "
+        f"{np.abs(linear_error).mean():.2f} eV per cell, std {linear_error.std():.2f} eV"
+    )
     results["transfer"] = {}
     for label in TRANSFER_OF:
         if label not in models:
             continue
         results.setdefault("breakdown_eV", {})[label] = parts = breakdown(source, test, errors[label])
-        seen = split["train"][:len(test)]  # as many training sheets: is the model short of fitting them?
-        fitted = evaluate_structures(models[label], translated(source.structures(seen), np.random.default_rng(
-            TRANSLATION_SEED)), source.energy[seen])["summary"]["mean_abs_eV"]
+        seen = split["train"][: len(test)]  # as many training sheets: is the model short of fitting them?
+        fitted = evaluate_structures(
+            models[label],
+            translated(source.structures(seen), np.random.default_rng(TRANSLATION_SEED)),
+            source.energy[seen],
+        )["summary"]["mean_abs_eV"]
         results.setdefault("train_sample_mean_abs_eV", {})[label] = fitted
-        print(f"{label}: mean |error| {fitted:.3f} eV per cell on {len(seen)} translated training sheets, "
-              f"{np.abs(errors[label]).mean():.3f} on the test sheets")
-        print(f"{label}, translated test sheets, mean |error| per cell (eV) by kind: "
-              + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
-              + "; by vacancies: " + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items()))
-        print(f"{label}, by kind without / with vacancies: "
-              + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind_and_vacancies"].items()))
+        print(
+            f"{label}: mean |error| {fitted:.3f} eV per cell on {len(seen)} translated training sheets, "
+            f"{np.abs(errors[label]).mean():.3f} on the test sheets"
+        )
+        print(
+            f"{label}, translated test sheets, mean |error| per cell (eV) by kind: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind"].items())
+            + "; by vacancies: "
+            + ", ".join(f"{k}: {v:.2f}" for k, v in parts["vacancies"].items())
+        )
+        print(
+            f"{label}, by kind without / with vacancies: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in parts["kind_and_vacancies"].items())
+        )
         base = results["test"][label]["translated"]
         rows = {60: dict(base, gfn1xtb_seconds_median=float(np.median(source.label_seconds[source.labelled])))}
-        print(f"\ntransfer of {label}, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)")
+        print(
+            f"\ntransfer of {label}, randomly translated cells (target: mean error per Å² <= 1.5x the 60-site figure)"
+        )
         for n_sites, name in TRANSFER_FILES.items():
             if not (args.data / name).is_file() or not StructureFile(args.data / name).labelled.any():
                 print(f"  {n_sites} sites: no labelled {name}")
@@ -216,29 +253,43 @@ def main() -> None:
             s = transfer(models[label], args.data / name)["summary"]
             rows[n_sites] = s
             ratio = s["mean_abs_meV_per_A2"] / base["mean_abs_meV_per_A2"]
-            print(f"  {n_sites} sites (N={s['n']}): median {s['median_abs_meV_per_A2']:.3f}, mean "
-                  f"{s['mean_abs_meV_per_A2']:.3f} meV/Å² ({ratio:.2f}x the 60-site mean); EDNN "
-                  f"{1000 * s['seconds_per_structure']:.1f} ms vs GFN1-xTB {s['gfn1xtb_seconds_median']:.1f} s")
+            print(
+                f"  {n_sites} sites (N={s['n']}): median {s['median_abs_meV_per_A2']:.3f}, mean "
+                f"{s['mean_abs_meV_per_A2']:.3f} meV/Å² ({ratio:.2f}x the 60-site mean); EDNN "
+                f"{1000 * s['seconds_per_structure']:.1f} ms vs GFN1-xTB {s['gfn1xtb_seconds_median']:.1f} s"
+            )
         results["transfer"][label] = {str(k): v for k, v in rows.items()}
         transfer_figure(rows, figures / f"hexsheets-fig9-transfer-{Path(MODELS[label][0]).name}.png")
-    pairs = [("EDNN, local density", "EDNN, local density, wider"),
-             ("EDNN, local density", "EDNN, local density, charge eq.")]
+    pairs = [
+        ("EDNN, local density", "EDNN, local density, wider"),
+        ("EDNN, local density", "EDNN, local density, charge eq."),
+    ]
     for pair in pairs:
         if not all(label in errors for label in pair):
             continue
         shared = shared_error(source, test, *(errors[label] for label in pair))
         results.setdefault("shared_error", {})[" & ".join(pair)] = shared
-        print(f"\n{pair[0]} and {pair[1]}: correlation of their errors on the translated test sheets "
-              f"{shared['correlation']:.2f}; their mean {shared['mean_of_both_meV_per_A2']:.2f} meV/Å²; hBN "
-              f"with vacancies: correlation of |error| with the electron excess |N - B| "
-              f"{shared['hbn_vacancies_abs_error_vs_electron_excess']:.2f}")
+        print(
+            f"\n{pair[0]} and {pair[1]}: correlation of their errors on the translated test sheets "
+            f"{shared['correlation']:.2f}; their mean {shared['mean_of_both_meV_per_A2']:.2f} meV/Å²; hBN "
+            f"with vacancies: correlation of |error| with the electron excess |N - B| "
+            f"{shared['hbn_vacancies_abs_error_vs_electron_excess']:.2f}"
+        )
     pair = pairs[0]
     if all(label in errors for label in pair):
-        results["whole_cell_terms_meV_per_A2"] = terms = with_cell_terms(models[pair[0]], source, split, errors[pair[0]])
-        print(f"{pair[0]} plus whole-cell terms in q = N - B and vacancies fitted to its training residuals: "
-              f"{terms['before']:.2f} -> {terms['after']:.2f} meV/Å² on the translated test sheets")
-    results["made_with"] = {"machine": f"{platform.machine()}, 1 thread", "torch": torch.__version__,
-                            "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
+        results["whole_cell_terms_meV_per_A2"] = terms = with_cell_terms(
+            models[pair[0]], source, split, errors[pair[0]]
+        )
+        print(
+            f"{pair[0]} plus whole-cell terms in q = N - B and vacancies fitted to its training residuals: "
+            f"{terms['before']:.2f} -> {terms['after']:.2f} meV/Å² on the translated test sheets"
+        )
+    results["made_with"] = {
+        "machine": f"{platform.machine()}, 1 thread",
+        "torch": torch.__version__,
+        "date": datetime.date.today().isoformat(),
+        "load_average": os.getloadavg()[0],
+    }
     (args.out / "results").mkdir(parents=True, exist_ok=True)
     (args.out / "results" / "hexsheets_accuracy.json").write_text(json.dumps(results, indent=2))
 

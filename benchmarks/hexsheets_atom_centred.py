@@ -33,7 +33,7 @@ def symmetry_functions(structures: list, cutoff: float, workers: int) -> list[np
     except ImportError:
         raise SystemExit("this benchmark needs dscribe: pip install 'ednn[compare]'") from None
     centres = np.arange(0.8, cutoff, 0.25)
-    g2 = [[1 / (2 * 0.25 ** 2), r] for r in centres]
+    g2 = [[1 / (2 * 0.25**2), r] for r in centres]
     g4 = [[eta, zeta, lam] for eta in (0.3, 0.1, 0.02) for zeta in (1, 4, 16) for lam in (1, -1)]
     acsf = ACSF(r_cut=cutoff, g2_params=g2, g4_params=g4, species=list(ELEMENTS), periodic=True, dtype="float32")
     features = acsf.create(structures, n_jobs=workers)
@@ -45,13 +45,21 @@ class AtomEnergies(torch.nn.Module):
 
     def __init__(self, n_features: int, outputs: int, hidden: int = 128):
         super().__init__()
-        self.nets = torch.nn.ModuleList(torch.nn.Sequential(
-            torch.nn.Linear(n_features, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
-            torch.nn.Linear(hidden, outputs)) for _ in ELEMENTS)
+        self.nets = torch.nn.ModuleList(
+            torch.nn.Sequential(
+                torch.nn.Linear(n_features, hidden),
+                torch.nn.SiLU(),
+                torch.nn.Linear(hidden, hidden),
+                torch.nn.SiLU(),
+                torch.nn.Linear(hidden, outputs),
+            )
+            for _ in ELEMENTS
+        )
         self.outputs = outputs
 
-    def forward(self, features: torch.Tensor, element: torch.Tensor, structure: torch.Tensor,
-                n_structures: int) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, element: torch.Tensor, structure: torch.Tensor, n_structures: int
+    ) -> torch.Tensor:
         """Energies (n_structures,) in units of the scale; element: index into ELEMENTS per atom."""
         out = torch.zeros(len(features), self.outputs)
         for k, net in enumerate(self.nets):
@@ -75,14 +83,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="processes for the symmetry functions")
     args = parser.parse_args()
-    from ednn.train.structures import areas, labelled_split
     from ednn.io.structures import StructureFile
+    from ednn.train.structures import areas, labelled_split
 
     torch.set_num_threads(1)
     start = time.perf_counter()
     source = StructureFile(args.data)
     split = labelled_split(source, 0, 0.1, 0.1)
-    split["train"] = split["train"][:int(round(args.train_fraction * len(split["train"])))]
+    split["train"] = split["train"][: int(round(args.train_fraction * len(split["train"])))]
     sets = {}
     for name, index in split.items():
         structures = source.structures(index)
@@ -90,11 +98,20 @@ def main() -> None:
         element = np.concatenate([np.searchsorted(ELEMENTS, s.numbers) for s in structures])
         counts = np.array([[np.sum(s.numbers == z) for z in ELEMENTS] for s in structures], dtype=float)
         owner = np.repeat(np.arange(len(index)), [len(s) for s in structures])
-        sets[name] = dict(x=torch.from_numpy(np.concatenate(features)), element=torch.from_numpy(element),
-                          structure=torch.from_numpy(owner), n=len(index), energy=source.energy[index],
-                          counts=counts, area=areas(structures))
-    print(f"{len(split['train'])} training sheets; symmetry functions {tuple(sets['train']['x'].shape)} "
-          f"in {time.perf_counter() - start:.0f} s", flush=True)
+        sets[name] = dict(
+            x=torch.from_numpy(np.concatenate(features)),
+            element=torch.from_numpy(element),
+            structure=torch.from_numpy(owner),
+            n=len(index),
+            energy=source.energy[index],
+            counts=counts,
+            area=areas(structures),
+        )
+    print(
+        f"{len(split['train'])} training sheets; symmetry functions {tuple(sets['train']['x'].shape)} "
+        f"in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     mean, spread = sets["train"]["x"].mean(0), sets["train"]["x"].std(0) + 1e-6
     reference, *_ = np.linalg.lstsq(sets["train"]["counts"], sets["train"]["energy"], rcond=None)
     scale = float(np.std(sets["train"]["energy"] - sets["train"]["counts"] @ reference))
@@ -125,13 +142,18 @@ def main() -> None:
             optimiser.step()
         schedule.step()
         if (epoch + 1) % 25 == 0:
-            print(f"epoch {epoch + 1}: train {errors(train).mean():.2f}, validation {errors(sets['val']).mean():.2f} "
-                  f"meV/Å² ({time.perf_counter() - start:.0f} s)", flush=True)
+            print(
+                f"epoch {epoch + 1}: train {errors(train).mean():.2f}, validation {errors(sets['val']).mean():.2f} "
+                f"meV/Å² ({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
     test = errors(sets["test"])
     kind = "with charge equilibration" if args.charge_equilibration else "local"
-    print(f"atom-centred network ({kind}, cut-off {args.cutoff} Å, {len(split['train'])} training sheets): "
-          f"test MAE {test.mean():.2f} meV/Å² (median {np.median(test):.2f}); paper's EDNN "
-          f"{PAPER_EDNN_MEV_PER_A2}; {time.perf_counter() - start:.0f} s")
+    print(
+        f"atom-centred network ({kind}, cut-off {args.cutoff} Å, {len(split['train'])} training sheets): "
+        f"test MAE {test.mean():.2f} meV/Å² (median {np.median(test):.2f}); paper's EDNN "
+        f"{PAPER_EDNN_MEV_PER_A2}; {time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

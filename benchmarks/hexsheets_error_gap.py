@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from ase.units import Bohr, Hartree
+
 from hexsheets_accuracy import TRANSLATION_SEED
 
 GAP_BINS_EV = (0.0, 0.05, 0.2, 0.5, 1.0, np.inf)
@@ -27,8 +28,13 @@ def levels(task: tuple[int, object]) -> tuple[int, float, float]:
     from tblite.interface import Calculator
 
     index, atoms = task
-    calc = Calculator("GFN1-xTB", atoms.numbers, atoms.positions / Bohr, lattice=atoms.cell.array / Bohr,
-                      periodic=np.array([True, True, True]))
+    calc = Calculator(
+        "GFN1-xTB",
+        atoms.numbers,
+        atoms.positions / Bohr,
+        lattice=atoms.cell.array / Bohr,
+        periodic=np.array([True, True, True]),
+    )
     calc.set("verbosity", 0)
     result = calc.singlepoint()
     energy, occupation = result.get("orbital-energies"), result.get("orbital-occupations")
@@ -46,9 +52,9 @@ def main() -> None:
     from tqdm import tqdm
 
     import ednn
-    from ednn.train.structures import areas, labelled_split, translated
     from ednn.io.structures import StructureFile
     from ednn.references.workers import finished_batches
+    from ednn.train.structures import areas, labelled_split, translated
 
     torch.set_num_threads(1)
     source = StructureFile(args.data)
@@ -57,8 +63,10 @@ def main() -> None:
     moved = translated(structures, np.random.default_rng(TRANSLATION_SEED))
     error = 1000 * np.abs(ednn.load(args.model).predict_atoms(moved) - source.energy[test]) / areas(structures)
     gap, fractional = np.empty(len(test)), np.empty(len(test))
-    with finished_batches(levels, enumerate(structures), args.workers) as batches, \
-            tqdm(total=len(test), desc="GFN1-xTB levels") as bar:
+    with (
+        finished_batches(levels, enumerate(structures), args.workers) as batches,
+        tqdm(total=len(test), desc="GFN1-xTB levels") as bar,
+    ):
         for batch in batches:
             for index, sheet_gap, sheet_fractional in batch:
                 gap[index], fractional[index] = sheet_gap, sheet_fractional
@@ -69,8 +77,10 @@ def main() -> None:
         inside = (gap >= low) & (gap < high)
         if inside.any():
             print(f"{low:6.2f}–{high:<6.2f} {inside.sum():7d} {error[inside].mean():20.2f}")
-    print(f"correlation of |error| with the gap {np.corrcoef(error, gap)[0, 1]:.2f}, "
-          f"with the fractionally occupied electrons {np.corrcoef(error, fractional)[0, 1]:.2f}")
+    print(
+        f"correlation of |error| with the gap {np.corrcoef(error, gap)[0, 1]:.2f}, "
+        f"with the fractionally occupied electrons {np.corrcoef(error, fractional)[0, 1]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,10 +56,9 @@ def main() -> None:
     from tqdm import tqdm
 
     import ednn
-    from ednn.train.structures import areas
-    from ednn.train.structures import labelled_split
     from ednn.io.structures import StructureFile
     from ednn.references.workers import finished_batches
+    from ednn.train.structures import areas, labelled_split
 
     torch.set_num_threads(1)
     source = StructureFile(args.data)
@@ -67,14 +66,19 @@ def main() -> None:
     vacancies = source.n_atoms[test] < source.n_atoms.max()
     groups = [f"{kind}, {'with' if vac else 'no'} vacancies" for kind, vac in zip(source.kind[test], vacancies)]
     rng = np.random.default_rng(args.seed)
-    chosen = np.sort(np.concatenate([rng.permutation(np.flatnonzero(np.array(groups) == g))[:args.per_group]
-                                     for g in sorted(set(groups))]))
+    chosen = np.sort(
+        np.concatenate(
+            [rng.permutation(np.flatnonzero(np.array(groups) == g))[: args.per_group] for g in sorted(set(groups))]
+        )
+    )
     index = test[chosen]
     structures = source.structures(index)
     e60 = source.energy[index]
     e240 = np.empty(len(index))
-    with finished_batches(supercell_energy, enumerate(structures), args.workers) as batches, \
-            tqdm(total=len(index), desc="GFN1-xTB, 2 × 2 sheets") as bar:
+    with (
+        finished_batches(supercell_energy, enumerate(structures), args.workers) as batches,
+        tqdm(total=len(index), desc="GFN1-xTB, 2 × 2 sheets") as bar,
+    ):
         for batch in batches:
             for k, energy in batch:
                 e240[k] = energy
@@ -91,22 +95,36 @@ def main() -> None:
         "|model − E240/4|": np.abs(predicted - e240 / 4),
     }
     chosen_groups = np.array(groups)[chosen]
-    print(f"{len(index)} test sheets, {args.per_group} per group; mean in meV/Å² (eV per 60-site cell); "
-          f"Δ = E60 − E240/4, model = {args.model.stem}")
+    print(
+        f"{len(index)} test sheets, {args.per_group} per group; mean in meV/Å² (eV per 60-site cell); "
+        f"Δ = E60 − E240/4, model = {args.model.stem}"
+    )
     print(f"{'':30}" + "".join(f"{name:>20}" for name in rows))
     for g in [None] + sorted(set(chosen_groups)):
         inside = np.ones(len(index), bool) if g is None else chosen_groups == g
-        cells = "".join(f"{np.mean(v[inside] * per_area[inside]):11.2f} ({np.mean(v[inside]):.3f})" for v in rows.values())
+        cells = "".join(
+            f"{np.mean(v[inside] * per_area[inside]):11.2f} ({np.mean(v[inside]):.3f})" for v in rows.values()
+        )
         print(f"{'all' if g is None else g:30}{cells}")
     print("paper's target for the model: 1.122 meV/Å²")
     summary = {name: float(np.mean(v * per_area)) for name, v in rows.items()}
-    args.out.write_text(json.dumps({
-        "command": "python benchmarks/hexsheets_label_locality.py " + f"--per-group {args.per_group} --seed {args.seed}",
-        "date": datetime.date.today().isoformat(), "machine": f"{platform.machine()}, no GPU",
-        "mean_abs_meV_per_A2": summary,
-        "sheets": [{"index": int(i), "group": g, "e60_eV": float(a), "e240_eV": float(b), "model_eV": float(p)}
-                   for i, g, a, b, p in zip(index, chosen_groups, e60, e240, predicted)],
-    }, indent=1) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "command": "python benchmarks/hexsheets_label_locality.py "
+                f"--per-group {args.per_group} --seed {args.seed}",
+                "date": datetime.date.today().isoformat(),
+                "machine": f"{platform.machine()}, no GPU",
+                "mean_abs_meV_per_A2": summary,
+                "sheets": [
+                    {"index": int(i), "group": g, "e60_eV": float(a), "e240_eV": float(b), "model_eV": float(p)}
+                    for i, g, a, b, p in zip(index, chosen_groups, e60, e240, predicted)
+                ],
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

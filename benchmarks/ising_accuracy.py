@@ -33,21 +33,30 @@ DATASETS = {
 }
 #: (row label, model file in models/ without .safetensors, context c); the flagship c=1 model also gets the
 #: transfer tests.
-MODELS = [("c=1", "ising-8x8-f1c1", 1), ("c=1 lean", "ablations/ising-8x8-f1c1-lean", 1),
-          ("c=2 lean", "ablations/ising-8x8-f1c2", 2), ("c=3 lean", "ablations/ising-8x8-f1c3", 3)]
+MODELS = [
+    ("c=1", "ising-8x8-f1c1", 1),
+    ("c=1 lean", "ablations/ising-8x8-f1c1-lean", 1),
+    ("c=2 lean", "ablations/ising-8x8-f1c2", 2),
+    ("c=3 lean", "ablations/ising-8x8-f1c3", 3),
+]
 #: paper's median errors, read as J per configuration (see docs/ising.md).
 PAPER_8X8 = {1: 0.028, 2: 1.090, 3: 14.816}
 PAPER_128 = 2.055
 #: targets of the issue: (J per configuration or None, J per spin or None)
-TARGETS = {"8×8 test": (0.014, 2.2e-4), "64×64": (None, 6e-5), "128×128 near Tc": (1.0, 6e-5),
-           "512×512 near Tc": (None, 6e-5)}
+TARGETS = {
+    "8×8 test": (0.014, 2.2e-4),
+    "64×64": (None, 6e-5),
+    "128×128 near Tc": (1.0, 6e-5),
+    "512×512 near Tc": (None, 6e-5),
+}
 
 
 def ensure_data(folder: Path) -> dict[str, Path]:
     paths = {}
     for name, (size, n, (t_min, t_max), seed, chunk) in DATASETS.items():
-        paths[name] = generate_ising_dataset(folder / name, size=size, n_configs=n, t_min=t_min, t_max=t_max,
-                                             seed=seed, chunk_size=chunk)
+        paths[name] = generate_ising_dataset(
+            folder / name, size=size, n_configs=n, t_min=t_min, t_max=t_max, seed=seed, chunk_size=chunk
+        )
     return paths
 
 
@@ -57,8 +66,10 @@ def flip_symmetry(model: ednn.EDNN, path: Path, predicted: np.ndarray) -> str:
     error = predicted - data["energy"]
     flipped = model.predict(-data["x"]) - data["energy"]
     sign = np.sign(data["x"].reshape(len(error), -1).mean(1))
-    parts = [f"m {'>' if s > 0 else '<'} 0: mean error {error[sign == s].mean():+.4f} J (N={int((sign == s).sum())})"
-             for s in (1, -1)]
+    parts = [
+        f"m {'>' if s > 0 else '<'} 0: mean error {error[sign == s].mean():+.4f} J (N={int((sign == s).sum())})"
+        for s in (1, -1)
+    ]
     return "; ".join(parts) + f"; flip-averaged median |error| {np.median(np.abs((error + flipped) / 2)):.4f} J"
 
 
@@ -79,39 +90,69 @@ def main() -> None:
         flagship = stem == "ising-8x8-f1c1"
         sets = [("8×8 test", "train-8x8.h5", "test")]
         if flagship:
-            sets += [("64×64", "test-64x64.h5", None), ("128×128 near Tc", "test-128x128-near-tc.h5", None),
-                     ("512×512 near Tc", "test-512x512-near-tc.h5", None)]
+            sets += [
+                ("64×64", "test-64x64.h5", None),
+                ("128×128 near Tc", "test-128x128-near-tc.h5", None),
+                ("512×512 near Tc", "test-512x512-near-tc.h5", None),
+            ]
         for label, name, split in sets:
             result = evaluate_on_file(model, paths[name], split)
             s = result["summary"]
             results[f"{Path(stem).name} {label}"] = s
             paper = PAPER_8X8[c] if label == "8×8 test" else PAPER_128 if label.startswith("128") else None
             target = TARGETS[label] if flagship else (None, None)
-            ok = all(t is None or v <= t for v, t in zip((s["median_abs_per_system"], s["median_abs_per_site"]), target))
-            rows.append((label_model, label, s["n"], s["median_abs_per_system"], s["median_abs_per_site"],
-                         s["mean_abs_per_system"], paper, target, "—" if not any(target) else "yes" if ok else "NO"))
+            ok = all(
+                t is None or v <= t for v, t in zip((s["median_abs_per_system"], s["median_abs_per_site"]), target)
+            )
+            rows.append(
+                (
+                    label_model,
+                    label,
+                    s["n"],
+                    s["median_abs_per_system"],
+                    s["median_abs_per_site"],
+                    s["mean_abs_per_system"],
+                    paper,
+                    target,
+                    "—" if not any(target) else "yes" if ok else "NO",
+                )
+            )
             if flagship and label == "128×128 near Tc":
                 symmetry = flip_symmetry(model, paths[name], result["predicted"])
             if flagship and label in ("8×8 test", "128×128 near Tc"):
                 figure = "fig3-parity-8x8" if split else "fig8-parity-128x128"
-                parity_plot(result["predicted"], result["true"], s["n_sites"],
-                            args.out / "figures" / f"ising-{figure}.png", f"EDNN f=1 c=1, trained on 8×8: {label}")
-    print(f"\nIsing §3.1 — {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
-    print(f"{'model':10} {'data':16} {'N':>6} {'median|err| J':>14} {'per spin J':>11} {'mean|err| J':>12} "
-          f"{'paper J':>8} {'target (J, J/spin)':>20} {'met':>4}")
+                parity_plot(
+                    result["predicted"],
+                    result["true"],
+                    s["n_sites"],
+                    args.out / "figures" / f"ising-{figure}.png",
+                    f"EDNN f=1 c=1, trained on 8×8: {label}",
+                )
+    print(
+        f"\nIsing §3.1 — {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}"
+    )
+    print(
+        f"{'model':10} {'data':16} {'N':>6} {'median|err| J':>14} {'per spin J':>11} {'mean|err| J':>12} "
+        f"{'paper J':>8} {'target (J, J/spin)':>20} {'met':>4}"
+    )
     for m, label, n, med, med_site, mean, paper, target, ok in rows:
         paper_text = f"{paper:.3f}" if paper is not None else "—"
         target_text = ", ".join("—" if t is None else f"{t:g}" for t in target) if any(target) else "—"
-        print(f"{m:10} {label:16} {n:>6} {med:>14.4g} {med_site:>11.3g} {mean:>12.4g} {paper_text:>8} "
-              f"{target_text:>20} {ok:>4}")
+        print(
+            f"{m:10} {label:16} {n:>6} {med:>14.4g} {med_site:>11.3g} {mean:>12.4g} {paper_text:>8} "
+            f"{target_text:>20} {ok:>4}"
+        )
     if symmetry:
         print(f"\nc=1, 128×128 near Tc, by magnetisation sign: {symmetry}")
     study = [r for r in rows if r[1] == "8×8 test" and r[0] != "c=1"]
     if len(study) == 3:
         order = [r[3] for r in study]
-        print(f"\nequal budget (dense 64-64, 100 epochs): error ordering c=1 < c=2 < c=3 "
-              f"{'holds' if order[0] < order[1] < order[2] else 'does NOT hold'} "
-              f"({' < '.join(f'{v:.3g}' for v in order)} J)")
+        print(
+            f"\nequal budget (dense 64-64, 100 epochs): error ordering c=1 < c=2 < c=3 "
+            f"{'holds' if order[0] < order[1] < order[2] else 'does NOT hold'} "
+            f"({' < '.join(f'{v:.3g}' for v in order)} J)"
+        )
     (args.out / "results").mkdir(parents=True, exist_ok=True)
     (args.out / "results" / "ising_accuracy.json").write_text(json.dumps(results, indent=2))
 

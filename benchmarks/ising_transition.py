@@ -27,8 +27,8 @@ import torch
 
 import ednn
 from ednn.systems.ising.plots import transition_plots
-from ednn.systems.ising.tile_energy import TileEnergy
 from ednn.systems.ising.sampler import proposal_rate
+from ednn.systems.ising.tile_energy import TileEnergy
 from ednn.systems.ising.transition import run_transition, temperature_grid, transition_stages
 from ednn.systems.ising.transition_report import summary_lines
 
@@ -55,8 +55,13 @@ def main() -> None:
     exact_energy = TileEnergy.exact(model_energy.focus, model_energy.context)
     stages = transition_stages(sizes, coarse, fine, effort, sweep_factor)
     result = run_transition(model_energy, stages, fine, exact=exact_energy, seed=args.seed)
-    timings = [[proposal_rate(energy, RATE_SIZE, RATE_CHAINS, RATE_SWEEPS, np.random.default_rng([args.seed, k]))
-                for energy in (model_energy, exact_energy)] for k in range(RATE_REPEATS)]
+    timings = [
+        [
+            proposal_rate(energy, RATE_SIZE, RATE_CHAINS, RATE_SWEEPS, np.random.default_rng([args.seed, k]))
+            for energy in (model_energy, exact_energy)
+        ]
+        for k in range(RATE_REPEATS)
+    ]
     rates = dict(zip((model_energy.name, exact_energy.name), np.median(timings, axis=0)))
     wall = time.perf_counter() - start
 
@@ -73,30 +78,53 @@ def main() -> None:
     largest = max(sizes)
     model_error = np.abs(ednn_run["observables"][str(largest)]["energy_difference"])
 
-    print(f"\nIsing phase transition (§3.1) — {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"one thread, torch {torch.__version__}; {wall:.0f} s in all")
+    print(
+        f"\nIsing phase transition (§3.1) — {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"one thread, torch {torch.__version__}; {wall:.0f} s in all"
+    )
     print(f"sizes {', '.join(map(str, sizes))}; crossing temperatures {', '.join(f'{t:g}' for t in fine)}\n")
     print("\n".join(summary_lines(result)))
-    print(f"\nTc (largest pair): EDNN {ednn_run['tc']:.4f} ± {ednn_run['tc_error']:.4f}, "
-          f"exact {exact_run['tc']:.4f} ± {exact_run['tc_error']:.4f}, Onsager {onsager:.4f}")
-    print(f"  EDNN vs Onsager {100 * (ednn_run['tc'] / onsager - 1):+.2f}% (target within ±1%): "
-          f"{'yes' if targets['tc_within_1pct_of_onsager'] else 'NO'}")
-    print(f"  EDNN − exact {difference:+.4f} ± {combined:.4f} ({abs(difference) / combined:.1f} σ; target within "
-          f"the combined error bar): {'yes' if targets['tc_within_error_bars_of_exact'] else 'NO'}; inside the "
-          f"exact run's own ±{exact_run['tc_error']:.4f}: {'yes' if abs(difference) <= exact_run['tc_error'] else 'no'}")
-    print(f"\nproposals per second, bare sweeps (L={RATE_SIZE}, {RATE_CHAINS} chains, one thread, median of "
-          f"{RATE_REPEATS}): "
-          f"EDNN {rates[model_energy.name]:.3g}, exact {rates[exact_energy.name]:.3g} (target ≥ 1e6 with the "
-          f"EDNN: {'yes' if targets['rate_at_least_1e6'] else 'NO'})")
+    print(
+        f"\nTc (largest pair): EDNN {ednn_run['tc']:.4f} ± {ednn_run['tc_error']:.4f}, "
+        f"exact {exact_run['tc']:.4f} ± {exact_run['tc_error']:.4f}, Onsager {onsager:.4f}"
+    )
+    print(
+        f"  EDNN vs Onsager {100 * (ednn_run['tc'] / onsager - 1):+.2f}% (target within ±1%): "
+        f"{'yes' if targets['tc_within_1pct_of_onsager'] else 'NO'}"
+    )
+    print(
+        f"  EDNN − exact {difference:+.4f} ± {combined:.4f} ({abs(difference) / combined:.1f} σ; target within "
+        f"the combined error bar): {'yes' if targets['tc_within_error_bars_of_exact'] else 'NO'}; inside the "
+        f"exact run's own ±{exact_run['tc_error']:.4f}: {'yes' if abs(difference) <= exact_run['tc_error'] else 'no'}"
+    )
+    print(
+        f"\nproposals per second, bare sweeps (L={RATE_SIZE}, {RATE_CHAINS} chains, one thread, median of "
+        f"{RATE_REPEATS}): "
+        f"EDNN {rates[model_energy.name]:.3g}, exact {rates[exact_energy.name]:.3g} (target ≥ 1e6 with the "
+        f"EDNN: {'yes' if targets['rate_at_least_1e6'] else 'NO'})"
+    )
     print(f"EDNN-driven chains, L={largest}: |⟨E_EDNN − E_exact⟩|/N at most {model_error.max():.2g} J over all T")
 
-    result.update({
-        "date": str(datetime.date.today()), "machine": f"{platform.machine()}, {os.cpu_count()} cores, one thread",
-        "torch": torch.__version__, "model": str(args.model), "quick": args.quick, "wall_seconds": wall,
-        "bare_sweep_rates": {"size": RATE_SIZE, "chains": RATE_CHAINS, "sweeps": RATE_SWEEPS, "repeats": RATE_REPEATS,
-                             **{name: float(rate) for name, rate in rates.items()}},
-        "targets": targets, "tc_difference": difference, "tc_difference_error": combined,
-    })
+    result.update(
+        {
+            "date": str(datetime.date.today()),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, one thread",
+            "torch": torch.__version__,
+            "model": str(args.model),
+            "quick": args.quick,
+            "wall_seconds": wall,
+            "bare_sweep_rates": {
+                "size": RATE_SIZE,
+                "chains": RATE_CHAINS,
+                "sweeps": RATE_SWEEPS,
+                "repeats": RATE_REPEATS,
+                **{name: float(rate) for name, rate in rates.items()},
+            },
+            "targets": targets,
+            "tc_difference": difference,
+            "tc_difference_error": combined,
+        }
+    )
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "results" / "ising_transition.json").write_text(json.dumps(result, indent=1))
     transition_plots(result, out / "figures" / "ising-transition")

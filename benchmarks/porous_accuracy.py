@@ -35,11 +35,11 @@ import torch
 
 import ednn
 from ednn.analysis.descriptors import feature_matrix, fit_linear
-from ednn.analysis.plots import pyplot
-from ednn.train.structures import areas, evaluate_structures, labelled_split
-from ednn.io.structures import StructureFile
-from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import atom_error_summary
+from ednn.analysis.plots import pyplot
+from ednn.core.errors import EDNNError
+from ednn.io.structures import StructureFile
+from ednn.train.structures import areas, evaluate_structures, labelled_split
 from ednn.train.workflow import file_digest
 
 PAPER_MEDIAN = 1.685
@@ -80,17 +80,24 @@ def held_out_groups(model: ednn.EDNN, full: StructureFile, trained_on: Path | No
     if not known <= set(full.group.tolist()):
         raise EDNNError(f"{source.path} holds starting geometries that {full.path} lacks")
     same_groups = known == set(full.group.tolist())
-    record = {"split_of": str(source.path), "seed": settings[0], "val_fraction": settings[1],
-              "test_fraction": settings[2], "groups_in_training_file": len(known),
-              "groups_in_full_file": len(set(full.group.tolist())), "same_groups": same_groups,
-              "groups": {k: len(v) for k, v in groups.items()}}
+    record = {
+        "split_of": str(source.path),
+        "seed": settings[0],
+        "val_fraction": settings[1],
+        "test_fraction": settings[2],
+        "groups_in_training_file": len(known),
+        "groups_in_full_file": len(set(full.group.tolist())),
+        "same_groups": same_groups,
+        "groups": {k: len(v) for k, v in groups.items()},
+    }
     if same_groups:  # then the split of the full file's groups must be the very same
         direct = {k: np.unique(full.group[v]) for k, v in labelled_split(full, *settings).items()}
         record["full_file_split_agrees"] = all(np.array_equal(direct[k], groups[k]) for k in groups)
     mine = np.isin(source.group, groups["test"])
     theirs = np.isin(full.group, groups["test"])
     record["test_frames_of_training_file_in_full_file"] = (
-        f"{int(np.isin(source.energy[mine], full.energy[theirs]).sum())} of {int(mine.sum())}")
+        f"{int(np.isin(source.energy[mine], full.energy[theirs]).sum())} of {int(mine.sum())}"
+    )
     return groups, record
 
 
@@ -103,8 +110,13 @@ def trajectory_r2(predicted: np.ndarray, true: np.ndarray, groups: np.ndarray) -
         at = groups == g
         dp[at], dt[at] = predicted[at] - predicted[at].mean(), true[at] - true[at].mean()
         per.append(1 - np.sum((dp[at] - dt[at]) ** 2) / np.sum(dt[at] ** 2))
-    return {"median_per_trajectory": float(np.median(per)), "pooled": float(1 - np.sum((dp - dt) ** 2) / np.sum(dt**2)),
-            "per_trajectory": [float(r) for r in per], "deviation_predicted_eV": dp, "deviation_true_eV": dt}
+    return {
+        "median_per_trajectory": float(np.median(per)),
+        "pooled": float(1 - np.sum((dp - dt) ** 2) / np.sum(dt**2)),
+        "per_trajectory": [float(r) for r in per],
+        "deviation_predicted_eV": dp,
+        "deviation_true_eV": dt,
+    }
 
 
 def thermal_spread(true: np.ndarray, area: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -150,10 +162,16 @@ def motion_figure(motion: dict, area: np.ndarray, groups: np.ndarray, frame_fs: 
         predicted = 1000 * m["deviation_predicted_eV"] / area
         ax1.scatter(dt, predicted, s=3, alpha=0.4, label=f"{label}: pooled R² {m['pooled']:.2f}")
         ax2.plot(frame_fs * np.arange(shown.sum()), predicted[shown], lw=1, label=label)
-    ax1.set(xlabel="REBO deviation from trajectory mean (meV/Å²)", ylabel="predicted deviation (meV/Å²)",
-            title="(a) energy changes within held-out trajectories")
-    ax2.set(xlabel="time (fs)", ylabel="deviation from trajectory mean (meV/Å²)",
-            title=f"(b) held-out trajectory {groups[0]}")
+    ax1.set(
+        xlabel="REBO deviation from trajectory mean (meV/Å²)",
+        ylabel="predicted deviation (meV/Å²)",
+        title="(a) energy changes within held-out trajectories",
+    )
+    ax2.set(
+        xlabel="time (fs)",
+        ylabel="deviation from trajectory mean (meV/Å²)",
+        title=f"(b) held-out trajectory {groups[0]}",
+    )
     ax1.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()
@@ -172,17 +190,23 @@ def transfer_rows(model: ednn.EDNN, placements: int, held: dict) -> dict:
         index = np.flatnonzero(source.labelled & ~source.failed)
         t0 = time.perf_counter()
         s = evaluate_structures(model, source.structures(index), source.energy[index], placements)
-        row = dict(s["summary"], mean_atoms=float(source.n_atoms[index].mean()),
-                   starting_geometries=int(len(np.unique(source.group[index]))),
-                   mean_error_meV_per_atom=float(1000 * np.mean((s["predicted"] - s["true"]) / s["n_atoms"])),
-                   ratio_to_held_out_median=s["summary"]["median_abs_meV_per_A2"] / held["median_abs_meV_per_A2"],
-                   seconds=time.perf_counter() - t0, command=str(source.attrs.get("command", "")))
+        row = dict(
+            s["summary"],
+            mean_atoms=float(source.n_atoms[index].mean()),
+            starting_geometries=int(len(np.unique(source.group[index]))),
+            mean_error_meV_per_atom=float(1000 * np.mean((s["predicted"] - s["true"]) / s["n_atoms"])),
+            ratio_to_held_out_median=s["summary"]["median_abs_meV_per_A2"] / held["median_abs_meV_per_A2"],
+            seconds=time.perf_counter() - t0,
+            command=str(source.attrs.get("command", "")),
+        )
         transfer[name] = row
-        print(f"  {name}, {placements} placement(s) ({row['mean_atoms']:.0f} atoms, {row['n']} frames of "
-              f"{row['starting_geometries']} geometries): median {row['median_abs_meV_per_A2']:.3f} (mean "
-              f"{row['mean_abs_meV_per_A2']:.3f}) meV/Å², {row['median_abs_meV_per_atom']:.2f} "
-              f"({row['mean_abs_meV_per_atom']:.2f}) meV/atom, bias {row['mean_error_meV_per_atom']:+.2f} meV/atom; "
-              f"{row['ratio_to_held_out_median']:.2f}x the held-out median; EDNN {row['seconds']:.1f} s")
+        print(
+            f"  {name}, {placements} placement(s) ({row['mean_atoms']:.0f} atoms, {row['n']} frames of "
+            f"{row['starting_geometries']} geometries): median {row['median_abs_meV_per_A2']:.3f} (mean "
+            f"{row['mean_abs_meV_per_A2']:.3f}) meV/Å², {row['median_abs_meV_per_atom']:.2f} "
+            f"({row['mean_abs_meV_per_atom']:.2f}) meV/atom, bias {row['mean_error_meV_per_atom']:+.2f} meV/atom; "
+            f"{row['ratio_to_held_out_median']:.2f}x the held-out median; EDNN {row['seconds']:.1f} s"
+        )
     return transfer
 
 
@@ -194,14 +218,29 @@ def transfer_figure(transfer: dict, held: dict, path: Path) -> None:
     for label, rows in transfer.items():
         points = [(held[label]["mean_atoms"], held[label])] + [(r["mean_atoms"], r) for r in rows.values()]
         atoms = [p[0] for p in points]
-        line = ax.semilogx(atoms, [p[1]["median_abs_meV_per_A2"] for p in points], "o-",
-                           label=f"{label}: median |error|")[0]
-        ax.semilogx(atoms, [p[1]["mean_abs_meV_per_A2"] for p in points], "s--", color=line.get_color(),
-                    label=f"{label}: mean |error|")
-        ax.axhline(TRANSFER_TARGET * held[label]["median_abs_meV_per_A2"], color=line.get_color(), lw=0.8, ls=":",
-                   label=f"{label}: target, {TRANSFER_TARGET}× its held-out median")
-    ax.set(xlabel="atoms per cell", ylabel="error (meV/Å²)", ylim=(0, None),
-           title="Transfer from 14×8 cells to 4×4 and 16×16 supercells")
+        line = ax.semilogx(
+            atoms, [p[1]["median_abs_meV_per_A2"] for p in points], "o-", label=f"{label}: median |error|"
+        )[0]
+        ax.semilogx(
+            atoms,
+            [p[1]["mean_abs_meV_per_A2"] for p in points],
+            "s--",
+            color=line.get_color(),
+            label=f"{label}: mean |error|",
+        )
+        ax.axhline(
+            TRANSFER_TARGET * held[label]["median_abs_meV_per_A2"],
+            color=line.get_color(),
+            lw=0.8,
+            ls=":",
+            label=f"{label}: target, {TRANSFER_TARGET}× its held-out median",
+        )
+    ax.set(
+        xlabel="atoms per cell",
+        ylabel="error (meV/Å²)",
+        ylim=(0, None),
+        title="Transfer from 14×8 cells to 4×4 and 16×16 supercells",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -212,8 +251,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/porous-graphene-rebo.safetensors"))
     parser.add_argument("--data", type=Path, default=Path("data/porous/porous-graphene-rebo.h5"))
-    parser.add_argument("--placements", type=int, default=8,
-                        help="also evaluate the EDNN averaged over this many placements (1: not)")
+    parser.add_argument(
+        "--placements", type=int, default=8, help="also evaluate the EDNN averaged over this many placements (1: not)"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -228,15 +268,23 @@ def main() -> None:
     full = StructureFile(data)
     trained_on = training_file(model, [data.parent, Path("datasets"), Path("data/porous")])
     groups, how = held_out_groups(model, full, trained_on)
-    print(f"model {args.model}: trained on {model.info['data']['file']} "
-          f"({'found: ' + str(trained_on) if trained_on else 'NOT FOUND: split of the full file groups instead'}); "
-          f"split seed {how['seed']}, fractions val {how['val_fraction']} / test {how['test_fraction']}")
-    print(f"held-out starting geometries: {how['groups']['test']} of {how['groups_in_training_file']} "
-          f"(train {how['groups']['train']}, val {how['groups']['val']}); training file and {data.name} hold the "
-          f"same groups: {how['same_groups']}" + (f"; splitting {data.name}'s groups directly gives the same "
-                                                   f"split: {how['full_file_split_agrees']}" if how['same_groups']
-                                                   else "") + f"; the training file's held-out frames found in "
-          f"{data.name}: {how['test_frames_of_training_file_in_full_file']}")
+    print(
+        f"model {args.model}: trained on {model.info['data']['file']} "
+        f"({'found: ' + str(trained_on) if trained_on else 'NOT FOUND: split of the full file groups instead'}); "
+        f"split seed {how['seed']}, fractions val {how['val_fraction']} / test {how['test_fraction']}"
+    )
+    print(
+        f"held-out starting geometries: {how['groups']['test']} of {how['groups_in_training_file']} "
+        f"(train {how['groups']['train']}, val {how['groups']['val']}); training file and {data.name} hold the "
+        f"same groups: {how['same_groups']}"
+        + (
+            f"; splitting {data.name}'s groups directly gives the same split: {how['full_file_split_agrees']}"
+            if how["same_groups"]
+            else ""
+        )
+        + f"; the training file's held-out frames found in "
+        f"{data.name}: {how['test_frames_of_training_file_in_full_file']}"
+    )
     usable = full.labelled & ~full.failed
     test = np.flatnonzero(np.isin(full.group, groups["test"]) & usable)
     structures = full.structures(test)
@@ -251,7 +299,7 @@ def main() -> None:
     x_test = feature_matrix(structures)
     train_frames = np.flatnonzero(np.isin(full.group, groups["train"]) & usable)
     pick = np.random.default_rng(BASELINE_SEED).permutation(train_frames)
-    x_train = feature_matrix(full.structures(pick[:max(BASELINE_FRAMES)]))
+    x_train = feature_matrix(full.structures(pick[: max(BASELINE_FRAMES)]))
     for n in BASELINE_FRAMES:
         weights = fit_linear(x_train[:n], full.energy[pick[:n]])
         label = f"bond/angle fit, {n} frames"
@@ -259,22 +307,30 @@ def main() -> None:
         summary[label] = atom_error_summary(x_test @ weights, true, area, n_atoms)
     baseline_seconds = time.perf_counter() - t0
 
-    print(f"\n1. held-out accuracy, {len(test)} frames of {len(groups['test'])} starting geometries "
-          f"({n_atoms.min()}–{n_atoms.max()} atoms): |error| median (mean)")
+    print(
+        f"\n1. held-out accuracy, {len(test)} frames of {len(groups['test'])} starting geometries "
+        f"({n_atoms.min()}–{n_atoms.max()} atoms): |error| median (mean)"
+    )
     print(f"{'model':28} {'meV/Å²':>16} {'meV/atom':>16} {'eV per cell':>16} {'bias meV/atom':>14}")
     for label, s in summary.items():
         bias = 1000 * np.mean((results[label]["predicted"] - true) / n_atoms)
         s["mean_error_meV_per_atom"] = float(bias)
-        print(f"{label:28} {s['median_abs_meV_per_A2']:7.3f} ({s['mean_abs_meV_per_A2']:6.3f}) "
-              f"{s['median_abs_meV_per_atom']:7.2f} ({s['mean_abs_meV_per_atom']:6.2f}) "
-              f"{s['median_abs_eV']:7.3f} ({s['mean_abs_eV']:6.3f}) {bias:14.2f}")
-    print(f"paper (DFT, 349 geometries, 60 744 frames): median {PAPER_MEDIAN} meV/Å²; issue 7 target: median "
-          f"<= {TARGET_MEDIAN}; the issue's bond/angle fit on 150 frames: about {ISSUE_BASELINE}")
+        print(
+            f"{label:28} {s['median_abs_meV_per_A2']:7.3f} ({s['mean_abs_meV_per_A2']:6.3f}) "
+            f"{s['median_abs_meV_per_atom']:7.2f} ({s['mean_abs_meV_per_atom']:6.2f}) "
+            f"{s['median_abs_eV']:7.3f} ({s['mean_abs_eV']:6.3f}) {bias:14.2f}"
+        )
+    print(
+        f"paper (DFT, 349 geometries, 60 744 frames): median {PAPER_MEDIAN} meV/Å²; issue 7 target: median "
+        f"<= {TARGET_MEDIAN}; the issue's bond/angle fit on 150 frames: about {ISSUE_BASELINE}"
+    )
 
     motion = {label: trajectory_r2(r["predicted"], true, group) for label, r in results.items()}
     spread = thermal_spread(true, area, group)
-    print(f"\n2. atomic motion: REBO energy spread within a trajectory (std) median {np.median(spread):.3f} meV/Å² "
-          f"(range {spread.min():.3f}–{spread.max():.3f}; issue: about {ISSUE_SPREAD})")
+    print(
+        f"\n2. atomic motion: REBO energy spread within a trajectory (std) median {np.median(spread):.3f} meV/Å² "
+        f"(range {spread.min():.3f}–{spread.max():.3f}; issue: about {ISSUE_SPREAD})"
+    )
     print(f"{'model':28} R² of deviations from the trajectory mean: median over trajectories, pooled")
     for label, m in motion.items():
         print(f"{label:28} {m['median_per_trajectory']:8.3f} {m['pooled']:8.3f}")
@@ -293,36 +349,69 @@ def main() -> None:
     rows = []
     for label in variants:
         ours = summary[label]
-        rows += [(f"{label}: held-out median (meV/Å²)", f"{PAPER_MEDIAN} (DFT)", ours["median_abs_meV_per_A2"],
-                  f"<= {TARGET_MEDIAN}", ours["median_abs_meV_per_A2"] <= TARGET_MEDIAN),
-                 (f"{label}: held-out mean (meV/Å²)", "", ours["mean_abs_meV_per_A2"], "", None),
-                 (f"{label}: trajectory R² (median)", "", motion[label]["median_per_trajectory"], "", None)]
+        rows += [
+            (
+                f"{label}: held-out median (meV/Å²)",
+                f"{PAPER_MEDIAN} (DFT)",
+                ours["median_abs_meV_per_A2"],
+                f"<= {TARGET_MEDIAN}",
+                ours["median_abs_meV_per_A2"] <= TARGET_MEDIAN,
+            ),
+            (f"{label}: held-out mean (meV/Å²)", "", ours["mean_abs_meV_per_A2"], "", None),
+            (f"{label}: trajectory R² (median)", "", motion[label]["median_per_trajectory"], "", None),
+        ]
         for name, row in transfer[label].items():
-            rows.append((f"{label}: transfer {name}, median (meV/Å²)", "", row["median_abs_meV_per_A2"],
-                         f"<= {TRANSFER_TARGET * ours['median_abs_meV_per_A2']:.3f}",
-                         row["ratio_to_held_out_median"] <= TRANSFER_TARGET))
-    rows += [("bond/angle fit, 150 frames, median (meV/Å²)", f"~{ISSUE_BASELINE} (issue)",
-              base["median_abs_meV_per_A2"], "EDNN's median below",
-              summary["EDNN"]["median_abs_meV_per_A2"] < base["median_abs_meV_per_A2"]),
-             ("thermal spread (meV/Å²)", f"~{ISSUE_SPREAD} (issue)", float(np.median(spread)), "", None)]
+            rows.append(
+                (
+                    f"{label}: transfer {name}, median (meV/Å²)",
+                    "",
+                    row["median_abs_meV_per_A2"],
+                    f"<= {TRANSFER_TARGET * ours['median_abs_meV_per_A2']:.3f}",
+                    row["ratio_to_held_out_median"] <= TRANSFER_TARGET,
+                )
+            )
+    rows += [
+        (
+            "bond/angle fit, 150 frames, median (meV/Å²)",
+            f"~{ISSUE_BASELINE} (issue)",
+            base["median_abs_meV_per_A2"],
+            "EDNN's median below",
+            summary["EDNN"]["median_abs_meV_per_A2"] < base["median_abs_meV_per_A2"],
+        ),
+        ("thermal spread (meV/Å²)", f"~{ISSUE_SPREAD} (issue)", float(np.median(spread)), "", None),
+    ]
     print(f"\n{'quantity':58} {'paper / issue':>16} {'ours':>9}  {'target':>20}  met")
     for name, paper, value, target, met in rows:
         print(f"{name:58} {paper:>16} {value:9.3f}  {target:>20}  {'' if met is None else 'yes' if met else 'NO'}")
     wall = time.perf_counter() - start
     print(f"\nwall {wall:.0f} s (bond/angle features and fits {baseline_seconds:.0f} s)")
 
-    out = {"command": "python " + " ".join(sys.argv), "date": datetime.date.today().isoformat(), "machine": MACHINE,
-           "torch": torch.__version__, "load_average": os.getloadavg()[0], "wall_seconds": wall,
-           "model": str(args.model), "model_data": model.info["data"], "data": str(data), "held_out": how,
-           "paper_median_meV_per_A2": PAPER_MEDIAN, "target_median_meV_per_A2": TARGET_MEDIAN,
-           "errors": summary,
-           "motion": {"thermal_spread_meV_per_A2": {"median": float(np.median(spread)), "min": float(spread.min()),
-                                                    "max": float(spread.max())},
-                      **{label: {k: v for k, v in m.items() if not k.startswith("deviation")}
-                         for label, m in motion.items()}},
-           "placements": args.placements, "transfer": transfer,
-           "table": [{"quantity": r[0], "paper_or_issue": r[1], "ours": r[2], "target": r[3], "met": r[4]}
-                     for r in rows]}
+    out = {
+        "command": "python " + " ".join(sys.argv),
+        "date": datetime.date.today().isoformat(),
+        "machine": MACHINE,
+        "torch": torch.__version__,
+        "load_average": os.getloadavg()[0],
+        "wall_seconds": wall,
+        "model": str(args.model),
+        "model_data": model.info["data"],
+        "data": str(data),
+        "held_out": how,
+        "paper_median_meV_per_A2": PAPER_MEDIAN,
+        "target_median_meV_per_A2": TARGET_MEDIAN,
+        "errors": summary,
+        "motion": {
+            "thermal_spread_meV_per_A2": {
+                "median": float(np.median(spread)),
+                "min": float(spread.min()),
+                "max": float(spread.max()),
+            },
+            **{label: {k: v for k, v in m.items() if not k.startswith("deviation")} for label, m in motion.items()},
+        },
+        "placements": args.placements,
+        "transfer": transfer,
+        "table": [{"quantity": r[0], "paper_or_issue": r[1], "ours": r[2], "target": r[3], "met": r[4]} for r in rows],
+    }
     (args.out / "results").mkdir(parents=True, exist_ok=True)
     (args.out / "results" / "porous_accuracy.json").write_text(json.dumps(out, indent=2))
 

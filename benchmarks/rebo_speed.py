@@ -32,15 +32,19 @@ def main() -> None:
     for s in structures:
         rebo_energies([s])
     fresh = (time.perf_counter() - start) / len(structures)
-    print(f"energy of one structure ({atoms.mean():.0f} atoms on average): {1e3 * reused:.2f} ms with one "
-          f"reused LAMMPS instance, {1e3 * fresh:.2f} ms with a new instance each ({fresh / reused:.1f}x)")
+    print(
+        f"energy of one structure ({atoms.mean():.0f} atoms on average): {1e3 * reused:.2f} ms with one "
+        f"reused LAMMPS instance, {1e3 * fresh:.2f} ms with a new instance each ({fresh / reused:.1f}x)"
+    )
     per_step = []
     for k, s in enumerate(structures[:5]):
         start = time.perf_counter()
         planar_md(s, frames=1, every=1, equilibration=args.steps - 1, seed=k + 1)
         per_step.append((time.perf_counter() - start) / (args.steps * len(s)))
-    print(f"planar MD: {1e6 * np.median(per_step):.2f} µs per atom per step (median of {len(per_step)} "
-          f"geometries, {args.steps} steps each, range {1e6 * min(per_step):.2f}–{1e6 * max(per_step):.2f})")
+    print(
+        f"planar MD: {1e6 * np.median(per_step):.2f} µs per atom per step (median of {len(per_step)} "
+        f"geometries, {args.steps} steps each, range {1e6 * min(per_step):.2f}–{1e6 * max(per_step):.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
-from giant_sheet import POOL, SEED, pool
 
 import ednn
+from ednn.cli.arguments import parse_pair
+from ednn.io.giant import GiantFile
+from ednn.io.structures import StructureFile
 from ednn.references.lammps import rebo_energies
 from ednn.systems.porous import BOND_CUTOFF
 from ednn.systems.porous_sheet import EDGE_MARGIN, slot_choice, write_porous_sheet
-from ednn.cli.arguments import parse_pair
-from ednn.io.structures import StructureFile
-from ednn.io.giant import GiantFile
+from giant_sheet import POOL, SEED, pool
 
 SEAM_BAND = 1.5
 """Å from a seam within which both atoms of a bond count as 'at the seam'."""
@@ -40,8 +40,11 @@ def bond_spread(atoms: Atoms, patch: np.ndarray | None = None) -> dict:
     xy = np.mod(atoms.positions[:, :2], patch)
     near = (np.minimum(xy, patch - xy) < SEAM_BAND).any(1)
     seam = near[i] & near[j]
-    return {"seam": float(d[seam].std()), "interior": float(d[~near[i] & ~near[j]].std()),
-            "seam_bonds_share": float(seam.mean())}
+    return {
+        "seam": float(d[seam].std()),
+        "interior": float(d[~near[i] & ~near[j]].std()),
+        "seam_bonds_share": float(seam.mean()),
+    }
 
 
 def main() -> None:
@@ -70,11 +73,13 @@ def main() -> None:
             patch = np.asarray(bins.lengths) / np.asarray(bins.counts)  # a porous sheet's bins are its patches
         n, exact, predicted = len(sheet), rebo_energies([sheet])[0], model.predict_atoms([sheet])[0]
         spread = bond_spread(sheet, patch)
-        print(f"blend {blend:4.1f} Å ({n:,d} atoms): EDNN error {1e3 * (predicted - exact) / n:+.3f} meV/atom; "
-              f"seams add {1e3 * (exact - tiles_exact) / n:+.3f} meV/atom (REBO), the EDNN sees "
-              f"{1e3 * (predicted - tiles_ednn) / n:+.3f}; bond-length std at seams {spread['seam']:.4f} Å "
-              f"({100 * spread['seam_bonds_share']:.1f} % of bonds), inside patches {spread['interior']:.4f} Å",
-              flush=True)
+        print(
+            f"blend {blend:4.1f} Å ({n:,d} atoms): EDNN error {1e3 * (predicted - exact) / n:+.3f} meV/atom; "
+            f"seams add {1e3 * (exact - tiles_exact) / n:+.3f} meV/atom (REBO), the EDNN sees "
+            f"{1e3 * (predicted - tiles_ednn) / n:+.3f}; bond-length std at seams {spread['seam']:.4f} Å "
+            f"({100 * spread['seam_bonds_share']:.1f} % of bonds), inside patches {spread['interior']:.4f} Å",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -14,25 +14,24 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before torch and tblite start their thread pools
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import ednn  # noqa: E402
-from ednn.references.label import make_calculator  # noqa: E402
-from ednn.atoms.render import render  # noqa: E402
-from ednn.io.structures import StructureFile  # noqa: E402
+import ednn
+from ednn.atoms.render import render
+from ednn.io.structures import StructureFile
+from ednn.references.label import make_calculator
 
 PAPER_60_ATOM_MS = 57.0
-TARGETS = {"60-atom render + evaluate (ms)": 20.0, "540-atom speed-up over GFN1-xTB": 1e4,
-           "render 10^6 atoms (s)": 2.0}
+TARGETS = {"60-atom render + evaluate (ms)": 20.0, "540-atom speed-up over GFN1-xTB": 1e4, "render 10^6 atoms (s)": 2.0}
 
 
 def per_structure_seconds(model: ednn.EDNN, structures: list, repeats: int) -> float:
@@ -75,8 +74,12 @@ def main() -> None:
         seconds = per_structure_seconds(model, data.structures(chosen), repeats=3 if count > 10 else 5)
         labelled = data.labelled
         recorded = float(np.median(data.label_seconds[labelled])) if labelled.any() else float("nan")
-        results[name] = {"atoms_median": int(np.median(data.n_atoms[chosen])), "ednn_seconds": seconds,
-                         "gfn1xtb_seconds_recorded": recorded, "gfn1xtb_labels_recorded": int(labelled.sum())}
+        results[name] = {
+            "atoms_median": int(np.median(data.n_atoms[chosen])),
+            "ednn_seconds": seconds,
+            "gfn1xtb_seconds_recorded": recorded,
+            "gfn1xtb_labels_recorded": int(labelled.sum()),
+        }
         rows.append((name, int(np.median(data.n_atoms[chosen])), seconds, recorded))
     big = StructureFile(args.data / "hexsheets-540.h5")
     if not args.no_reference:
@@ -87,8 +90,9 @@ def main() -> None:
         results["hexsheets-540.h5"]["gfn1xtb_seconds_this_run"] = time.perf_counter() - start
     render_s, pixels = render_million(model.imaging.pixel_size)
     results["render_1e6_atoms"] = {"seconds": render_s, "pixels": pixels}
-    reference_540 = results["hexsheets-540.h5"].get("gfn1xtb_seconds_this_run",
-                                                     results["hexsheets-540.h5"]["gfn1xtb_seconds_recorded"])
+    reference_540 = results["hexsheets-540.h5"].get(
+        "gfn1xtb_seconds_this_run", results["hexsheets-540.h5"]["gfn1xtb_seconds_recorded"]
+    )
     speedup = reference_540 / results["hexsheets-540.h5"]["ednn_seconds"]
     results["speedup_540"] = speedup
     print(f"one core, torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}")
@@ -101,8 +105,12 @@ def main() -> None:
     source = "this run" if "gfn1xtb_seconds_this_run" in results["hexsheets-540.h5"] else "recorded label time"
     print(f"540-atom speed-up over GFN1-xTB ({source}): {speedup:,.0f}x (target >= 10,000x)")
     print(f"render 10^6 atoms into {pixels:,} pixels: {render_s:.2f} s (target <= 2 s)")
-    results["made_with"] = {"machine": f"{platform.machine()}, 1 thread", "torch": torch.__version__,
-                            "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
+    results["made_with"] = {
+        "machine": f"{platform.machine()}, 1 thread",
+        "torch": torch.__version__,
+        "date": datetime.date.today().isoformat(),
+        "load_average": os.getloadavg()[0],
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "speed_atoms.json").write_text(json.dumps(results, indent=2))
 

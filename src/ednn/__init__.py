@@ -23,8 +23,11 @@ from ednn.core.errors import EDNNError
 __all__ = ["EDNN", "EDNNError", "load", "save_model"]
 __version__ = version("ednn")
 
-_LAZY = {"EDNN": ("ednn.core.model", "EDNN"), "load": ("ednn.io.model_file", "load"),
-         "save_model": ("ednn.io.model_file", "save_model")}
+_LAZY = {
+    "EDNN": ("ednn.core.model", "EDNN"),
+    "load": ("ednn.io.model_file", "load"),
+    "save_model": ("ednn.io.model_file", "save_model"),
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,8 +9,7 @@ from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 
 
-def assert_extensive(model: EDNN, x: np.ndarray | None = None, k: int = 3, rtol: float = 1e-6,
-                     seed: int = 0) -> None:
+def assert_extensive(model: EDNN, x: np.ndarray | None = None, k: int = 3, rtol: float = 1e-6, seed: int = 0) -> None:
     """Assert that x tiled k times along every spatial axis predicts k^ndim × predict(x).
 
     x: grids (N, *spatial[, C]) the model accepts; by default random ±1 grids of
@@ -66,8 +65,10 @@ def assert_permutation_invariant(model, atoms, permutations: int = 3, rtol: floa
     for k in range(permutations):
         shuffled = [s[rng.permutation(len(s))] for s in structures]
         worst, where = _worst_relative(model.predict_atoms(shuffled), reference)
-        assert worst <= rtol, (f"not permutation invariant: shuffling the atoms of structure {where} (order {k}) "
-                               f"changed its energy by a relative {worst:.3g} (rtol {rtol:g})")
+        assert worst <= rtol, (
+            f"not permutation invariant: shuffling the atoms of structure {where} (order {k}) "
+            f"changed its energy by a relative {worst:.3g} (rtol {rtol:g})"
+        )
 
 
 def assert_supercell_extensive(model, atoms, reps: tuple[int, int] = (2, 2), rtol: float = 1e-6) -> None:
@@ -89,12 +90,15 @@ def assert_supercell_extensive(model, atoms, reps: tuple[int, int] = (2, 2), rto
     expected = rx * ry * np.asarray(model.predict_atoms(structures), np.float64)
     supercells = [s.repeat((rx, ry, 1)) for s in structures]
     worst, where = _worst_relative(model.predict_atoms(supercells), expected)
-    assert worst <= rtol, (f"not extensive: the {rx} × {ry} supercell of structure {where} predicts a total that "
-                           f"differs from {rx * ry} × its cell's by a relative {worst:.3g} (rtol {rtol:g})")
+    assert worst <= rtol, (
+        f"not extensive: the {rx} × {ry} supercell of structure {where} predicts a total that "
+        f"differs from {rx * ry} × its cell's by a relative {worst:.3g} (rtol {rtol:g})"
+    )
 
 
-def assert_whole_region_translation_invariant(model, atoms, shifts=((1, 0), (0, 1), (2, -3)),
-                                              rtol: float = 1e-6) -> None:
+def assert_whole_region_translation_invariant(
+    model, atoms, shifts=((1, 0), (0, 1), (2, -3)), rtol: float = 1e-6
+) -> None:
     """Assert that translating the atoms by whole focus regions leaves the energy unchanged.
 
     A focus region is `model.focus` pixels of `model.imaging.pixel_size` Å along each axis;
@@ -113,6 +117,8 @@ def assert_whole_region_translation_invariant(model, atoms, shifts=((1, 0), (0, 
         for s in moved:
             s.positions[:, :2] += region * np.array([kx, ky], np.float64)
         worst, where = _worst_relative(model.predict_atoms(moved), reference)
-        assert worst <= rtol, (f"not invariant under whole-region translations: moving structure {where} by "
-                               f"({kx}, {ky}) focus regions ({kx * region[0]:.4f}, {ky * region[1]:.4f} Å) changed "
-                               f"its energy by a relative {worst:.3g} (rtol {rtol:g})")
+        assert worst <= rtol, (
+            f"not invariant under whole-region translations: moving structure {where} by "
+            f"({kx}, {ky}) focus regions ({kx * region[0]:.4f}, {ky * region[1]:.4f} Å) changed "
+            f"its energy by a relative {worst:.3g} (rtol {rtol:g})"
+        )

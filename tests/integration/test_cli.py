@@ -11,13 +11,13 @@ import torch
 from click.testing import CliRunner
 
 import ednn
-from ednn.systems.sheets import random_sheet
 from ednn.cli.main import main
-from ednn.io.structures import write_structures
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
 from ednn.io.giant import FORMAT as GIANT_FORMAT
+from ednn.io.structures import write_structures
+from ednn.systems.sheets import random_sheet
 
 MODELS = Path(__file__).parents[2] / "models"
 ATOM_MODEL = MODELS / "ablations" / "hexsheets-gfn1xtb-dense.safetensors"  # trained on gfn1-xtb energies
@@ -46,9 +46,13 @@ def test_train_help_lists_each_tile_net_with_the_defaults_of_its_constructor():
     result = CliRunner().invoke(main, ["train", "--help"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "lean_cnn A CPU-lean convolutional tile network: early striding, few channels. " \
-           "Options: widths=[16,32,32,32], strided=3, hidden=64." in text
-    assert "local_density A translation-equivariant" in text and "Options: widths=[32,64], hidden=128, gain=0.0625" in text
+    assert (
+        "lean_cnn A CPU-lean convolutional tile network: early striding, few channels. "
+        "Options: widths=[16,32,32,32], strided=3, hidden=64." in text
+    )
+    assert (
+        "local_density A translation-equivariant" in text and "Options: widths=[32,64], hidden=128, gain=0.0625" in text
+    )
     assert "paper_cnn" in text and "Options: none." in text
     assert "grids -f 1, -c 1, --batch-size 2000, --net dense" in text
     assert "atoms -f 16, -c 8, --batch-size 32, --net dense with hidden=[256,64], activation=silu unless given" in text
@@ -56,9 +60,22 @@ def test_train_help_lists_each_tile_net_with_the_defaults_of_its_constructor():
 
 def test_net_options_are_read_as_json_and_reach_the_tile_net(ednn_cli, tmp_path):
     np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).choice([-1, 1], size=(40, 4, 4)), energy=np.zeros(40))
-    trained = ednn_cli("train", tmp_path / "d.npz", "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run",
-                       "--epochs", 1, "--net-option", "hidden=[8]", "--net-option", "activation=silu",
-                       "--net-option", "hidden=6,5")  # a later key wins; a list may be written without brackets
+    trained = ednn_cli(
+        "train",
+        tmp_path / "d.npz",
+        "-o",
+        tmp_path / "m.safetensors",
+        "--run-dir",
+        tmp_path / "run",
+        "--epochs",
+        1,
+        "--net-option",
+        "hidden=[8]",
+        "--net-option",
+        "activation=silu",
+        "--net-option",
+        "hidden=6,5",
+    )  # a later key wins; a list may be written without brackets
     assert trained.returncode == 0, trained.stderr
     config = ednn.load(tmp_path / "m.safetensors").net.config
     assert config["hidden"] == [6, 5] and config["activation"] == "silu"
@@ -97,20 +114,45 @@ def test_predict_prints_and_writes_csv(ednn_cli, model_file, tmp_path):
 def test_generate_train_evaluate_end_to_end(ednn_cli, tmp_path):
     data = tmp_path / "d.h5"
     assert ednn_cli("ising", "generate", data, "-L", 4, "-n", 400, "--chunk-size", 200).returncode == 0
-    trained = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--batch-size", 100,
-                       "--net-option", "hidden=[8]", "--run-dir", tmp_path / "run")
+    trained = ednn_cli(
+        "train",
+        data,
+        "-o",
+        tmp_path / "m.safetensors",
+        "--epochs",
+        2,
+        "--batch-size",
+        100,
+        "--net-option",
+        "hidden=[8]",
+        "--run-dir",
+        tmp_path / "run",
+    )
     assert trained.returncode == 0, trained.stderr
     assert "test split: 40 examples" in trained.stdout
-    assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (tmp_path / "run/logs/version_0/metrics.csv").is_file()
-    evaluated = ednn_cli("evaluate", tmp_path / "m.safetensors", data, "--split", "test", "--json",
-                         tmp_path / "new/e.json", "--plot", tmp_path / "p.png")
+    assert (tmp_path / "run/checkpoints/last.ckpt").is_file() and (
+        tmp_path / "run/logs/version_0/metrics.csv"
+    ).is_file()
+    evaluated = ednn_cli(
+        "evaluate",
+        tmp_path / "m.safetensors",
+        data,
+        "--split",
+        "test",
+        "--json",
+        tmp_path / "new/e.json",
+        "--plot",
+        tmp_path / "p.png",
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert (tmp_path / "p.png").stat().st_size > 10_000 and (tmp_path / "new/e.json").is_file()
     assert "note:" not in evaluated.stderr
     whole = ednn_cli("evaluate", tmp_path / "m.safetensors", data)
     assert whole.returncode == 0 and "400 examples" in whole.stdout, whole.stderr
-    assert whole.stderr.strip() == ("note: d.h5 is this model's training file, so most of these examples were "
-                                    "trained on; `--split test` gives the held-out ones")
+    assert whole.stderr.strip() == (
+        "note: d.h5 is this model's training file, so most of these examples were "
+        "trained on; `--split test` gives the held-out ones"
+    )
     again = ednn_cli("train", data, "-o", tmp_path / "m.safetensors", "--epochs", 2, "--run-dir", tmp_path / "run")
     assert again.returncode == 2 and "--resume" in again.stderr
 
@@ -132,15 +174,23 @@ def bad_inputs(tmp_path, model_file):
     with h5py.File(tmp_path / "giant.h5", "w") as handle:
         handle.attrs["format"] = GIANT_FORMAT
     torch.manual_seed(0)
-    ednn.save_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, targets=["magnetisation"]),
-                    tmp_path / "mag.safetensors")
+    ednn.save_model(
+        EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, targets=["magnetisation"]), tmp_path / "mag.safetensors"
+    )
     return [
-        (["evaluate", ATOM_MODEL, tmp_path / "giant.h5"], "carry no reference energies to evaluate against; use `ednn predict"),
+        (
+            ["evaluate", ATOM_MODEL, tmp_path / "giant.h5"],
+            "carry no reference energies to evaluate against; use `ednn predict",
+        ),
         (["ising", "transition", tmp_path / "mag.safetensors"], "needs a model of the energy; this one was trained"),
-        (["predict", model_file, tmp_path / "d.npz", "--csv", tmp_path / "notes.txt" / "y.csv"],
-         "cannot make the folder"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "notes.txt" / "o.safetensors", "--run-dir", tmp_path / "r0"],
-         "cannot make the folder"),
+        (
+            ["predict", model_file, tmp_path / "d.npz", "--csv", tmp_path / "notes.txt" / "y.csv"],
+            "cannot make the folder",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "notes.txt" / "o.safetensors", "--run-dir", tmp_path / "r0"],
+            "cannot make the folder",
+        ),
         (["predict", tmp_path / "d.npz", tmp_path / "d.npz"], "is an .npz (zip) data file, not a model"),
         (["predict", tmp_path / "nox.h5", tmp_path / "d.npz"], "is an HDF5 data file, not a model"),
         (["predict", tmp_path / "notes.txt", tmp_path / "d.npz"], "is not a model file"),
@@ -149,15 +199,23 @@ def bad_inputs(tmp_path, model_file):
         (["predict", ATOM_MODEL, tmp_path / "d.npz"], "is a grid file; "),
         (["evaluate", ATOM_MODEL, tmp_path / "d.npz"], "is an atom model (trained on atomic structures)"),
         (["evaluate", ATOM_MODEL, tersoff], "holds tersoff-bcn energies but"),
-        (["train", tmp_path / "sheets.extxyz", "-o", tmp_path / "o.safetensors"],
-         f"`ednn import {tmp_path / 'sheets.extxyz'} OUT.h5`"),
+        (
+            ["train", tmp_path / "sheets.extxyz", "-o", tmp_path / "o.safetensors"],
+            f"`ednn import {tmp_path / 'sheets.extxyz'} OUT.h5`",
+        ),
         (["train", structures, "-o", tmp_path / "o.safetensors", "--limit", 5], "--limit does not apply"),
-        (["train", structures, "-o", tmp_path / "o.safetensors", "--limit", 5, "--ndim", 2],
-         "--limit, --ndim do not apply"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment"],
-         "--augment applies only to atomic"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment", "--gamma", 0.3],
-         "--gamma, --augment apply only to atomic"),
+        (
+            ["train", structures, "-o", tmp_path / "o.safetensors", "--limit", 5, "--ndim", 2],
+            "--limit, --ndim do not apply",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment"],
+            "--augment applies only to atomic",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--augment", "--gamma", 0.3],
+            "--gamma, --augment apply only to atomic",
+        ),
         (["predict", model_file, tmp_path / "odd.npz"], "not a whole number of focus regions"),
         (["predict", model_file, tmp_path / "nan.npz"], "NaN"),
         (["predict", model_file, tmp_path / "channels.npz"], "2-D model with 1 channel expects"),
@@ -174,18 +232,50 @@ def bad_inputs(tmp_path, model_file):
         (["ising", "generate", tmp_path / "g.h5", "-L", 5, "--n", 10], "even"),
         (["ising", "generate", tmp_path / "g.txt", "-L", 4, "--n", 10], "must end in .h5"),
         (["train", tmp_path / "nox.h5", "-o", tmp_path / "o.txt"], "must end in .safetensors"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--val-fraction", 0.6,
-          "--test-fraction", 0.5, "--run-dir", tmp_path / "r1"], "sum to less than 1"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "paper_cnn",
-          "--run-dir", tmp_path / "r2"], "divisible by 8"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "width=[8]"],
-         "dense has no option 'width'; its options: hidden=null, activation=relu"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden=abc"],
-         "dense's hidden takes a list or null"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden"],
-         "expected KEY=VALUE"),
-        (["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "dens"],
-         "unknown tile network 'dens'; known: dense, "),
+        (
+            [
+                "train",
+                tmp_path / "d.npz",
+                "-o",
+                tmp_path / "o.safetensors",
+                "--val-fraction",
+                0.6,
+                "--test-fraction",
+                0.5,
+                "--run-dir",
+                tmp_path / "r1",
+            ],
+            "sum to less than 1",
+        ),
+        (
+            [
+                "train",
+                tmp_path / "d.npz",
+                "-o",
+                tmp_path / "o.safetensors",
+                "--net",
+                "paper_cnn",
+                "--run-dir",
+                tmp_path / "r2",
+            ],
+            "divisible by 8",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "width=[8]"],
+            "dense has no option 'width'; its options: hidden=null, activation=relu",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden=abc"],
+            "dense's hidden takes a list or null",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net-option", "hidden"],
+            "expected KEY=VALUE",
+        ),
+        (
+            ["train", tmp_path / "d.npz", "-o", tmp_path / "o.safetensors", "--net", "dens"],
+            "unknown tile network 'dens'; known: dense, ",
+        ),
     ]
 
 
@@ -223,13 +313,20 @@ def test_transition_says_what_it_runs_before_it_starts(ednn_cli, monkeypatch):
 
 def test_transition_explains_nan_and_writes_it_as_null(ednn_cli, monkeypatch, tmp_path):
     def nan_result(*args, **kwargs):
-        run = {"crossings": [{"sizes": [4, 6], "tc": float("nan"), "error": float("nan"), "groups": 16}],
-               "tc": float("nan"), "tc_error": float("nan"), "rate": 1e6, "proposals": 1e6, "seconds": 1.0}
+        run = {
+            "crossings": [{"sizes": [4, 6], "tc": float("nan"), "error": float("nan"), "groups": 16}],
+            "tc": float("nan"),
+            "tc_error": float("nan"),
+            "rate": 1e6,
+            "proposals": 1e6,
+            "seconds": 1.0,
+        }
         return {"onsager_tc": 2.2692, "fine_temperatures": [2.24, 2.3], "energies": {"EDNN": run, "exact": run}}
 
     monkeypatch.setattr("ednn.systems.ising.transition.run_transition", nan_result)
-    result = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "4,6",
-                      "--json", tmp_path / "t.json")
+    result = ednn_cli(
+        "ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "4,6", "--json", tmp_path / "t.json"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("4/6: no rising Binder crossing inside the crossing temperatures 2.24..2.3") == 2
     written = json.loads((tmp_path / "t.json").read_text(), parse_constant=lambda name: pytest.fail(name))
@@ -238,8 +335,16 @@ def test_transition_explains_nan_and_writes_it_as_null(ednn_cli, monkeypatch, tm
 
 def test_evaluate_plots_label_the_model_s_target(ednn_cli, tmp_path, monkeypatch):
     torch.manual_seed(0)
-    ednn.save_model(EDNN(build_net("dense", tile=4, hidden=[8]), 2, 1, targets=["magnetisation"],
-                         info={"data": {"target": "magnetisation"}}), tmp_path / "mag.safetensors")
+    ednn.save_model(
+        EDNN(
+            build_net("dense", tile=4, hidden=[8]),
+            2,
+            1,
+            targets=["magnetisation"],
+            info={"data": {"target": "magnetisation"}},
+        ),
+        tmp_path / "mag.safetensors",
+    )
     np.savez(tmp_path / "m.npz", x=np.ones((3, 8, 8)), magnetisation=np.full(3, 64.0))
     plotted = {}
     monkeypatch.setattr("ednn.analysis.plots.parity_plot", lambda *args, **kwargs: plotted.update(kwargs))
@@ -251,8 +356,18 @@ def test_evaluate_plots_label_the_model_s_target(ednn_cli, tmp_path, monkeypatch
 def test_resume_refuses_changed_settings_and_keeps_history(ednn_cli, tmp_path):
     data = tmp_path / "d.h5"
     assert ednn_cli("ising", "generate", data, "-L", 4, "--n", 200, "--chunk-size", 200).returncode == 0
-    common = ["train", data, "-o", tmp_path / "m.safetensors", "--batch-size", 50, "--net-option", "hidden=[4]",
-              "--run-dir", tmp_path / "run"]
+    common = [
+        "train",
+        data,
+        "-o",
+        tmp_path / "m.safetensors",
+        "--batch-size",
+        50,
+        "--net-option",
+        "hidden=[4]",
+        "--run-dir",
+        tmp_path / "run",
+    ]
     assert ednn_cli(*common, "--epochs", 2).returncode == 0
     changed = ednn_cli(*common, "--epochs", 2, "--seed", 5, "--resume")
     assert changed.returncode == 2 and "seed: 0 in file, 5 requested" in changed.stderr

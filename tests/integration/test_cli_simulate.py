@@ -25,15 +25,22 @@ def test_md_resumes_only_with_the_same_settings(ednn_cli, tmp_path):
     shifted = honeycomb((5, 3))[0]
     shifted.positions[7, 0] += 0.05
     write(tmp_path / "shifted.extxyz", shifted)
-    refusals = [(["-c", MODEL, "-T", "300"], "temperature: 1000 K in file, 300 K requested"),
-                (["-c", "models/ablations/hexsheets-gfn1xtb-qeq.safetensors"],
-                 f"calculator: {ednn.load(MODEL).calculator().identity} in file, "
-                 f"{ednn.load('models/ablations/hexsheets-gfn1xtb-qeq.safetensors').calculator().identity} requested"),
-                (["-c", MODEL, tmp_path / "shifted.extxyz"], "starting structure: C60 in file, a different C60")]
+    refusals = [
+        (["-c", MODEL, "-T", "300"], "temperature: 1000 K in file, 300 K requested"),
+        (
+            ["-c", "models/ablations/hexsheets-gfn1xtb-qeq.safetensors"],
+            f"calculator: {ednn.load(MODEL).calculator().identity} in file, "
+            f"{ednn.load('models/ablations/hexsheets-gfn1xtb-qeq.safetensors').calculator().identity} requested",
+        ),
+        (["-c", MODEL, tmp_path / "shifted.extxyz"], "starting structure: C60 in file, a different C60"),
+    ]
     for extra, message in refusals:
         result = ednn_cli("md", *extra, *args, "5")
-        assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / 'md.traj'} was run with "
-                                                                   "other settings (") and message in result.stderr
+        assert (
+            result.returncode == 2
+            and result.stderr.startswith(f"error: {tmp_path / 'md.traj'} was run with other settings (")
+            and message in result.stderr
+        )
         assert len(result.stderr.strip().splitlines()) == 1
     result = ednn_cli("md", "-c", MODEL, *args, "2")
     assert result.returncode == 0 and "already holds 3 steps (--steps 2): nothing run" in result.stdout
@@ -57,8 +64,11 @@ def test_mc_writes_samples_and_resumes(ednn_cli, tmp_path):
     result = ednn_cli(*args, "--steps", "240")
     assert result.returncode == 0 and "120 steps per chain run now" in result.stdout
     result = ednn_cli(*args, "--steps", "240", "-T", "500", "--seed", "5")
-    assert result.returncode == 2 and "(temperature: 1000 K in file, 500 K requested; seed: 0 in file, 5 requested)" \
-        in result.stderr and "np." not in result.stderr
+    assert (
+        result.returncode == 2
+        and "(temperature: 1000 K in file, 500 K requested; seed: 0 in file, 5 requested)" in result.stderr
+        and "np." not in result.stderr
+    )
     structures, energies = read_samples(tmp_path / "mc.h5")
     assert len(structures) == 2 * 3 and len(energies) == 6
 

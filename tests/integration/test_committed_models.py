@@ -47,17 +47,29 @@ def test_every_committed_model_loads_is_extensive_and_has_a_card(path):
 def test_every_model_path_in_the_docs_and_benchmarks_exists():
     """README, docs, cards and benchmarks name models where they are on the shelf (ednn.io.shelf moved them)."""
     root = MODELS.parent
-    texts = [root / "README.md", *root.glob("docs/*.md"), *MODELS.rglob("README.md"),
-             *root.glob("benchmarks/*.py"), *root.glob("benchmarks/*.sh")]
-    named = {(text.name, path) for text in texts
-             for path in re.findall(r"models/[\w/.-]+?\.safetensors", text.read_text())}
+    texts = [
+        root / "README.md",
+        *root.glob("docs/*.md"),
+        *MODELS.rglob("README.md"),
+        *root.glob("benchmarks/*.py"),
+        *root.glob("benchmarks/*.sh"),
+    ]
+    named = {
+        (text.name, path) for text in texts for path in re.findall(r"models/[\w/.-]+?\.safetensors", text.read_text())
+    }
     assert named and not [(text, path) for text, path in named if not (root / path).is_file()]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, test_mean", [("ablations/hexsheets-gfn1xtb-dense", 7.35),
-                                             ("ablations/hexsheets-gfn1xtb-density", 2.71),
-                                             ("ablations/hexsheets-gfn1xtb-qeq", 2.39), ("hexsheets-gfn1xtb", 2.08)])
+@pytest.mark.parametrize(
+    "name, test_mean",
+    [
+        ("ablations/hexsheets-gfn1xtb-dense", 7.35),
+        ("ablations/hexsheets-gfn1xtb-density", 2.71),
+        ("ablations/hexsheets-gfn1xtb-qeq", 2.39),
+        ("hexsheets-gfn1xtb", 2.08),
+    ],
+)
 def test_atom_models_transfer_from_60_to_240_sites(name, test_mean):
     """The committed hexsheet EDNNs, trained on 60-site cells, on the committed 2×2 supercells
     (GFN1-xTB): under 1.5 × their 60-site test mean (meV/Å², docs/atoms.md)."""
@@ -84,7 +96,11 @@ def test_porous_density_model_beats_the_dense_one_on_the_committed_sample():
     index = np.arange(0, len(source), 4)
     structures = source.structures(index)
     area = np.array([s.cell[0, 0] * s.cell[1, 1] for s in structures])
-    median = {name: np.median(np.abs(ednn.load(MODELS / f"{name}.safetensors").predict_atoms(structures)
-                                     - source.energy[index]) / area) * 1000
-              for name in ("porous-graphene-rebo", "ablations/porous-graphene-rebo-dense")}
+    median = {
+        name: np.median(
+            np.abs(ednn.load(MODELS / f"{name}.safetensors").predict_atoms(structures) - source.energy[index]) / area
+        )
+        * 1000
+        for name in ("porous-graphene-rebo", "ablations/porous-graphene-rebo-dense")
+    }
     assert median["porous-graphene-rebo"] < 1.3 < 2.0 < median["ablations/porous-graphene-rebo-dense"], median

@@ -33,8 +33,11 @@ def inputs():
     datasets = ROOT / "datasets"
     sheets = StructureFile(datasets / "hexsheets-60.h5").structures([0, 1, 2, 3])
     big = StructureFile(datasets / "hexsheets-240.h5").structures([0])
-    return {"spins": np.random.default_rng(2026).choice([-1, 1], size=(3, 16, 16)), "sheets": sheets + big,
-            "porous": StructureFile(datasets / "porous-graphene-rebo-sample.h5").structures([0, 1])}
+    return {
+        "spins": np.random.default_rng(2026).choice([-1, 1], size=(3, 16, 16)),
+        "sheets": sheets + big,
+        "porous": StructureFile(datasets / "porous-graphene-rebo-sample.h5").structures([0, 1]),
+    }
 
 
 @pytest.fixture
@@ -51,17 +54,23 @@ def predictions(model: ednn.EDNN, old_name: str, inputs: dict) -> dict[str, np.n
     if model.imaging is None:
         spins = inputs["spins"]
         contributions = model.contributions(spins)
-        out = {"predict": model.predict(spins), "contributions_sum": contributions.reshape(3, -1).sum(1),
-               "contributions_00": contributions[:, 0, 0]}
+        out = {
+            "predict": model.predict(spins),
+            "contributions_sum": contributions.reshape(3, -1).sum(1),
+            "contributions_00": contributions[:, 0, 0],
+        }
         if model.tile**2 <= 16:
             out["tile_table"] = TileEnergy.from_model(model).energy(spins)
         return out
     structures = inputs["porous"] if "porous" in old_name else inputs["sheets"]
     atoms = structures[0].copy()
     atoms.calc = model.calculator()
-    return {"predict_atoms": model.predict_atoms(structures), "energy": atoms.get_potential_energy(),
-            "forces": atoms.get_forces()[:6],
-            "stream_2x2": stream_energy(model, AtomBins.from_atoms(structures[0].repeat((2, 2, 1))), block_pixels=48)}
+    return {
+        "predict_atoms": model.predict_atoms(structures),
+        "energy": atoms.get_potential_energy(),
+        "forces": atoms.get_forces()[:6],
+        "stream_2x2": stream_energy(model, AtomBins.from_atoms(structures[0].repeat((2, 2, 1))), block_pixels=48),
+    }
 
 
 def test_every_committed_model_was_recorded():
@@ -87,6 +96,8 @@ def test_committed_model_gives_the_recorded_numbers(old_name, inputs, one_thread
             excess = np.abs(after - before) - tolerance
             worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), before.shape))
             relative = (np.abs(after - before) / np.maximum(scale, 1e-300)).max()
-            wrong.append(f"{quantity} differs by up to {relative:.2e} relative (at {list(worst)}: "
-                         f"{after[worst]:.12g}, recorded {before[worst]:.12g})")
+            wrong.append(
+                f"{quantity} differs by up to {relative:.2e} relative (at {list(worst)}: "
+                f"{after[worst]:.12g}, recorded {before[worst]:.12g})"
+            )
     assert not wrong, f"{path.relative_to(ROOT)} (recorded as models/{old_name}): " + "; ".join(wrong)

@@ -15,7 +15,12 @@ def test_quickstart_trains_predicts_and_reports(tmp_path):
     result = CliRunner().invoke(main, ["quickstart", "--run-dir", str(run_dir), "--epochs", "25"])
     assert result.exit_code == 0, result.output
     assert "128×128 near Tc" in result.output and "per spin" in result.output
-    for name in ("parity-8x8.png", "parity-128x128.png", "ising-8x8-f1c1.safetensors", "train/logs/version_0/metrics.csv"):
+    for name in (
+        "parity-8x8.png",
+        "parity-128x128.png",
+        "ising-8x8-f1c1.safetensors",
+        "train/logs/version_0/metrics.csv",
+    ):
         assert (run_dir / name).is_file(), name
     results = json.loads((run_dir / "results.json").read_text())
     # 25 epochs already beat an untrained model by far (which is off by ~1 J per spin)

@@ -7,8 +7,11 @@ import pytest
 import ednn
 from ednn.core.errors import EDNNError
 from ednn.io.structures import StructureFile
-from ednn.testing import (assert_permutation_invariant, assert_supercell_extensive,
-                          assert_whole_region_translation_invariant)
+from ednn.testing import (
+    assert_permutation_invariant,
+    assert_supercell_extensive,
+    assert_whole_region_translation_invariant,
+)
 
 MODEL = "models/ablations/hexsheets-gfn1xtb-qeq.safetensors"
 
@@ -54,8 +57,11 @@ def test_the_helpers_leave_the_structures_as_they_were(model, sheet):
 
 def test_a_term_that_reads_atoms_by_index_is_not_permutation_invariant(model, sheet, monkeypatch):
     patched(monkeypatch, model, lambda atoms: 0.5 * atoms.positions[0, 0])  # first atom's x (Å) × 0.5 eV/Å
-    with pytest.raises(AssertionError, match=r"not permutation invariant: shuffling the atoms of structure 0 "
-                                             r"\(order 0\) changed its energy by a relative"):
+    with pytest.raises(
+        AssertionError,
+        match=r"not permutation invariant: shuffling the atoms of structure 0 "
+        r"\(order 0\) changed its energy by a relative",
+    ):
         assert_permutation_invariant(model, sheet)
 
 
@@ -73,8 +79,11 @@ def test_a_constant_per_structure_is_not_extensive_beyond_its_tolerance(model, s
 def test_a_term_that_depends_on_where_the_atoms_sit_is_not_translation_invariant(model, sheet, monkeypatch):
     patched(monkeypatch, model, lambda atoms: 1e-3 * atoms.positions[:, 1].sum())  # 1 meV/Å along y, per atom
     assert_whole_region_translation_invariant(model, sheet, shifts=[(2, 0)])  # x moves: nothing sees it
-    with pytest.raises(AssertionError, match=r"moving structure 0 by \(0, 1\) focus regions "
-                                             r"\(0.0000, 3.2476 Å\) changed its energy"):
+    with pytest.raises(
+        AssertionError,
+        match=r"moving structure 0 by \(0, 1\) focus regions "
+        r"\(0.0000, 3.2476 Å\) changed its energy",
+    ):
         assert_whole_region_translation_invariant(model, sheet)
 
 

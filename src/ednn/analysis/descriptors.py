@@ -15,7 +15,7 @@ their numbers follow from atoms and bonds (2-bonded = 3·atoms − 2·bonds).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ase import Atoms
@@ -24,8 +24,20 @@ from ase.neighborlist import neighbor_list
 BOND_LENGTH = 2.46 / np.sqrt(3.0)
 """Graphene C–C bond length d0 in Å (a = 2.46 Å)."""
 BOND_CUTOFF = 1.8
-FEATURE_NAMES = ("constant", "atoms", "bonds", "atoms without 2 or 3 bonds", "sum d", "sum d^2", "sum d^3",
-                 "sum d^4", "sum cos", "sum (cos+1/2)^2", "sum (cos+1/2)^3", "sum (cos+1/2)(d1+d2)")
+FEATURE_NAMES = (
+    "constant",
+    "atoms",
+    "bonds",
+    "atoms without 2 or 3 bonds",
+    "sum d",
+    "sum d^2",
+    "sum d^3",
+    "sum d^4",
+    "sum cos",
+    "sum (cos+1/2)^2",
+    "sum (cos+1/2)^3",
+    "sum (cos+1/2)(d1+d2)",
+)
 
 
 def bond_angle_features(atoms: Atoms, d0: float = BOND_LENGTH, cutoff: float = BOND_CUTOFF) -> np.ndarray:
@@ -48,9 +60,19 @@ def bond_angle_features(atoms: Atoms, d0: float = BOND_LENGTH, cutoff: float = B
             stretch.append(delta[a] + delta[b])
     c, s = np.concatenate(cos), np.concatenate(stretch)
     bonds = len(i) / 2
-    return np.array([1.0, len(atoms), bonds, np.sum((coordination != 2) & (coordination != 3)),
-                     *(np.sum(delta**k) / 2 for k in (1, 2, 3, 4)),
-                     c.sum(), np.sum((c + 0.5) ** 2), np.sum((c + 0.5) ** 3), np.sum((c + 0.5) * s)])
+    return np.array(
+        [
+            1.0,
+            len(atoms),
+            bonds,
+            np.sum((coordination != 2) & (coordination != 3)),
+            *(np.sum(delta**k) / 2 for k in (1, 2, 3, 4)),
+            c.sum(),
+            np.sum((c + 0.5) ** 2),
+            np.sum((c + 0.5) ** 3),
+            np.sum((c + 0.5) * s),
+        ]
+    )
 
 
 def feature_matrix(structures: Sequence[Atoms], **options) -> np.ndarray:

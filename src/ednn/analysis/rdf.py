@@ -7,7 +7,7 @@ r_max must stay below half the shorter cell edge.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ase import Atoms
@@ -15,15 +15,18 @@ from ase import Atoms
 from ednn.core.errors import EDNNError
 
 
-def radial_distribution(frames: Sequence[Atoms], r_max: float = 4.0, bin_width: float = 0.01
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def radial_distribution(
+    frames: Sequence[Atoms], r_max: float = 4.0, bin_width: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
     """Bin centres r (Å) and g(r) of the in-plane distances of `frames` (same cell and atom count)."""
     if not frames:
         raise EDNNError("no frames to compute g(r) from")
     lengths = np.array([frames[0].cell[0, 0], frames[0].cell[1, 1]])
     if r_max <= 0 or bin_width <= 0 or r_max >= lengths.min() / 2:
-        raise EDNNError(f"need 0 < r_max < {lengths.min() / 2:.3f} Å (half the shorter cell edge) and a bin "
-                        f"width > 0, got r_max {r_max} and bin width {bin_width}")
+        raise EDNNError(
+            f"need 0 < r_max < {lengths.min() / 2:.3f} Å (half the shorter cell edge) and a bin "
+            f"width > 0, got r_max {r_max} and bin width {bin_width}"
+        )
     edges = np.arange(0.0, r_max + bin_width / 2, bin_width)
     counts = np.zeros(len(edges) - 1)
     natoms = len(frames[0])

@@ -35,8 +35,10 @@ def check_planar_cell(cell: np.ndarray) -> tuple[float, float]:
 
 
 def bin_index(xy: np.ndarray, lengths: tuple[float, float], counts: tuple[int, int]) -> np.ndarray:
-    ij = [np.minimum((np.mod(xy[:, a], lengths[a]) / lengths[a] * counts[a]).astype(np.int64), counts[a] - 1)
-          for a in range(2)]
+    ij = [
+        np.minimum((np.mod(xy[:, a], lengths[a]) / lengths[a] * counts[a]).astype(np.int64), counts[a] - 1)
+        for a in range(2)
+    ]
     return ij[0] * counts[1] + ij[1]
 
 
@@ -51,8 +53,15 @@ def wrap_in_plane(positions: np.ndarray, lengths: tuple[float, float]) -> np.nda
 class AtomBins:
     """Binned atoms; `positions`, `numbers` may be numpy arrays or h5py datasets (sliced lazily)."""
 
-    def __init__(self, positions, numbers, offsets: np.ndarray, cell: np.ndarray, counts: tuple[int, int],
-                 source: str = "binned atoms"):
+    def __init__(
+        self,
+        positions,
+        numbers,
+        offsets: np.ndarray,
+        cell: np.ndarray,
+        counts: tuple[int, int],
+        source: str = "binned atoms",
+    ):
         self.positions, self.numbers, self.source = positions, numbers, source
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.cell = np.asarray(cell, dtype=np.float64)
@@ -63,19 +72,23 @@ class AtomBins:
         if len(self.counts) != 2 or min(self.counts) < 1:
             raise EDNNError(f"{source}: bins {self.counts} should be two positive counts")
         if self.offsets.shape != (self.counts[0] * self.counts[1] + 1,):
-            raise EDNNError(f"{source}: bin offsets have shape {self.offsets.shape}, expected "
-                            f"({self.counts[0]} × {self.counts[1]} + 1,)")
+            raise EDNNError(
+                f"{source}: bin offsets have shape {self.offsets.shape}, expected "
+                f"({self.counts[0]} × {self.counts[1]} + 1,)"
+            )
         if self.offsets[0] != 0 or np.any(np.diff(self.offsets) < 0):
             raise EDNNError(f"{source}: bin offsets must start at 0 and never decrease")
         if tuple(positions.shape) != (self.offsets[-1], 3) or tuple(numbers.shape) != (self.offsets[-1],):
-            raise EDNNError(f"{source}: bin offsets end at {self.offsets[-1]} atoms, but positions have shape "
-                            f"{tuple(positions.shape)} and numbers {tuple(numbers.shape)}")
+            raise EDNNError(
+                f"{source}: bin offsets end at {self.offsets[-1]} atoms, but positions have shape "
+                f"{tuple(positions.shape)} and numbers {tuple(numbers.shape)}"
+            )
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
     @classmethod
-    def from_atoms(cls, atoms: Atoms, bin_size: float = DEFAULT_BIN) -> "AtomBins":
+    def from_atoms(cls, atoms: Atoms, bin_size: float = DEFAULT_BIN) -> AtomBins:
         """Bin an in-memory structure."""
         lengths = check_planar_cell(atoms.cell.array)
         counts = bin_counts(lengths, bin_size)
@@ -111,23 +124,28 @@ class AtomBins:
     def _check_stored_bins(self, positions: np.ndarray, spans: list[tuple[int, int]]) -> None:
         """Raise unless every atom read (rows of the bins first…last of each span, in order) lies
         inside the cell and in the bin it was stored under."""
-        stored = np.concatenate([np.repeat(np.arange(a, b + 1), np.diff(self.offsets[a:b + 2])) for a, b in spans])
+        stored = np.concatenate([np.repeat(np.arange(a, b + 1), np.diff(self.offsets[a : b + 2])) for a, b in spans])
         xy = positions[:, :2]
         inside = np.all((xy >= 0) & (xy <= np.array(self.lengths)), axis=1)  # NaN fails too
         bad = ~inside
         bad[inside] = bin_index(xy[inside], self.lengths, self.counts) != stored[inside]
         if bad.any():
             k = int(np.argmax(bad))
-            where = (f"in bin {int(bin_index(xy[k:k + 1], self.lengths, self.counts)[0])}" if inside[k]
-                     else "outside the cell")
-            raise EDNNError(f"{self.source}: an atom stored in bin {int(stored[k])} lies at x, y = "
-                            f"{xy[k, 0]:.6g}, {xy[k, 1]:.6g} Å, {where}: the file is not sorted into its bins")
+            where = (
+                f"in bin {int(bin_index(xy[k : k + 1], self.lengths, self.counts)[0])}"
+                if inside[k]
+                else "outside the cell"
+            )
+            raise EDNNError(
+                f"{self.source}: an atom stored in bin {int(stored[k])} lies at x, y = "
+                f"{xy[k, 0]:.6g}, {xy[k, 1]:.6g} Å, {where}: the file is not sorted into its bins"
+            )
 
     def element_counts(self) -> dict[int, int]:
         """Atoms of each element, read in chunks."""
         counts: dict[int, int] = {}
         for start in range(0, len(self), _COUNT_ROWS):
-            values, found = np.unique(np.asarray(self.numbers[start:start + _COUNT_ROWS]), return_counts=True)
+            values, found = np.unique(np.asarray(self.numbers[start : start + _COUNT_ROWS]), return_counts=True)
             for z, n in zip(values.tolist(), found.tolist()):
                 counts[z] = counts.get(z, 0) + n
         return counts

@@ -22,11 +22,11 @@ import torch
 from ase import Atoms
 from tqdm import tqdm
 
+from ednn.atoms.bins import AtomBins
 from ednn.atoms.images import unknown_elements_error, z_spread
 from ednn.atoms.render import render, stencil_halfwidth
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
-from ednn.atoms.bins import AtomBins
 
 DEFAULT_BLOCK_PIXELS = 1024
 """Block edge aimed at, in pixels (rounded to whole focus regions): 4 MB of float32 per channel."""
@@ -78,28 +78,41 @@ def block_partial(model: EDNN, bins: AtomBins, plan: BlockPlan, block: int) -> n
     imaging.check_z_spread(z_spread(positions[:, 2], float(bins.cell[2, 2])), f"block {block}: ")
     size = [stop - start + 2 * c for start, stop in ranges]
     if len(positions):
-        image = render(positions, numbers, bins.lengths, plan.shape, gamma=imaging.gamma,
-                       elements=imaging.elements if imaging.per_element else None,
-                       origin=[start - c for start, _ in ranges], size=size, dtype=torch.float32)
+        image = render(
+            positions,
+            numbers,
+            bins.lengths,
+            plan.shape,
+            gamma=imaging.gamma,
+            elements=imaging.elements if imaging.per_element else None,
+            origin=[start - c for start, _ in ranges],
+            size=size,
+            dtype=torch.float32,
+        )
     else:
         image = torch.zeros(*size, imaging.channels)
     with torch.inference_mode():
         padded = image.movedim(-1, 0)[None].to(device=model.device, dtype=model.dtype)
         scaled = model.raw_from_padded(padded).double().reshape(-1, model.target.sums).sum(0).cpu()
-    core = image[c:size[0] - c, c:size[1] - c]
+    core = image[c : size[0] - c, c : size[1] - c]
     return np.array([*scaled.tolist(), *core.double().sum(dim=(0, 1)).tolist()])
 
 
 def assemble(model: EDNN, plan: BlockPlan, partials: np.ndarray) -> float:
     """Physical total (eV) from per-block partials (blocks, sums + C), summed exactly (fsum)."""
     sums = torch.tensor([[math.fsum(column) for column in partials.T]], dtype=torch.float64)
-    scaled, intensity = sums[:, :model.target.sums], sums[:, model.target.sums:]
+    scaled, intensity = sums[:, : model.target.sums], sums[:, model.target.sums :]
     total = model.target.total(scaled, plan.shape[0] * plan.shape[1], intensity)
     return float(total[0, 0])
 
 
-def stream_energy(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS,
-                  progress: bool = False, threads: int | None = None) -> float:
+def stream_energy(
+    model: EDNN,
+    bins: AtomBins,
+    block_pixels: int = DEFAULT_BLOCK_PIXELS,
+    progress: bool = False,
+    threads: int | None = None,
+) -> float:
     """Total energy (eV) of a binned structure, block by block in this process (with a
     progress bar on the blocks if `progress`).
 
@@ -115,8 +128,7 @@ def stream_energy(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             results = pool.map(lambda b: block_partial(model, bins, plan, b), range(len(plan)))
-            partials = np.array(list(tqdm(results, total=len(plan), unit="block", desc="blocks",
-                                          disable=not progress)))
+            partials = np.array(list(tqdm(results, total=len(plan), unit="block", desc="blocks", disable=not progress)))
     finally:
         torch.set_num_threads(before)
     return assemble(model, plan, partials)

@@ -41,9 +41,15 @@ def energy_and_forces(model: EDNN, atoms: Atoms, *, forces: bool = True) -> tupl
     shape = imaging.grid_shape(atoms, model.focus)
     positions = torch.tensor(atoms.positions[:, :2], dtype=torch.float64, requires_grad=forces)
     with torch.set_grad_enabled(forces):
-        image = render(positions.to(model.device), atoms.numbers, (float(atoms.cell[0, 0]), float(atoms.cell[1, 1])),
-                       shape, gamma=imaging.gamma, elements=imaging.elements if imaging.per_element else None,
-                       dtype=model.dtype)
+        image = render(
+            positions.to(model.device),
+            atoms.numbers,
+            (float(atoms.cell[0, 0]), float(atoms.cell[1, 1])),
+            shape,
+            gamma=imaging.gamma,
+            elements=imaging.elements if imaging.per_element else None,
+            dtype=model.dtype,
+        )
         sums = model.tile_outputs(image.movedim(-1, 0)[None]).double().reshape(1, -1, model.target.sums).sum(1)
         intensity = image.double().sum(dim=(0, 1))[None]
         energy = model.target.total(sums, shape[0] * shape[1], intensity)[0, 0]
@@ -67,8 +73,9 @@ class EDNNCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces"]
 
-    def __init__(self, model: EDNN, dtype: torch.dtype | str = torch.float32,
-                 device: torch.device | str | None = None, **kwargs):
+    def __init__(
+        self, model: EDNN, dtype: torch.dtype | str = torch.float32, device: torch.device | str | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         if getattr(model, "imaging", None) is None:
             raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")

@@ -3,8 +3,8 @@ map a structure onto that grid (or say clearly why it cannot)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -67,8 +67,10 @@ def _check_no_overlaps(atoms: Atoms, lengths: np.ndarray) -> None:
     close = np.flatnonzero(distance[:, 1] < MIN_DISTANCE)
     if len(close):
         i = close[0]
-        raise EDNNError(f"atoms {i} and {neighbour[i, 1]} are {distance[i, 1]:.3f} Å apart in the plane (closer "
-                        f"than {MIN_DISTANCE} Å: duplicated or overlapping atoms?)")
+        raise EDNNError(
+            f"atoms {i} and {neighbour[i, 1]} are {distance[i, 1]:.3f} Å apart in the plane (closer "
+            f"than {MIN_DISTANCE} Å: duplicated or overlapping atoms?)"
+        )
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ class AtomImaging:
     max_z_spread: float = PLANAR_TOLERANCE
 
     @classmethod
-    def from_dict(cls, config: dict) -> "AtomImaging":
-        return cls(pixel_size=tuple(config["pixel_size"]), elements=tuple(config["elements"]),
-                   gamma=float(config["gamma"]), per_element=bool(config["per_element"]),
-                   max_z_spread=float(config.get("max_z_spread", PLANAR_TOLERANCE)))
+    def from_dict(cls, config: dict) -> AtomImaging:
+        return cls(
+            pixel_size=tuple(config["pixel_size"]),
+            elements=tuple(config["elements"]),
+            gamma=float(config["gamma"]),
+            per_element=bool(config["per_element"]),
+            max_z_spread=float(config.get("max_z_spread", PLANAR_TOLERANCE)),
+        )
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -114,8 +120,10 @@ class AtomImaging:
         lengths = np.array([cell[0, 0], cell[1, 1]])
         tolerance = FIT_TOLERANCE * max(abs(lengths).max(), 1.0)
         if (lengths <= 0).any() or (np.abs([cell[0, 1], cell[0, 2], cell[1, 0], cell[1, 2]]) > tolerance).any():
-            raise EDNNError("the in-plane cell must be rectangular, a along x and b along y "
-                            f"(got a = {np.round(cell[0], 4).tolist()}, b = {np.round(cell[1], 4).tolist()})")
+            raise EDNNError(
+                "the in-plane cell must be rectangular, a along x and b along y "
+                f"(got a = {np.round(cell[0], 4).tolist()}, b = {np.round(cell[1], 4).tolist()})"
+            )
         if (np.abs(cell[2, :2]) > tolerance).any():
             raise EDNNError(f"the cell's c vector must be along z (got c = {np.round(cell[2], 4).tolist()})")
         unit = np.asarray(self.pixel_size) * focus
@@ -128,7 +136,8 @@ class AtomImaging:
                 f"cell {lengths[0]:.6f} × {lengths[1]:.6f} Å does not fit this model's grid: lengths must be whole "
                 f"numbers of focus regions of {unit[0]:.6f} × {unit[1]:.6f} Å ({focus} pixels of "
                 f"{self.pixel_size[0]:.6f} × {self.pixel_size[1]:.6f} Å); nearest valid cell "
-                f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})")
+                f"{nearest[0]:.6f} × {nearest[1]:.6f} Å ({mismatch:.1e} relative away; tolerance {FIT_TOLERANCE:.0e})"
+            )
         self.check_z_spread(_z_spread(atoms))
         _check_no_overlaps(atoms, lengths)
         return int(whole[0]) * focus, int(whole[1]) * focus
@@ -136,16 +145,26 @@ class AtomImaging:
     def check_z_spread(self, spread: float, where: str = "") -> None:
         """Refuse atoms spread (Å) along z further than the training structures were."""
         if spread > self.max_z_spread:
-            raise EDNNError(f"{where}the atoms spread {spread:.2f} Å along z: this model sees sheets in the xy "
-                            f"plane, z within {self.max_z_spread:.2f} Å as its training structures (not buckled "
-                            "or layered)")
+            raise EDNNError(
+                f"{where}the atoms spread {spread:.2f} Å along z: this model sees sheets in the xy "
+                f"plane, z within {self.max_z_spread:.2f} Å as its training structures (not buckled "
+                "or layered)"
+            )
 
-    def image(self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32,
-              shape: tuple[int, int] | None = None) -> torch.Tensor:
+    def image(
+        self, atoms: Atoms, focus: int, dtype: torch.dtype = torch.float32, shape: tuple[int, int] | None = None
+    ) -> torch.Tensor:
         """The structure's image (nx, ny, C); `shape`: its grid_shape if already checked."""
         from ednn.atoms.render import render
 
         shape = shape or self.grid_shape(atoms, focus)
         lengths = (float(atoms.cell[0, 0]), float(atoms.cell[1, 1]))
-        return render(atoms.positions, atoms.numbers, lengths, shape, gamma=self.gamma,
-                      elements=self.elements if self.per_element else None, dtype=dtype)
+        return render(
+            atoms.positions,
+            atoms.numbers,
+            lengths,
+            shape,
+            gamma=self.gamma,
+            elements=self.elements if self.per_element else None,
+            dtype=dtype,
+        )

@@ -8,7 +8,8 @@ block by block (`ednn.atoms.blocks`). Forces come through the ASE calculator.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,13 +28,24 @@ class AtomEDNN(EDNN):
     """An `EDNN` of 2-D atom images; `imaging` (an `AtomImaging` or its dict) says how it sees
     atoms. Other arguments as `EDNN`'s; `channels` follows from the imaging."""
 
-    def __init__(self, net: nn.Module, focus: int, context: int, *, imaging: AtomImaging | dict,
-                 ndim: int = 2, channels: int | None = None, **options: Any):
+    def __init__(
+        self,
+        net: nn.Module,
+        focus: int,
+        context: int,
+        *,
+        imaging: AtomImaging | dict,
+        ndim: int = 2,
+        channels: int | None = None,
+        **options: Any,
+    ):
         imaging = imaging if isinstance(imaging, AtomImaging) else AtomImaging.from_dict(imaging)
         channels = imaging.channels if channels is None else channels
         if imaging.channels != channels or ndim != 2:
-            raise EDNNError(f"atom imaging with {imaging.channels} channels needs a 2-D model with "
-                            f"as many channels, got {ndim}-D with {channels}")
+            raise EDNNError(
+                f"atom imaging with {imaging.channels} channels needs a 2-D model with "
+                f"as many channels, got {ndim}-D with {channels}"
+            )
         super().__init__(net, focus, context, ndim=ndim, channels=channels, **options)
         self.imaging = imaging
 
@@ -44,8 +56,10 @@ class AtomEDNN(EDNN):
         """`EDNN.contributions` of images; for a structure pass its image,
         `model.imaging.image(atoms, model.focus)[None]`."""
         if isinstance(x, Atoms) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Atoms)):
-            raise EDNNError("contributions takes grids; for a structure pass its image, "
-                            "model.imaging.image(atoms, model.focus)[None]")
+            raise EDNNError(
+                "contributions takes grids; for a structure pass its image, "
+                "model.imaging.image(atoms, model.focus)[None]"
+            )
         return super().contributions(x)
 
     def predict_atoms(self, structures: Atoms | Sequence[Atoms], placements: int = 1) -> np.ndarray:
@@ -69,8 +83,13 @@ class AtomEDNN(EDNN):
             raise EDNNError(f"placements must be a whole number of at least 1, got {placements!r}")
         if placements > 1:
             region = np.asarray(self.imaging.pixel_size) * self.focus
-            return np.mean([self.predict_atoms([shifted(s, shift) for s in structures])
-                            for shift in placement_shifts(placements) * region], axis=0)
+            return np.mean(
+                [
+                    self.predict_atoms([shifted(s, shift) for s in structures])
+                    for shift in placement_shifts(placements) * region
+                ],
+                axis=0,
+            )
         by_shape: dict[tuple[int, int], list[int]] = {}  # grid shape -> indices of its structures
         totals = np.empty((len(structures), self.outputs))
         for k, atoms in enumerate(structures):
@@ -86,8 +105,7 @@ class AtomEDNN(EDNN):
             else:
                 by_shape.setdefault(shape, []).append(k)
         for shape, indices in by_shape.items():
-            images = np.stack([self.imaging.image(structures[k], self.focus, shape=shape).numpy()
-                               for k in indices])
+            images = np.stack([self.imaging.image(structures[k], self.focus, shape=shape).numpy() for k in indices])
             totals[indices] = self.predict(images).reshape(len(indices), self.outputs)
         return totals[:, 0] if self.outputs == 1 else totals
 
@@ -112,4 +130,3 @@ def shifted(atoms: Atoms, shift: np.ndarray) -> Atoms:
     moved = atoms.copy()
     moved.positions[:, :2] += shift
     return moved
-

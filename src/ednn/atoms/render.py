@@ -16,7 +16,7 @@ dropped images in cells of edge L only a few γ wide.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

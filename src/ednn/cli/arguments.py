@@ -25,13 +25,20 @@ def int_list(text: str) -> list[int]:
 
 
 placements_option = click.option(
-    "--placements", type=click.IntRange(1), default=1, show_default=True,
+    "--placements",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
     help="Atom models: average each structure's prediction over this many in-plane translations spread over one "
-         "focus region (removes most of the model's dependence on where the pixel grid lies; costs that many "
-         "evaluations).")
+    "focus region (removes most of the model's dependence on where the pixel grid lies; costs that many "
+    "evaluations).",
+)
 
 
 device_option = click.option(
-    "--device", default="cpu", show_default=True,
+    "--device",
+    default="cpu",
+    show_default=True,
     help="Where the model runs: cpu, cuda, cuda:1, … (a device this machine has; results are the same to float "
-         "tolerance, benchmarks/device_check.py).")
+    "tolerance, benchmarks/device_check.py).",
+)

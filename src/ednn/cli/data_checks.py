@@ -18,8 +18,9 @@ def check_data_kind(loaded: EDNN, model: Path, data: Path) -> None:
     if loaded.imaging is None and holds_structures(data):
         raise EDNNError(f"{data} is a structure file; {model} is a grid model (trained on grids) — use an atom model")
     if loaded.imaging is not None and holds_grids(data):
-        raise EDNNError(f"{data} is a grid file; {model} is an atom model (trained on atomic structures) "
-                        "— use a grid model")
+        raise EDNNError(
+            f"{data} is a grid file; {model} is an atom model (trained on atomic structures) — use a grid model"
+        )
 
 
 def check_energy_method(loaded: EDNN, model: Path, data: Path) -> None:
@@ -31,6 +32,8 @@ def check_energy_method(loaded: EDNN, model: Path, data: Path) -> None:
     labelled = StructureFile(data).attrs.get("energy_method") if is_structure_file(data) else None
     trained, labelled = (None if m in (None, "imported", "unknown") else str(m) for m in (trained, labelled))
     if trained and labelled and labelled != trained:
-        raise EDNNError(f"{data} holds {labelled} energies but {model} was trained on {trained} energies; "
-                        "errors against another method mean nothing (to compare anyway, `ednn import` the structures "
-                        "from an extxyz file: imported energies name no method)")
+        raise EDNNError(
+            f"{data} holds {labelled} energies but {model} was trained on {trained} energies; "
+            "errors against another method mean nothing (to compare anyway, `ednn import` the structures "
+            "from an extxyz file: imported energies name no method)"
+        )

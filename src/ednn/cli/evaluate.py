@@ -15,16 +15,30 @@ from ednn.core.errors import EDNNError
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--split", type=click.Choice(["test", "val", "train"]), default=None,
-              help="Evaluate only this split of the model's own training file.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write parity and error plots to this PNG.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the error summary as JSON.")
+@click.option(
+    "--split",
+    type=click.Choice(["test", "val", "train"]),
+    default=None,
+    help="Evaluate only this split of the model's own training file.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write parity and error plots to this PNG.",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the error summary as JSON.",
+)
 @placements_option
 @device_option
-def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None,
-             placements: int, device: str) -> None:
+def evaluate(
+    model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None, placements: int, device: str
+) -> None:
     """Errors of MODEL on the labelled grids or structures in DATA.
 
     Grid models: DATA (.h5/.npz) holds x and the model's target dataset (usually
@@ -42,8 +56,10 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
     check_data_kind(loaded, model, data)
     check_energy_method(loaded, model, data)
     if loaded.imaging is not None and is_giant_file(data):
-        raise EDNNError(f"{data} is a giant-structure file: these carry no reference energies to evaluate against; "
-                        "use `ednn predict MODEL DATA` (and `ednn porous exact DATA` for its REBO energy)")
+        raise EDNNError(
+            f"{data} is a giant-structure file: these carry no reference energies to evaluate against; "
+            "use `ednn predict MODEL DATA` (and `ednn porous exact DATA` for its REBO energy)"
+        )
     label = f"{data.name}{' (' + split + ' split)' if split else ''}"
     if loaded.imaging is not None:
         from ednn.train.structures import evaluate_structure_file
@@ -62,12 +78,23 @@ def evaluate(model: Path, data: Path, split: str | None, plot: Path | None, json
         sites, unit, site = summary["n_sites"], "J" if quantity == "energy" else "", "site"
     trained_on = loaded.info.get("data", {}).get("sha256_16")
     if split is None and trained_on and file_digest(data) == trained_on:
-        click.echo(f"note: {data.name} is this model's training file, so most of these examples were trained on; "
-                   "`--split test` gives the held-out ones", err=True)
+        click.echo(
+            f"note: {data.name} is this model's training file, so most of these examples were trained on; "
+            "`--split test` gives the held-out ones",
+            err=True,
+        )
     if plot:
         make_parent(plot)
-        parity_plot(result["predicted"], result["true"], sites, plot,
-                    f"{model.name} on {data.name}", quantity=quantity, unit=unit, site=site)
+        parity_plot(
+            result["predicted"],
+            result["true"],
+            sites,
+            plot,
+            f"{model.name} on {data.name}",
+            quantity=quantity,
+            unit=unit,
+            site=site,
+        )
         click.echo(f"wrote {plot}")
     if json_out:
         write_output(json_out, json_text(summary))

@@ -12,9 +12,13 @@ from ednn.cli.output import command_line, require_new_structure_file
 @click.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--frames", default=":", show_default=True,
-              help="Which structures of SOURCE, as a Python slice: '500::2' skips the first 500 "
-                   "frames of a trajectory and keeps every second one after them.")
+@click.option(
+    "--frames",
+    default=":",
+    show_default=True,
+    help="Which structures of SOURCE, as a Python slice: '500::2' skips the first 500 "
+    "frames of a trajectory and keeps every second one after them.",
+)
 def import_structures(source: Path, out: Path, frames: str) -> None:
     """Bring your own DFT: labelled structures from any ASE-readable file into a new
     ednn structure file OUT (.h5) to train on.
@@ -28,7 +32,11 @@ def import_structures(source: Path, out: Path, frames: str) -> None:
     require_new_structure_file(out)
     structures, energies = read_structures(source, require_energy=True, frames=frames)
     groups = [s.info.get("group") for s in structures]
-    write_structures(out, structures, {"imported_from": source.name, "energy_method": "imported",
-                                       "command": command_line()}, energies,
-                     groups=None if None in groups else groups)
+    write_structures(
+        out,
+        structures,
+        {"imported_from": source.name, "energy_method": "imported", "command": command_line()},
+        energies,
+        groups=None if None in groups else groups,
+    )
     click.echo(f"wrote {len(structures)} labelled structures to {out}")

@@ -18,18 +18,33 @@ def ising() -> None:
 
 @ising.command("generate")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--size", "-L", type=click.IntRange(2), default=8, show_default=True,
-              help="Lattice edge L in spins (even: the Metropolis sweeps are checkerboard).")
-@click.option("--n", "-n", "n_configs", type=click.IntRange(1), default=100_000, show_default=True,
-              help="Number of configurations.")
+@click.option(
+    "--size",
+    "-L",
+    type=click.IntRange(2),
+    default=8,
+    show_default=True,
+    help="Lattice edge L in spins (even: the Metropolis sweeps are checkerboard).",
+)
+@click.option(
+    "--n",
+    "-n",
+    "n_configs",
+    type=click.IntRange(1),
+    default=100_000,
+    show_default=True,
+    help="Number of configurations.",
+)
 @click.option("--t-min", default=1.0, show_default=True, help="Lowest temperature (J/k_B).")
 @click.option("--t-max", default=5.0, show_default=True, help="Highest temperature (J/k_B).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed; same seed, same file.")
-@click.option("--chunk-size", type=click.IntRange(1), default=1000, show_default=True,
-              help="Configurations per resumable chunk.")
+@click.option(
+    "--chunk-size", type=click.IntRange(1), default=1000, show_default=True, help="Configurations per resumable chunk."
+)
 @click.option("--even-energies", is_flag=True, help="Select configurations so energies are spread evenly.")
-def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: float, seed: int,
-                   chunk_size: int, even_energies: bool) -> None:
+def ising_generate(
+    out: Path, size: int, n_configs: int, t_min: float, t_max: float, seed: int, chunk_size: int, even_energies: bool
+) -> None:
     """Monte Carlo Ising configurations (Metropolis + Wolff) into an HDF5 file OUT.
 
     OUT holds x (int8 spins ±1, N×L×L), energy (E = −Σ over nearest-neighbour bonds
@@ -41,8 +56,17 @@ def ising_generate(out: Path, size: int, n_configs: int, t_min: float, t_max: fl
     require_suffix(out, (".h5", ".hdf5"))
     from ednn.systems.ising import generate_ising_dataset
 
-    generate_ising_dataset(out, size=size, n_configs=n_configs, t_min=t_min, t_max=t_max, seed=seed,
-                           chunk_size=chunk_size, even_energies=even_energies, progress=True)
+    generate_ising_dataset(
+        out,
+        size=size,
+        n_configs=n_configs,
+        t_min=t_min,
+        t_max=t_max,
+        seed=seed,
+        chunk_size=chunk_size,
+        even_energies=even_energies,
+        progress=True,
+    )
     click.echo(f"wrote {out}")
 
 
@@ -53,25 +77,55 @@ _TRANSITION_RATE = 3.3e7
 
 @ising.command("transition")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--sizes", default="16,32,64", show_default=True,
-              help="Lattice edges L, comma-separated, at least two; each a whole number of focus regions.")
+@click.option(
+    "--sizes",
+    default="16,32,64",
+    show_default=True,
+    help="Lattice edges L, comma-separated, at least two; each a whole number of focus regions.",
+)
 @click.option("--t-min", default=1.5, show_default=True, help="Lowest temperature of the curves (J/k_B).")
 @click.option("--t-max", default=3.5, show_default=True, help="Highest temperature of the curves (J/k_B).")
 @click.option("--t-step", default=0.1, show_default=True, help="Step of the curves' temperature grid.")
 @click.option("--fine-min", default=2.24, show_default=True, help="Lowest temperature of the Binder crossing.")
 @click.option("--fine-max", default=2.30, show_default=True, help="Highest temperature of the Binder crossing.")
 @click.option("--fine-step", default=0.01, show_default=True, help="Step of the crossing temperatures.")
-@click.option("--effort", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
-              help="Scales the number of chains: error bars shrink as 1/sqrt(effort), run time grows with it.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Random seed; same seed, same numbers.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write every observable, error bar and crossing to this JSON file.")
-@click.option("--plots", type=click.Path(path_type=Path), default=None,
-              help="Write PREFIX-energy.png, -abs-magnetisation, -specific-heat, -susceptibility, -binder.")
-def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step: float, fine_min: float,
-                     fine_max: float, fine_step: float, effort: float, seed: int, json_out: Path | None,
-                     plots: Path | None) -> None:
+@click.option(
+    "--effort",
+    type=click.FloatRange(0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Scales the number of chains: error bars shrink as 1/sqrt(effort), run time grows with it.",
+)
+@click.option(
+    "--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed; same seed, same numbers."
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every observable, error bar and crossing to this JSON file.",
+)
+@click.option(
+    "--plots",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write PREFIX-energy.png, -abs-magnetisation, -specific-heat, -susceptibility, -binder.",
+)
+def ising_transition(
+    model: Path,
+    sizes: str,
+    t_min: float,
+    t_max: float,
+    t_step: float,
+    fine_min: float,
+    fine_max: float,
+    fine_step: float,
+    effort: float,
+    seed: int,
+    json_out: Path | None,
+    plots: Path | None,
+) -> None:
     """The Ising phase transition with MODEL as the Monte Carlo energy, beside the exact energy.
 
     MODEL must be a 2-D one-channel model of ±1 spins with tiles of at most 16 pixels
@@ -87,8 +141,8 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
         raise click.BadParameter(f"give at least two sizes, e.g. 16,32,64; got {sizes!r}", param_hint="--sizes")
     import ednn
     from ednn.io.paths import make_parent
-    from ednn.systems.ising.tile_energy import TileEnergy
     from ednn.systems.ising.sampler import sublattices
+    from ednn.systems.ising.tile_energy import TileEnergy
     from ednn.systems.ising.transition import run_transition, temperature_grid, transition_stages
     from ednn.systems.ising.transition_report import summary_lines
 
@@ -102,13 +156,22 @@ def ising_transition(model: Path, sizes: str, t_min: float, t_max: float, t_step
         if path is not None:
             make_parent(path)
     minutes = 2 * sum(stage.proposals for stage in stages) / _TRANSITION_RATE / 60
-    click.echo(f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
-               "energy, then the same with the exact energy "
-               f"({'about ' + format(minutes, '.0f') + ' minutes' if minutes >= 2 else 'a minute or so'} on one core)",
-               err=True)
+    click.echo(
+        f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
+        "energy, then the same with the exact energy "
+        f"({'about ' + format(minutes, '.0f') + ' minutes' if minutes >= 2 else 'a minute or so'} on one core)",
+        err=True,
+    )
     terminal = sys.stderr.isatty()
-    result = run_transition(model_energy, stages, fine, exact=exact, seed=seed, progress=terminal,
-                            on_stage=None if terminal else lambda line: click.echo(line, err=True))
+    result = run_transition(
+        model_energy,
+        stages,
+        fine,
+        exact=exact,
+        seed=seed,
+        progress=terminal,
+        on_stage=None if terminal else lambda line: click.echo(line, err=True),
+    )
     click.echo("\n".join(summary_lines(result)))
     if json_out is not None:
         write_output(json_out, json_text(result))

@@ -11,11 +11,17 @@ from ednn.cli.output import command_line
 
 @click.command()
 @click.argument("structures", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--method", "-m", default="gfn1-xtb", show_default=True,
-              help="gfn1-xtb or gfn2-xtb (tblite), tersoff-bcn (matscipy), or any ASE calculator "
-                   "as 'module:factory' (called with no arguments).")
-@click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes, one thread each.")
+@click.option(
+    "--method",
+    "-m",
+    default="gfn1-xtb",
+    show_default=True,
+    help="gfn1-xtb or gfn2-xtb (tblite), tersoff-bcn (matscipy), or any ASE calculator "
+    "as 'module:factory' (called with no arguments).",
+)
+@click.option(
+    "--workers", "-j", type=click.IntRange(1), default=1, show_default=True, help="Worker processes, one thread each."
+)
 def label(structures: Path, method: str, workers: int) -> None:
     """Compute reference energies (eV) for the structures in an ednn structure file.
 
@@ -32,8 +38,10 @@ def label(structures: Path, method: str, workers: int) -> None:
     data = label_file(structures, method, workers=workers, command=command_line())
     seconds = data.label_seconds[data.labelled]
     median = np.median(seconds) if len(seconds) else float("nan")
-    click.echo(f"{structures}: {int(data.labelled.sum())} of {len(data)} labelled "
-               f"({int(data.failed.sum())} failed), median {median:.3f} s each")
+    click.echo(
+        f"{structures}: {int(data.labelled.sum())} of {len(data)} labelled "
+        f"({int(data.failed.sum())} failed), median {median:.3f} s each"
+    )
     failure = first_failure(data)
     if failure:
         click.echo(f"first failure: {failure}")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ednn.core.errors import EDNNError
+
 
 def tile_nets() -> dict[str, Callable[..., Any]]:
     """The registered tile networks by name, in the order they were registered."""
@@ -70,8 +72,10 @@ def _checked_value(net: str, key: str, text: str, parameter: inspect.Parameter) 
         value = _json_or_text(f"[{text}]")
     if expected and _kind(value) not in expected:
         example = shown(parameter.default) if parameter.default not in (parameter.empty, None) else None
-        raise EDNNError(f"--net-option {key}={text}: {net}'s {key} takes {' or '.join(sorted(expected))}"
-                        + (f", e.g. {key}={example}" if example else ""))
+        raise EDNNError(
+            f"--net-option {key}={text}: {net}'s {key} takes {' or '.join(sorted(expected))}"
+            + (f", e.g. {key}={example}" if example else "")
+        )
     return value
 
 
@@ -94,8 +98,16 @@ def _kind(value: object) -> str:
     return "text"
 
 
-_ANNOTATION_KINDS = {"Sequence": "a list", "list": "a list", "tuple": "a list", "int": "a number",
-                     "float": "a number", "str": "text", "bool": "true/false", "None": "null"}
+_ANNOTATION_KINDS = {
+    "Sequence": "a list",
+    "list": "a list",
+    "tuple": "a list",
+    "int": "a number",
+    "float": "a number",
+    "str": "text",
+    "bool": "true/false",
+    "None": "null",
+}
 
 
 def _kinds(parameter: inspect.Parameter) -> set[str]:

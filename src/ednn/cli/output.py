@@ -46,6 +46,7 @@ def write_output(path: Path, text: str) -> None:
 
 def json_text(value: object) -> str:
     """Strict JSON (NaN and infinities as null) of a JSON-able value, indented, with a final newline."""
+
     def finite(v: object) -> object:
         if isinstance(v, float):
             return v if math.isfinite(v) else None
@@ -64,10 +65,14 @@ def print_grid_summary(summary: dict, label: str) -> None:
         return
     n_sites = summary.get("n_sites")
     click.echo(f"{label}: {summary['n']} examples")
-    click.echo(f"  median |error| per system {summary['median_abs_per_system']:.4g}   "
-               f"per site {summary['median_abs_per_site']:.3g}")
-    click.echo(f"  mean   |error| per system {summary['mean_abs_per_system']:.4g}   "
-               f"per site {summary['mean_abs_per_site']:.3g}")
+    click.echo(
+        f"  median |error| per system {summary['median_abs_per_system']:.4g}   "
+        f"per site {summary['median_abs_per_site']:.3g}"
+    )
+    click.echo(
+        f"  mean   |error| per system {summary['mean_abs_per_system']:.4g}   "
+        f"per site {summary['mean_abs_per_site']:.3g}"
+    )
     if n_sites:
         click.echo(f"  {n_sites} sites per example, {summary['sites_per_second']:.3g} sites/s")
 
@@ -78,7 +83,9 @@ def print_atom_summary(summary: dict, label: str) -> None:
         return
     click.echo(f"{label}: {summary['n']} structures")
     for stat in ("median", "mean"):
-        click.echo(f"  {stat:6} |error| {summary[f'{stat}_abs_meV_per_A2']:.4g} meV/Å²   "
-                   f"{summary[f'{stat}_abs_meV_per_atom']:.4g} meV/atom   {summary[f'{stat}_abs_eV']:.4g} eV/structure")
+        click.echo(
+            f"  {stat:6} |error| {summary[f'{stat}_abs_meV_per_A2']:.4g} meV/Å²   "
+            f"{summary[f'{stat}_abs_meV_per_atom']:.4g} meV/atom   {summary[f'{stat}_abs_eV']:.4g} eV/structure"
+        )
     if "seconds_per_structure" in summary:
         click.echo(f"  {1000 * summary['seconds_per_structure']:.3g} ms per structure")

@@ -21,23 +21,58 @@ def porous() -> None:
 
 @porous.command("generate")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--starts", "-n", type=click.IntRange(1), default=1000, show_default=True,
-              help="Starting geometries (porous sheets); each gives its own MD run.")
-@click.option("--frames", "-f", type=click.IntRange(1), default=50, show_default=True,
-              help="Frames kept from each MD run, each labelled with its REBO energy.")
-@click.option("--every", "-m", type=click.IntRange(1), default=40, show_default=True,
-              help="MD steps (0.5 fs each) between kept frames.")
-@click.option("--equilibrate", type=click.IntRange(0), default=2000, show_default=True,
-              help="MD steps before the first kept frame (2000 = 1 ps).")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Random seed; starting geometry k and its MD depend only on (seed, cells, k).")
-@click.option("--workers", "-j", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes, one thread each.")
-@click.option("--cells", "cells_text", default="14x8", show_default=True,
-              help="Rectangular four-atom graphene cells along x and y (a = 2.46 Å): 14x8 is the "
-                   "34.44 × 34.09 Å, 448-site patch of the paper.")
-def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate: int, seed: int,
-                    workers: int, cells_text: str) -> None:
+@click.option(
+    "--starts",
+    "-n",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Starting geometries (porous sheets); each gives its own MD run.",
+)
+@click.option(
+    "--frames",
+    "-f",
+    type=click.IntRange(1),
+    default=50,
+    show_default=True,
+    help="Frames kept from each MD run, each labelled with its REBO energy.",
+)
+@click.option(
+    "--every",
+    "-m",
+    type=click.IntRange(1),
+    default=40,
+    show_default=True,
+    help="MD steps (0.5 fs each) between kept frames.",
+)
+@click.option(
+    "--equilibrate",
+    type=click.IntRange(0),
+    default=2000,
+    show_default=True,
+    help="MD steps before the first kept frame (2000 = 1 ps).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Random seed; starting geometry k and its MD depend only on (seed, cells, k).",
+)
+@click.option(
+    "--workers", "-j", type=click.IntRange(1), default=1, show_default=True, help="Worker processes, one thread each."
+)
+@click.option(
+    "--cells",
+    "cells_text",
+    default="14x8",
+    show_default=True,
+    help="Rectangular four-atom graphene cells along x and y (a = 2.46 Å): 14x8 is the "
+    "34.44 × 34.09 Å, 448-site patch of the paper.",
+)
+def porous_generate(
+    out: Path, starts: int, frames: int, every: int, equilibrate: int, seed: int, workers: int, cells_text: str
+) -> None:
     """REBO-labelled MD frames of porous graphene into the HDF5 structure file OUT.
 
     Each starting geometry is a graphene patch with 0–4 round pores of radius 2–6 Å (atoms
@@ -51,28 +86,58 @@ def porous_generate(out: Path, starts: int, frames: int, every: int, equilibrate
 
     from ednn.systems.porous import generate_porous_file
 
-    data = generate_porous_file(out, starts=starts, frames=frames, every=every, seed=seed,
-                                cells=parse_pair(cells_text), equilibration=equilibrate, workers=workers,
-                                command=command_line())
+    data = generate_porous_file(
+        out,
+        starts=starts,
+        frames=frames,
+        every=every,
+        seed=seed,
+        cells=parse_pair(cells_text),
+        equilibration=equilibrate,
+        workers=workers,
+        command=command_line(),
+    )
     failed = np.unique(data.group[data.failed])
     seconds = data.label_seconds[data.labelled] * frames
     median = np.median(seconds) if len(seconds) else float("nan")
-    click.echo(f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
-               f"{int(data.labelled.sum())} frames; median {median:.2f} s "
-               "per starting geometry")
+    click.echo(
+        f"{out}: {len(np.unique(data.group))} starting geometries ({len(failed)} failed), "
+        f"{int(data.labelled.sum())} frames; median {median:.2f} s "
+        "per starting geometry"
+    )
 
 
 @porous.command("sheet")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--patches", "patches_text", default="290x293", show_default=True,
-              help="Patch slots along x and y (each 34.44 × 34.09 Å): 290x293 is 1 µm², about 35 million atoms.")
-@click.option("--pool", type=click.IntRange(1), default=64, show_default=True,
-              help="Thermalised porous patches (1 ps of planar REBO MD at 1000 K each) the slots draw from.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Random seed for the pool's patches and for which patch fills each slot.")
-@click.option("--blend", type=click.FloatRange(min=0.0), default=8.0, show_default=True,
-              help="Å on each side of a seam over which the patches' thermal displacements are blended "
-                   "(0: plain tiling, whose seams strain bonds as no training frame does).")
+@click.option(
+    "--patches",
+    "patches_text",
+    default="290x293",
+    show_default=True,
+    help="Patch slots along x and y (each 34.44 × 34.09 Å): 290x293 is 1 µm², about 35 million atoms.",
+)
+@click.option(
+    "--pool",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Thermalised porous patches (1 ps of planar REBO MD at 1000 K each) the slots draw from.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Random seed for the pool's patches and for which patch fills each slot.",
+)
+@click.option(
+    "--blend",
+    type=click.FloatRange(min=0.0),
+    default=8.0,
+    show_default=True,
+    help="Å on each side of a seam over which the patches' thermal displacements are blended "
+    "(0: plain tiling, whose seams strain bonds as no training frame does).",
+)
 def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: float) -> None:
     """A giant porous graphene sheet into the giant-structure file OUT (.h5), column by column.
 
@@ -89,8 +154,10 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: floa
     path = write_porous_sheet(out, parse_pair(patches_text), patch_pool(pool, seed), seed=seed, blend=blend)
     with GiantFile(path) as giant:
         lengths = giant.bins.lengths
-        click.echo(f"{out}: {len(giant.bins):,d} atoms, {lengths[0]:.1f} × {lengths[1]:.1f} Å "
-                   f"({area_text(lengths[0] * lengths[1])})")
+        click.echo(
+            f"{out}: {len(giant.bins):,d} atoms, {lengths[0]:.1f} × {lengths[1]:.1f} Å "
+            f"({area_text(lengths[0] * lengths[1])})"
+        )
 
 
 def area_text(area: float) -> str:
@@ -100,8 +167,13 @@ def area_text(area: float) -> str:
 
 @porous.command("exact")
 @click.argument("sheet", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--block", type=click.FloatRange(min=1.0), default=200.0, show_default=True,
-              help="Block edge in Å; each block is evaluated with a 10 Å halo.")
+@click.option(
+    "--block",
+    type=click.FloatRange(min=1.0),
+    default=200.0,
+    show_default=True,
+    help="Block edge in Å; each block is evaluated with a 10 Å halo.",
+)
 def porous_exact(sheet: Path, block: float) -> None:
     """The exact REBO energy (eV) of a giant-structure file, block by block with LAMMPS."""
     from ednn.io.giant import GiantFile

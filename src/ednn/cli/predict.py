@@ -17,18 +17,43 @@ from ednn.core.errors import EDNNError
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write index,prediction rows to this CSV instead of printing.")
-@click.option("--workers", type=click.IntRange(1), default=None,
-              help="Giant structures: evaluate the blocks on a local Dask cluster of this many processes.")
-@click.option("--scheduler", default=None, help="Giant structures: a running Dask scheduler, e.g. tcp://host:8786 "
-                                                "(its workers must see DATA at the same path).")
-@click.option("--block-pixels", type=click.IntRange(1), default=None,
-              help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].")
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write index,prediction rows to this CSV instead of printing.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Giant structures: evaluate the blocks on a local Dask cluster of this many processes.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Giant structures: a running Dask scheduler, e.g. tcp://host:8786 "
+    "(its workers must see DATA at the same path).",
+)
+@click.option(
+    "--block-pixels",
+    type=click.IntRange(1),
+    default=None,
+    help="Giant structures: block edge in pixels, rounded to whole focus regions [default: 1024].",
+)
 @placements_option
 @device_option
-def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, scheduler: str | None,
-            block_pixels: int | None, placements: int, device: str) -> None:
+def predict(
+    model: Path,
+    data: Path,
+    csv_out: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    block_pixels: int | None,
+    placements: int,
+    device: str,
+) -> None:
     """Predict the total of each grid or structure in DATA with MODEL.
 
     Grid models: DATA is .h5/.npz holding x. Atom models: DATA is an ednn structure
@@ -55,8 +80,7 @@ def predict(model: Path, data: Path, csv_out: Path | None, workers: int | None, 
 
         from ednn.scale.run import giant_energy
 
-        totals = np.array([giant_energy(loaded, data, workers=workers, scheduler=scheduler,
-                                        block_pixels=block_pixels)])
+        totals = np.array([giant_energy(loaded, data, workers=workers, scheduler=scheduler, block_pixels=block_pixels)])
     elif loaded.imaging is not None:
         from ednn.io.structures import read_structures
 

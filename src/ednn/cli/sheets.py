@@ -17,16 +17,30 @@ def sheets() -> None:
 
 @sheets.command("generate")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--cells", "cells_text", default="5x3", show_default=True,
-              help="Rectangular four-atom honeycomb cells along x and y (a = 2.50 Å): 5x3 is the "
-                   "12.50 × 12.99 Å, 60-site cell; 10x6 and 15x9 its 2×2 and 3×3 supercells.")
+@click.option(
+    "--cells",
+    "cells_text",
+    default="5x3",
+    show_default=True,
+    help="Rectangular four-atom honeycomb cells along x and y (a = 2.50 Å): 5x3 is the "
+    "12.50 × 12.99 Å, 60-site cell; 10x6 and 15x9 its 2×2 and 3×3 supercells.",
+)
 @click.option("--count", "-n", type=click.IntRange(1), default=7000, show_default=True, help="Number of structures.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Random seed; structure k depends only on (seed, cells, k).")
-@click.option("--decimals", type=click.IntRange(1, 8), default=None,
-              help="Round positions to this many decimals of an Å and store them as scaled integers: "
-                   "4 (0.1 mÅ) takes about a third of the space. Labels are computed from the stored "
-                   "positions.  [default: full precision]")
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Random seed; structure k depends only on (seed, cells, k).",
+)
+@click.option(
+    "--decimals",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Round positions to this many decimals of an Å and store them as scaled integers: "
+    "4 (0.1 mÅ) takes about a third of the space. Labels are computed from the stored "
+    "positions.  [default: full precision]",
+)
 def sheets_generate(out: Path, cells_text: str, count: int, seed: int, decimals: int | None) -> None:
     """Random planar sheets into a new HDF5 structure file OUT (unlabelled).
 

@@ -37,34 +37,58 @@ def _calculator(spec: str) -> tuple[object, str]:
     return make_calculator(spec), spec
 
 
-structure_argument = click.argument("structure", required=False,
-                                    type=click.Path(dir_okay=False, path_type=Path))
-cells_option = click.option("--cells", "cells_text", default="5x3", show_default=True,
-                            help="Without STRUCTURE: pristine graphene (a = 2.50 Å) of this many "
-                                 "rectangular four-atom cells; 5x3 is the 60-atom, 12.50 × 12.99 Å cell (the "
-                                 "sheet models take multiples of 5x3: 10x6, 15x3, …).")
-temperature_option = click.option("--temperature", "-T", type=float, default=1000.0, show_default=True,
-                                  help="Temperature in K.")
+structure_argument = click.argument("structure", required=False, type=click.Path(dir_okay=False, path_type=Path))
+cells_option = click.option(
+    "--cells",
+    "cells_text",
+    default="5x3",
+    show_default=True,
+    help="Without STRUCTURE: pristine graphene (a = 2.50 Å) of this many "
+    "rectangular four-atom cells; 5x3 is the 60-atom, 12.50 × 12.99 Å cell (the "
+    "sheet models take multiples of 5x3: 10x6, 15x3, …).",
+)
+temperature_option = click.option(
+    "--temperature", "-T", type=float, default=1000.0, show_default=True, help="Temperature in K."
+)
 seed_option = click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed.")
 
 
 @click.command()
 @structure_argument
-@click.option("--calculator", "-c", "calculator_spec", required=True,
-              help="A trained model (.safetensors), gfn1-xtb / gfn2-xtb (tblite), tersoff-bcn "
-                   "(matscipy), or any ASE calculator as 'module:factory'.")
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="ASE trajectory (.traj) that receives every frame; an existing one (same settings "
-                   "but --steps) is continued.")
+@click.option(
+    "--calculator",
+    "-c",
+    "calculator_spec",
+    required=True,
+    help="A trained model (.safetensors), gfn1-xtb / gfn2-xtb (tblite), tersoff-bcn "
+    "(matscipy), or any ASE calculator as 'module:factory'.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="ASE trajectory (.traj) that receives every frame; an existing one (same settings but --steps) is continued.",
+)
 @cells_option
 @temperature_option
 @click.option("--timestep", type=float, default=1.0, show_default=True, help="Time step in fs.")
-@click.option("--steps", type=click.IntRange(1), required=True,
-              help="Total MD steps (a resumed run counts those done).")
+@click.option(
+    "--steps", type=click.IntRange(1), required=True, help="Total MD steps (a resumed run counts those done)."
+)
 @click.option("--friction", type=float, default=0.01, show_default=True, help="Langevin friction in 1/fs.")
 @seed_option
-def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str, temperature: float,
-       timestep: float, steps: int, friction: float, seed: int) -> None:
+def md(
+    structure: Path | None,
+    calculator_spec: str,
+    out: Path,
+    cells_text: str,
+    temperature: float,
+    timestep: float,
+    steps: int,
+    friction: float,
+    seed: int,
+) -> None:
     """Planar Langevin MD (z frozen) of STRUCTURE, any ASE-readable file.
 
     Every frame (positions, momenta, energy) is written to OUT as it is made; after an
@@ -78,8 +102,17 @@ def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str,
         raise EDNNError(f"{out}: the trajectory file name must end in .traj")
     atoms = _starting_structure(structure, cells_text)
     calculator, calculator_name = _calculator(calculator_spec)
-    ran, held = run_planar_md(atoms, calculator, out, temperature_K=temperature, timestep_fs=timestep,
-                              steps=steps, friction_per_fs=friction, seed=seed, calculator_name=calculator_name)
+    ran, held = run_planar_md(
+        atoms,
+        calculator,
+        out,
+        temperature_K=temperature,
+        timestep_fs=timestep,
+        steps=steps,
+        friction_per_fs=friction,
+        seed=seed,
+        calculator_name=calculator_name,
+    )
     if ran:
         click.echo(f"{out}: {ran} steps run now, {held} in all")
     else:
@@ -89,27 +122,71 @@ def md(structure: Path | None, calculator_spec: str, out: Path, cells_text: str,
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @structure_argument
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="HDF5 file (.h5) that receives the samples; an existing one (same settings and "
-                   "model) is continued.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HDF5 file (.h5) that receives the samples; an existing one (same settings and model) is continued.",
+)
 @cells_option
 @temperature_option
-@click.option("--steps", type=click.IntRange(1), required=True,
-              help="Steps per chain in all (one step = one single-atom move per chain).")
-@click.option("--chains", type=click.IntRange(1), default=8, show_default=True,
-              help="Independent chains advanced together (vectorised).")
-@click.option("--step", "step_size", type=float, default=0.05, show_default=True,
-              help="Starting move size in Å (each in-plane component uniform in ±step).")
-@click.option("--acceptance", type=float, default=0.4, show_default=True,
-              help="Acceptance rate the step size is tuned to during equilibration.")
-@click.option("--equilibration", type=click.IntRange(0), default=2000, show_default=True,
-              help="Steps per chain with step-size tuning; samples before them are not used for analysis.")
-@click.option("--sample-every", type=click.IntRange(1), default=None,
-              help="Steps between stored samples [default: the number of atoms, one sweep].")
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    required=True,
+    help="Steps per chain in all (one step = one single-atom move per chain).",
+)
+@click.option(
+    "--chains",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Independent chains advanced together (vectorised).",
+)
+@click.option(
+    "--step",
+    "step_size",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Starting move size in Å (each in-plane component uniform in ±step).",
+)
+@click.option(
+    "--acceptance",
+    type=float,
+    default=0.4,
+    show_default=True,
+    help="Acceptance rate the step size is tuned to during equilibration.",
+)
+@click.option(
+    "--equilibration",
+    type=click.IntRange(0),
+    default=2000,
+    show_default=True,
+    help="Steps per chain with step-size tuning; samples before them are not used for analysis.",
+)
+@click.option(
+    "--sample-every",
+    type=click.IntRange(1),
+    default=None,
+    help="Steps between stored samples [default: the number of atoms, one sweep].",
+)
 @seed_option
-def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperature: float, steps: int,
-       chains: int, step_size: float, acceptance: float, equilibration: int, sample_every: int | None,
-       seed: int) -> None:
+def mc(
+    model: Path,
+    structure: Path | None,
+    out: Path,
+    cells_text: str,
+    temperature: float,
+    steps: int,
+    chains: int,
+    step_size: float,
+    acceptance: float,
+    equilibration: int,
+    sample_every: int | None,
+    seed: int,
+) -> None:
     """Metropolis Monte Carlo of STRUCTURE's atoms with MODEL's energy (single-atom in-plane moves).
 
     Each move re-renders only the pixels near the moved atom and re-evaluates only the
@@ -119,10 +196,20 @@ def mc(model: Path, structure: Path | None, out: Path, cells_text: str, temperat
     from ednn.io.model_file import load
     from ednn.simulate.montecarlo import run_atom_mc
 
-    summary = run_atom_mc(load(model), _starting_structure(structure, cells_text), out,
-                          temperature_K=temperature, steps=steps, chains=chains, step=step_size,
-                          target_acceptance=acceptance, equilibration=equilibration,
-                          sample_every=sample_every, seed=seed)
-    click.echo(f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
-               f"acceptance after equilibration {summary['acceptance']:.3f}")
-
+    summary = run_atom_mc(
+        load(model),
+        _starting_structure(structure, cells_text),
+        out,
+        temperature_K=temperature,
+        steps=steps,
+        chains=chains,
+        step=step_size,
+        target_acceptance=acceptance,
+        equilibration=equilibration,
+        sample_every=sample_every,
+        seed=seed,
+    )
+    click.echo(
+        f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
+        f"acceptance after equilibration {summary['acceptance']:.3f}"
+    )

@@ -8,8 +8,9 @@ network's options are its constructor's (`ednn.cli.net_options`): `--help` reads
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -53,8 +54,10 @@ def trainers() -> dict[str, Callable]:
 def kind_defaults(kind: str) -> dict[str, Any]:
     """The defaults of the `BY_KIND` options for data of this kind."""
     parameters = inspect.signature(trainers()[kind]).parameters
-    defaults = {**(GRID_GEOMETRY if kind == GRIDS else {}),
-                **{name: p.default for name, p in parameters.items() if p.default is not p.empty}}
+    defaults = {
+        **(GRID_GEOMETRY if kind == GRIDS else {}),
+        **{name: p.default for name, p in parameters.items() if p.default is not p.empty},
+    }
     return {name: defaults[name] for name in BY_KIND if name in defaults}
 
 
@@ -73,9 +76,13 @@ _UNGIVEN = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 def given_of_other_kind(ctx: click.Context, kind: str) -> list[str]:
     """The options given on the command line that apply only to the other kind of data."""
-    return [max(param.opts, key=len) for param in ctx.command.params
-            if isinstance(param, KindOption) and param.kind != kind
-            and ctx.get_parameter_source(param.name) not in (None, *_UNGIVEN)]
+    return [
+        max(param.opts, key=len)
+        for param in ctx.command.params
+        if isinstance(param, KindOption)
+        and param.kind != kind
+        and ctx.get_parameter_source(param.name) not in (None, *_UNGIVEN)
+    ]
 
 
 class TrainCommand(click.Command):
@@ -91,13 +98,17 @@ class TrainCommand(click.Command):
                 net_options = default_net_options(kind).get(defaults["net"], {})
                 texts = [f"{flags[name]} {value}" for name, value in defaults.items()]
                 if net_options:
-                    texts[list(defaults).index("net")] += " with " + ", ".join(
-                        f"{key}={shown(value)}" for key, value in net_options.items()) + " unless given"
+                    texts[list(defaults).index("net")] += (
+                        " with "
+                        + ", ".join(f"{key}={shown(value)}" for key, value in net_options.items())
+                        + " unless given"
+                    )
                 rows.append((kind, ", ".join(texts)))
             formatter.write_dl(rows)
         with formatter.section("Tile networks (--net NAME) and their options (--net-option KEY=VALUE)"):
-            formatter.write_dl([(name, f"{_summary(net)} Options: {options_text(name)}.")
-                                for name, net in tile_nets().items()])
+            formatter.write_dl(
+                [(name, f"{_summary(net)} Options: {options_text(name)}.") for name, net in tile_nets().items()]
+            )
 
 
 def _summary(net: Callable) -> str:
@@ -107,83 +118,219 @@ def _summary(net: Callable) -> str:
 
 @click.command(cls=TrainCommand)
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Model file to write (.safetensors).")
-@click.option("--focus", "-f", type=click.IntRange(1), default=None,
-              help="Focus f: edge of each tile's own region (pixels) [default: by kind of data, below].")
-@click.option("--context", "-c", type=click.IntRange(0), default=None,
-              help="Context c: pixels of surroundings each tile sees on every side [default: by kind of data].")
-@click.option("--net", default=None,
-              help="Tile network, one of those below (dense: the paper's Ising net; local_density: f and c "
-                   "multiples of 4, the most accurate for atoms) [default: by kind of data].")
-@click.option("--net-option", "net_option", multiple=True, metavar="KEY=VALUE",
-              help="An option of the tile network's constructor (listed below with its default): VALUE is read as "
-                   "JSON (gain=0.05, widths=[48,96]) or, for lists, as comma-separated numbers (hidden=64,64, no "
-                   "shell quotes needed), else as text (activation=silu). Repeatable; a later KEY wins.")
-@click.option("--charge-equilibration", is_flag=True,
-              help="Total = Σ tile energies − charge-equilibration energy: every site (density cell or tile) also "
-                   "gets an electronegativity and a softness, and charge flows between all sites until they "
-                   "equalise (ednn.core.readout). Couples the whole structure, stays extensive; for metallic systems.")
-@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
-                   "a lower --lr on more data); the other options must describe the same network and images.")
-@click.option("--epochs", type=click.IntRange(1), default=100, show_default=True,
-              help="Passes over the training split; the learning rate decays over all of them.")
-@click.option("--batch-size", type=click.IntRange(1), default=None,
-              help="Examples per step [default: by kind of data].")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
-              help="Initial Adam learning rate.")
-@click.option("--lr-min", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
-              help="Final learning rate of the cosine decay.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Seed for the split, initial weights and shuffling.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
-              show_default=True, help="Share of DATA held out to monitor training.")
-@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
-              help="Share of DATA held out for the final test errors.")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoints and logs [default: runs/<model name>].")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Model file to write (.safetensors).",
+)
+@click.option(
+    "--focus",
+    "-f",
+    type=click.IntRange(1),
+    default=None,
+    help="Focus f: edge of each tile's own region (pixels) [default: by kind of data, below].",
+)
+@click.option(
+    "--context",
+    "-c",
+    type=click.IntRange(0),
+    default=None,
+    help="Context c: pixels of surroundings each tile sees on every side [default: by kind of data].",
+)
+@click.option(
+    "--net",
+    default=None,
+    help="Tile network, one of those below (dense: the paper's Ising net; local_density: f and c "
+    "multiples of 4, the most accurate for atoms) [default: by kind of data].",
+)
+@click.option(
+    "--net-option",
+    "net_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the tile network's constructor (listed below with its default): VALUE is read as "
+    "JSON (gain=0.05, widths=[48,96]) or, for lists, as comma-separated numbers (hidden=64,64, no "
+    "shell quotes needed), else as text (activation=silu). Repeatable; a later KEY wins.",
+)
+@click.option(
+    "--charge-equilibration",
+    is_flag=True,
+    help="Total = Σ tile energies − charge-equilibration energy: every site (density cell or tile) also "
+    "gets an electronegativity and a softness, and charge flows between all sites until they "
+    "equalise (ednn.core.readout). Couples the whole structure, stays extensive; for metallic systems.",
+)
+@click.option(
+    "--init",
+    "init",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
+    "a lower --lr on more data); the other options must describe the same network and images.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Passes over the training split; the learning rate decays over all of them.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1), default=None, help="Examples per step [default: by kind of data]."
+)
+@click.option(
+    "--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Initial Adam learning rate."
+)
+@click.option(
+    "--lr-min",
+    type=click.FloatRange(0, min_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Final learning rate of the cosine decay.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Seed for the split, initial weights and shuffling.",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of DATA held out to monitor training.",
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of DATA held out for the final test errors.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoints and logs [default: runs/<model name>].",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
-@click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu"]), default=None,
-              help="Where Lightning trains: auto picks a GPU where there is one [default: by kind of data].")
-@click.option("--devices", type=click.IntRange(1), default=None,
-              help="Processes or GPUs to train on (data-parallel, DDP, for more than one) [default: by kind of data].")
-@kind_option("--grid", kind=ATOMS, default="64x64", show_default=True,
-             help="pixels NXxNY of the training cell; fixes the model's pixel size.")
-@kind_option("--z-weighted", kind=ATOMS, is_flag=True,
-             help="one image channel weighted by atomic number (the paper's images) instead of one channel "
-                  "per element.")
-@kind_option("--gamma", kind=ATOMS, type=click.FloatRange(0, min_open=True), default=0.2, show_default=True,
-             help="Gaussian width γ of each atom (Å).")
-@kind_option("--fixed-placement", kind=ATOMS, is_flag=True,
-             help="train on the structures where they are, instead of moving each by a random in-plane "
-                  "translation (anew every epoch); faster to fit, but the model then only knows that placement "
-                  "of the lattice on the pixel grid.")
-@kind_option("--huber", kind=ATOMS, type=click.FloatRange(0, min_open=True), default=None,
-             help="train on the Huber loss with this threshold (in units of the fitted energy scale, e.g. 0.1) "
-                  "instead of the MSE, so a few wrong reference labels cannot dominate.")
-@kind_option("--augment", kind=ATOMS, is_flag=True,
-             help="shift each batch periodically by random whole pixels and flip it (energies are invariant); "
-                  "slower to learn, less tied to the training lattice.")
-@kind_option("--extra-train", kind=ATOMS, type=click.Path(dir_okay=False, path_type=Path), multiple=True,
-             help="another labelled structure file (same cell, same energy method) whose structures all join the "
-                  "training split; DATA's validation and test splits stay as they are. Repeatable.")
-@kind_option("--limit", kind=GRIDS, type=click.IntRange(1), default=None,
-             help="use only the first N examples of DATA.")
-@kind_option("--target", kind=GRIDS, default="energy", show_default=True,
-             help="dataset in DATA holding the extensive target.")
-@kind_option("--ndim", kind=GRIDS, type=click.IntRange(1), default=None,
-             help="number of spatial axes of x [default: all after N, except a trailing axis of size 1 or one "
-                  "that would make more than 3 spatial axes, which is read as channels]. Give it for "
-                  "(N, L1, L2, C) data with C > 1.")
-@kind_option("--padding", kind=GRIDS, type=click.Choice(["periodic", "zeros"]), default="periodic",
-             show_default=True, help="how tiles see past the edge: periodic images, or zeros for open boundaries.")
+@click.option(
+    "--accelerator",
+    type=click.Choice(["auto", "cpu", "gpu"]),
+    default=None,
+    help="Where Lightning trains: auto picks a GPU where there is one [default: by kind of data].",
+)
+@click.option(
+    "--devices",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes or GPUs to train on (data-parallel, DDP, for more than one) [default: by kind of data].",
+)
+@kind_option(
+    "--grid",
+    kind=ATOMS,
+    default="64x64",
+    show_default=True,
+    help="pixels NXxNY of the training cell; fixes the model's pixel size.",
+)
+@kind_option(
+    "--z-weighted",
+    kind=ATOMS,
+    is_flag=True,
+    help="one image channel weighted by atomic number (the paper's images) instead of one channel per element.",
+)
+@kind_option(
+    "--gamma",
+    kind=ATOMS,
+    type=click.FloatRange(0, min_open=True),
+    default=0.2,
+    show_default=True,
+    help="Gaussian width γ of each atom (Å).",
+)
+@kind_option(
+    "--fixed-placement",
+    kind=ATOMS,
+    is_flag=True,
+    help="train on the structures where they are, instead of moving each by a random in-plane "
+    "translation (anew every epoch); faster to fit, but the model then only knows that placement "
+    "of the lattice on the pixel grid.",
+)
+@kind_option(
+    "--huber",
+    kind=ATOMS,
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="train on the Huber loss with this threshold (in units of the fitted energy scale, e.g. 0.1) "
+    "instead of the MSE, so a few wrong reference labels cannot dominate.",
+)
+@kind_option(
+    "--augment",
+    kind=ATOMS,
+    is_flag=True,
+    help="shift each batch periodically by random whole pixels and flip it (energies are invariant); "
+    "slower to learn, less tied to the training lattice.",
+)
+@kind_option(
+    "--extra-train",
+    kind=ATOMS,
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    help="another labelled structure file (same cell, same energy method) whose structures all join the "
+    "training split; DATA's validation and test splits stay as they are. Repeatable.",
+)
+@kind_option("--limit", kind=GRIDS, type=click.IntRange(1), default=None, help="use only the first N examples of DATA.")
+@kind_option(
+    "--target", kind=GRIDS, default="energy", show_default=True, help="dataset in DATA holding the extensive target."
+)
+@kind_option(
+    "--ndim",
+    kind=GRIDS,
+    type=click.IntRange(1),
+    default=None,
+    help="number of spatial axes of x [default: all after N, except a trailing axis of size 1 or one "
+    "that would make more than 3 spatial axes, which is read as channels]. Give it for "
+    "(N, L1, L2, C) data with C > 1.",
+)
+@kind_option(
+    "--padding",
+    kind=GRIDS,
+    type=click.Choice(["periodic", "zeros"]),
+    default="periodic",
+    show_default=True,
+    help="how tiles see past the edge: periodic images, or zeros for open boundaries.",
+)
 @click.pass_context
-def train(ctx: click.Context, data: Path, out: Path, net_option: tuple[str, ...], charge_equilibration: bool,
-          init: Path | None, epochs: int, lr: float, lr_min: float, seed: int, val_fraction: float,
-          test_fraction: float, run_dir: Path | None, resume: bool, grid: str, z_weighted: bool, gamma: float,
-          fixed_placement: bool, huber: float | None, augment: bool, extra_train: tuple[Path, ...],
-          limit: int | None, target: str, ndim: int | None, padding: str, **by_kind: Any) -> None:
+def train(
+    ctx: click.Context,
+    data: Path,
+    out: Path,
+    net_option: tuple[str, ...],
+    charge_equilibration: bool,
+    init: Path | None,
+    epochs: int,
+    lr: float,
+    lr_min: float,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    run_dir: Path | None,
+    resume: bool,
+    grid: str,
+    z_weighted: bool,
+    gamma: float,
+    fixed_placement: bool,
+    huber: float | None,
+    augment: bool,
+    extra_train: tuple[Path, ...],
+    limit: int | None,
+    target: str,
+    ndim: int | None,
+    padding: str,
+    **by_kind: Any,
+) -> None:
     """Train an EDNN on the grids or the labelled atomic structures in DATA.
 
     Grids: .h5/.npz with x (N, *spatial) or (N, *spatial, C) and the target (default
@@ -205,29 +352,57 @@ def train(ctx: click.Context, data: Path, out: Path, net_option: tuple[str, ...]
     run_dir = run_dir or Path("runs") / out.stem
     kind = ATOMS if is_structure_file(data) else GRIDS
     if kind == GRIDS and data.is_file() and ase_readable(data):
-        raise EDNNError(f"{data} holds atomic structures in a format ASE reads; convert them first with "
-                        f"`ednn import {data} OUT.h5`, then train on OUT.h5")
+        raise EDNNError(
+            f"{data} holds atomic structures in a format ASE reads; convert them first with "
+            f"`ednn import {data} OUT.h5`, then train on OUT.h5"
+        )
     wrong = given_of_other_kind(ctx, kind)
     if wrong and kind == ATOMS:
-        raise EDNNError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to atomic "
-                        "structures (energies in eV, periodic 2-D images)")
+        raise EDNNError(
+            f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to atomic "
+            "structures (energies in eV, periodic 2-D images)"
+        )
     if wrong:
-        raise EDNNError(f"{', '.join(wrong)} {'applies' if len(wrong) == 1 else 'apply'} only to atomic "
-                        f"structures; {data} holds grids")
+        raise EDNNError(
+            f"{', '.join(wrong)} {'applies' if len(wrong) == 1 else 'apply'} only to atomic "
+            f"structures; {data} holds grids"
+        )
     given = {name: value for name, value in by_kind.items() if value is not None}
     net = given.get("net", kind_defaults(kind)["net"])
     net_options = {**default_net_options(kind).get(net, {}), **parse_net_options(net, net_option)}
-    common = dict(net_options=net_options, init=init, readout="qeq" if charge_equilibration else None,
-                  epochs=epochs, lr=lr, lr_min=lr_min, seed=seed, val_fraction=val_fraction,
-                  test_fraction=test_fraction, resume=resume, progress=True, **given)
+    common = dict(
+        net_options=net_options,
+        init=init,
+        readout="qeq" if charge_equilibration else None,
+        epochs=epochs,
+        lr=lr,
+        lr_min=lr_min,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        resume=resume,
+        progress=True,
+        **given,
+    )
     if kind == ATOMS:
-        model = trainers()[ATOMS](data, out, run_dir, grid=parse_pair(grid), per_element=not z_weighted,
-                                  gamma=gamma, translate=not fixed_placement, huber=huber, augment=augment,
-                                  extra_train=extra_train, **common)
+        model = trainers()[ATOMS](
+            data,
+            out,
+            run_dir,
+            grid=parse_pair(grid),
+            per_element=not z_weighted,
+            gamma=gamma,
+            translate=not fixed_placement,
+            huber=huber,
+            augment=augment,
+            extra_train=extra_train,
+            **common,
+        )
         click.echo(f"wrote {out} (run folder {run_dir})")
         print_atom_summary(model.info["test_metrics"], "test split")
     else:
-        model = trainers()[GRIDS](data, out, run_dir, limit=limit, target=target, ndim=ndim, padding=padding,
-                                  **{**GRID_GEOMETRY, **common})
+        model = trainers()[GRIDS](
+            data, out, run_dir, limit=limit, target=target, ndim=ndim, padding=padding, **{**GRID_GEOMETRY, **common}
+        )
         click.echo(f"wrote {out} (run folder {run_dir})")
         print_grid_summary(model.info["test_metrics"], "test split")

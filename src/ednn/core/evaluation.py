@@ -31,12 +31,14 @@ class Evaluation(Protocol):
     def window(self, focus: int, context: int) -> int:
         """Pixels per edge that one tile costs in working memory."""
 
-    def padded(self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int,
-               cache_sized: bool = True) -> torch.Tensor:
+    def padded(
+        self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int, cache_sized: bool = True
+    ) -> torch.Tensor:
         """Tile terms (N, *n, sums) of a grid already padded by the context (N, C, *P)."""
 
-    def grid(self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int,
-             padding: Padding) -> torch.Tensor:
+    def grid(
+        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+    ) -> torch.Tensor:
         """Tile terms (N, *n, sums) of an unpadded grid (N, C, *spatial)."""
 
     def tiles(self, net: nn.Module, target: Target, tiles: torch.Tensor) -> torch.Tensor:
@@ -52,19 +54,24 @@ class TileCopies:
     def tiles(self, net: nn.Module, target: Target, tiles: torch.Tensor) -> torch.Tensor:
         return net(tiles) if target.readout is None else target.site_terms(net(tiles), -1)
 
-    def padded(self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int,
-               cache_sized: bool = True) -> torch.Tensor:
+    def padded(
+        self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int, cache_sized: bool = True
+    ) -> torch.Tensor:
         tiles = tiles_from_padded(padded, focus, context)
         ndim = padded.ndim - 2
-        counts = tiles.shape[1:1 + ndim]
-        flat = tiles.reshape(-1, *tiles.shape[1 + ndim:])
+        counts = tiles.shape[1 : 1 + ndim]
+        flat = tiles.reshape(-1, *tiles.shape[1 + ndim :])
         chunk = max(MIN_TILES_PER_CALL, NET_CALL_PIXELS // flat[0].numel()) if cache_sized else len(flat)
-        out = torch.cat([self.tiles(net, target, part) for part in flat.split(chunk)]) if len(flat) > chunk \
+        out = (
+            torch.cat([self.tiles(net, target, part) for part in flat.split(chunk)])
+            if len(flat) > chunk
             else self.tiles(net, target, flat)
+        )
         return out.view(padded.shape[0], *counts, target.sums)
 
-    def grid(self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int,
-             padding: Padding) -> torch.Tensor:
+    def grid(
+        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+    ) -> torch.Tensor:
         return self.padded(net, target, pad(x, context, padding), focus, context)
 
 
@@ -78,12 +85,14 @@ class DensityOverGrid:
     def tiles(self, net: nn.Module, target: Target, tiles: torch.Tensor) -> torch.Tensor:
         return target.site_terms(net.density(tiles), 1).flatten(2).sum(-1)
 
-    def padded(self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int,
-               cache_sized: bool = True) -> torch.Tensor:
+    def padded(
+        self, net: nn.Module, target: Target, padded: torch.Tensor, focus: int, context: int, cache_sized: bool = True
+    ) -> torch.Tensor:
         return self._focus_sums(net, target, net.density(padded), focus)
 
-    def grid(self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int,
-             padding: Padding) -> torch.Tensor:
+    def grid(
+        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+    ) -> torch.Tensor:
         if padding == "periodic":
             return self._focus_sums(net, target, net.periodic_density(x), focus)
         return self.padded(net, target, pad(x, context, padding), focus, context)

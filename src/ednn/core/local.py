@@ -15,9 +15,9 @@ for its input.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import math
 import torch
 
 from ednn.core.errors import EDNNError
@@ -59,8 +59,10 @@ class LocalTileEnergy:
             raise EDNNError("local updates follow a single output; this model has several")
         grids = torch.as_tensor(grids, dtype=torch.float64)
         if grids.ndim != model.ndim + 2 or grids.shape[-1] != model.channels:
-            raise EDNNError(f"grids have shape {tuple(grids.shape)}; expected (chains, *spatial, "
-                            f"{model.channels}) for this {model.ndim}-D model")
+            raise EDNNError(
+                f"grids have shape {tuple(grids.shape)}; expected (chains, *spatial, "
+                f"{model.channels}) for this {model.ndim}-D model"
+            )
         if not torch.isfinite(grids).all():
             raise EDNNError("grids contain NaN or infinite values")
         check_spatial_shape(grids.shape[1:-1], model.focus, model.context, "periodic")
@@ -92,30 +94,31 @@ class LocalTileEnergy:
         if any(b > s for b, s in zip(box, self.shape)):
             raise EDNNError(f"box {tuple(box)} is larger than the grid {self.shape}")
         # tiles whose window [k f - c, k f + f + c) meets [o, o + b): k_first = floor((o - c) / f) ...
-        first = torch.div(corners - c, f, rounding_mode="floor")                       # (K, ndim)
+        first = torch.div(corners - c, f, rounding_mode="floor")  # (K, ndim)
         last = torch.div(corners + torch.tensor(box) + c - 1, f, rounding_mode="floor")
         counts = [min(int((last - first)[:, d].max()) + 1, self.tile_counts[d]) for d in range(ndim)]
         pixel_index, tile_index, inside, offset = [], [], [], []
         for d in range(ndim):
             span = torch.arange(counts[d] * f + 2 * c)
-            pixels = first[:, d, None] * f - c + span                                   # (K, W_d)
+            pixels = first[:, d, None] * f - c + span  # (K, W_d)
             pixel_index.append(pixels % self.shape[d])
             tile_index.append((first[:, d, None] + torch.arange(counts[d])) % self.tile_counts[d])
             rel = (pixels - corners[:, d, None]) % self.shape[d]
             inside.append(rel < box[d])
             offset.append(torch.where(rel < box[d], rel, 0))
-        window = self._gather(self.grids, chains, pixel_index)                          # (K, C, *W)
+        window = self._gather(self.grids, chains, pixel_index)  # (K, C, *W)
         replaced = self._gather(patches, torch.arange(len(patches)), offset)
         mask = _outer_and(inside)[:, None]
         window = torch.where(mask, replaced, window)
         with torch.no_grad():  # the window holds exactly the affected tiles with their context
             new = self.model.raw_from_padded(self._input(window), cache_sized=False).double().cpu()  # (K, *k, sums)
         index = self._box_index(chains, tile_index)
-        sums_change = (new - self.outputs[index]).flatten(1, -2).sum(1)                  # (K, sums)
+        sums_change = (new - self.outputs[index]).flatten(1, -2).sum(1)  # (K, sums)
         old_box = self.values(chains, corners, tuple(box))
         intensity_change = (patches - old_box).sum(dim=tuple(range(2, 2 + ndim)))
-        delta = self.model.target.change(self.sums[chains], sums_change, self.intensity[chains], intensity_change,
-                                         math.prod(self.shape))
+        delta = self.model.target.change(
+            self.sums[chains], sums_change, self.intensity[chains], intensity_change, math.prod(self.shape)
+        )
         return Proposal(chains, corners, patches, delta, index, new, sums_change, intensity_change)
 
     def accept(self, proposal: Proposal, accepted: torch.Tensor | None = None) -> None:
@@ -137,8 +140,11 @@ class LocalTileEnergy:
 
     def values(self, chains: torch.Tensor, corners: torch.Tensor, box: tuple[int, ...]) -> torch.Tensor:
         """Current pixels (K, C, *box), float64, of periodic boxes at `corners` (K, ndim) of grids `chains` (K,)."""
-        return self._gather(self.grids, chains, [(corners[:, d, None] + torch.arange(box[d])) % self.shape[d]
-                                                 for d in range(self.model.ndim)])
+        return self._gather(
+            self.grids,
+            chains,
+            [(corners[:, d, None] + torch.arange(box[d])) % self.shape[d] for d in range(self.model.ndim)],
+        )
 
     def recompute(self) -> torch.Tensor:
         """Totals (B,) of the current grids by a full evaluation (for checks)."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,12 +39,22 @@ class EDNN(nn.Module):
     `info`: what the model was trained on (JSON-able).
     """
 
-    def __init__(self, net: nn.Module, focus: int, context: int, *, ndim: int = 2,
-                 channels: int = 1, outputs: int = 1, padding: Padding = "periodic",
-                 scale: Sequence[float] | float = 1.0,
-                 offset_per_site: Sequence[float] | float = 0.0,
-                 targets: Sequence[str] | None = None, info: dict[str, Any] | None = None,
-                 readout: str | None = None):
+    def __init__(
+        self,
+        net: nn.Module,
+        focus: int,
+        context: int,
+        *,
+        ndim: int = 2,
+        channels: int = 1,
+        outputs: int = 1,
+        padding: Padding = "periodic",
+        scale: Sequence[float] | float = 1.0,
+        offset_per_site: Sequence[float] | float = 0.0,
+        targets: Sequence[str] | None = None,
+        info: dict[str, Any] | None = None,
+        readout: str | None = None,
+    ):
         super().__init__()
         check_geometry(focus, context)
         if padding not in ("periodic", "zeros"):
@@ -51,13 +62,15 @@ class EDNN(nn.Module):
         self.net = net
         self.focus, self.context, self.ndim = int(focus), int(context), int(ndim)
         self.channels, self.outputs, self.padding = int(channels), int(outputs), padding
-        self.targets = list(targets) if targets is not None else (
-            ["energy"] if outputs == 1 else [f"y{i}" for i in range(outputs)])
+        self.targets = (
+            list(targets)
+            if targets is not None
+            else (["energy"] if outputs == 1 else [f"y{i}" for i in range(outputs)])
+        )
         if len(self.targets) != self.outputs:
             raise EDNNError(f"{len(self.targets)} target names for {self.outputs} outputs")
         self.info: dict[str, Any] = dict(info or {})
-        self.target = Target(self.outputs, self.channels, scale=scale, offset_per_site=offset_per_site,
-                             readout=readout)
+        self.target = Target(self.outputs, self.channels, scale=scale, offset_per_site=offset_per_site, readout=readout)
 
     @property
     def tile(self) -> int:
@@ -145,8 +158,10 @@ class EDNN(nn.Module):
         if x.ndim == self.ndim + 1 and self.channels == 1:
             x = x[..., None]
         if x.ndim != self.ndim + 2 or x.shape[-1] != self.channels:
-            raise EDNNError(f"input has shape {x.shape}; this {self.ndim}-D model with {self.channels} "
-                            f"channel{'s' * (self.channels > 1)} expects {expect}")
+            raise EDNNError(
+                f"input has shape {x.shape}; this {self.ndim}-D model with {self.channels} "
+                f"channel{'s' * (self.channels > 1)} expects {expect}"
+            )
         if x.shape[0] == 0:
             raise EDNNError("input holds no examples")
         if np.iscomplexobj(x):
@@ -157,8 +172,10 @@ class EDNN(nn.Module):
         known = self.info.get("data", {}).get("input_values")
         if known is not None and not np.isin(x, known).all():
             unseen = np.unique(x[~np.isin(x, known)])
-            raise EDNNError(f"input holds values ({', '.join(f'{v:g}' for v in unseen[:4])}{', …' * (len(unseen) > 4)}) "
-                            f"this model never saw: its training grids held only {', '.join(f'{v:g}' for v in known)}")
+            raise EDNNError(
+                f"input holds values ({', '.join(f'{v:g}' for v in unseen[:4])}{', …' * (len(unseen) > 4)}) "
+                f"this model never saw: its training grids held only {', '.join(f'{v:g}' for v in known)}"
+            )
         return x
 
     def _channels_first(self, x: np.ndarray) -> torch.Tensor:
@@ -180,15 +197,15 @@ class EDNN(nn.Module):
             if tiles_per_example <= budget:
                 step = budget // tiles_per_example
                 for i in range(0, x.shape[0], step):
-                    values = self.tile_outputs(self._channels_first(x[i:i + step]))
+                    values = self.tile_outputs(self._channels_first(x[i : i + step]))
                     yield slice(i, i + step), slice(None), values.double().cpu().numpy()
                 return
             rows = max(1, budget // (tiles_per_example // counts[0]))
             f, c = self.focus, self.context
             for i in range(x.shape[0]):
-                padded = pad(self._channels_first(x[i:i + 1]), self.context, self.padding)
+                padded = pad(self._channels_first(x[i : i + 1]), self.context, self.padding)
                 for r in range(0, counts[0], rows):
-                    band = padded[:, :, r * f:(r + rows) * f + 2 * c]
+                    band = padded[:, :, r * f : (r + rows) * f + 2 * c]
                     yield slice(i, i + 1), slice(r, r + rows), self.raw_from_padded(band).double().cpu().numpy()
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
@@ -204,9 +221,15 @@ class EDNN(nn.Module):
             terms[examples, rows] = values
         focus_shape = [d for s in x.shape[1:-1] for d in (s // self.focus, self.focus)]
         region_intensity = x.reshape(x.shape[0], *focus_shape, self.channels).sum(
-            axis=tuple(range(2, 2 * self.ndim + 1, 2)), dtype=np.float64)
-        per_tile = self.target.tile_contributions(torch.from_numpy(terms), self.focus**self.ndim,
-                                                  torch.from_numpy(region_intensity)).cpu().numpy()
+            axis=tuple(range(2, 2 * self.ndim + 1, 2)), dtype=np.float64
+        )
+        per_tile = (
+            self.target.tile_contributions(
+                torch.from_numpy(terms), self.focus**self.ndim, torch.from_numpy(region_intensity)
+            )
+            .cpu()
+            .numpy()
+        )
         return per_tile[..., 0] if self.outputs == 1 else per_tile
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -66,8 +67,11 @@ def net_parameters(name: str) -> dict[str, inspect.Parameter]:
     if name not in _NETS:
         raise EDNNError(f"unknown tile network {name!r}; known: {', '.join(net_names())}")
     parameters = list(inspect.signature(_NETS[name].__init__).parameters.values())[1:]
-    return {p.name: p for p in parameters
-            if p.name not in GEOMETRY_ARGUMENTS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {
+        p.name: p
+        for p in parameters
+        if p.name not in GEOMETRY_ARGUMENTS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
 def net_options(name: str) -> dict[str, Any]:
@@ -129,8 +133,15 @@ class DenseTileNet(nn.Sequential):
     continuous forces for atoms) the nonlinearity.
     """
 
-    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
-                 hidden: Sequence[int] | None = None, activation: str = "relu"):
+    def __init__(
+        self,
+        tile: int,
+        ndim: int = 2,
+        channels: int = 1,
+        outputs: int = 1,
+        hidden: Sequence[int] | None = None,
+        activation: str = "relu",
+    ):
         hidden = list(hidden) if hidden is not None else [32 * tile**ndim, 64, 64]
         super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs], activation))
 
@@ -149,7 +160,7 @@ class PaperCNN(nn.Module):
         if tile % 8:
             raise EDNNError(f"paper_cnn needs a tile edge divisible by 8, got {tile}")
         conv = _conv(ndim)
-        plan = ([(64, 3, 2)] * 2 + [(16, 4, 1)] * 6 + [(64, 3, 2)] + [(32, 3, 1)] * 4)
+        plan = [(64, 3, 2)] * 2 + [(16, 4, 1)] * 6 + [(64, 3, 2)] + [(32, 3, 1)] * 4
         layers: list[nn.Module] = []
         width = channels
         for filters, kernel, stride in plan:
@@ -173,8 +184,16 @@ class LeanCNN(nn.Module):
     mean over the remaining positions and dense `hidden`, `outputs`.
     """
 
-    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
-                 widths: Sequence[int] = (16, 32, 32, 32), strided: int = 3, hidden: int = 64):
+    def __init__(
+        self,
+        tile: int,
+        ndim: int = 2,
+        channels: int = 1,
+        outputs: int = 1,
+        widths: Sequence[int] = (16, 32, 32, 32),
+        strided: int = 3,
+        hidden: int = 64,
+    ):
         super().__init__()
         conv = _conv(ndim)
         layers: list[nn.Module] = []
@@ -199,8 +218,15 @@ class AtomCNN(nn.Module):
     feature is, so focus and context stay distinguishable — into dense `hidden`, `outputs`.
     """
 
-    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1,
-                 widths: Sequence[int] = (16, 32, 64), hidden: int = 64):
+    def __init__(
+        self,
+        tile: int,
+        ndim: int = 2,
+        channels: int = 1,
+        outputs: int = 1,
+        widths: Sequence[int] = (16, 32, 64),
+        hidden: int = 64,
+    ):
         super().__init__()
         conv = _conv(ndim)
         layers: list[nn.Module] = []
@@ -209,8 +235,9 @@ class AtomCNN(nn.Module):
             layers += [conv(width, filters, 3, stride=2, padding=1), nn.SiLU()]
             width, edge = filters, (edge + 1) // 2
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(width * edge**ndim, hidden), nn.SiLU(),
-                                  nn.Linear(hidden, outputs))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(width * edge**ndim, hidden), nn.SiLU(), nn.Linear(hidden, outputs)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -237,19 +264,34 @@ class LocalDensityNet(nn.Module):
     needs_context = True
     evaluation = DENSITY_OVER_GRID
 
-    def __init__(self, tile: int, ndim: int = 2, channels: int = 1, outputs: int = 1, *, context: int,
-                 widths: Sequence[int] = (32, 64), hidden: int = 128, gain: float = 1 / 16):
+    def __init__(
+        self,
+        tile: int,
+        ndim: int = 2,
+        channels: int = 1,
+        outputs: int = 1,
+        *,
+        context: int,
+        widths: Sequence[int] = (32, 64),
+        hidden: int = 128,
+        gain: float = 1 / 16,
+    ):
         super().__init__()
         focus = tile - 2 * context
         if context < 0 or focus < 1 or focus % self.stride or context % self.stride:
-            raise EDNNError(f"local_density needs focus and context that are multiples of {self.stride}, "
-                            f"got f={focus}, c={context}")
+            raise EDNNError(
+                f"local_density needs focus and context that are multiples of {self.stride}, got f={focus}, c={context}"
+            )
         if len(widths) != 2:
             raise EDNNError(f"local_density takes two widths (the stem's two convolutions), got {list(widths)}")
         conv = _conv(ndim)
         first, width = widths
-        layers: list[nn.Module] = [conv(channels, first, 2, stride=2), nn.SiLU(),
-                                   conv(first, width, 2, stride=2), nn.SiLU()]
+        layers: list[nn.Module] = [
+            conv(channels, first, 2, stride=2),
+            nn.SiLU(),
+            conv(first, width, 2, stride=2),
+            nn.SiLU(),
+        ]
         for _ in range(context // self.stride):
             layers += [conv(width, width, 3), nn.SiLU()]
         layers += [conv(width, hidden, 1), nn.SiLU(), conv(hidden, outputs, 1)]

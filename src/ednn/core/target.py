@@ -31,8 +31,15 @@ class Target(nn.Module):
     (outputs, channels). `readout`: None or the name of an `ednn.core.readout` ('qeq').
     """
 
-    def __init__(self, outputs: int = 1, channels: int = 1, *, scale: Sequence[float] | float = 1.0,
-                 offset_per_site: Sequence[float] | float = 0.0, readout: str | None = None):
+    def __init__(
+        self,
+        outputs: int = 1,
+        channels: int = 1,
+        *,
+        scale: Sequence[float] | float = 1.0,
+        offset_per_site: Sequence[float] | float = 0.0,
+        readout: str | None = None,
+    ):
         super().__init__()
         self.outputs, self.channels = int(outputs), int(channels)
         self.readout = make_readout(readout)
@@ -82,19 +89,29 @@ class Target(nn.Module):
         over grids of `n_sites` pixels with channel sums `intensity` (N, C)."""
         return self.to_physical(self.combine(self._here(sums)), n_sites, intensity)
 
-    def change(self, sums: torch.Tensor, sums_change: torch.Tensor, intensity: torch.Tensor,
-               intensity_change: torch.Tensor, n_sites: int) -> torch.Tensor:
+    def change(
+        self,
+        sums: torch.Tensor,
+        sums_change: torch.Tensor,
+        intensity: torch.Tensor,
+        intensity_change: torch.Tensor,
+        n_sites: int,
+    ) -> torch.Tensor:
         """Change (N,) of the first output's physical total when the summed terms (N, sums) change by
         `sums_change` and the channel sums (N, C) by `intensity_change`; exact differences without a
         readout (no cancellation of two large totals)."""
         if self.readout is None:
-            return self.scale[0] * self._here(sums_change[:, 0]) + self._here(intensity_change) @ \
-                self.offset_per_intensity[0]
+            return (
+                self.scale[0] * self._here(sums_change[:, 0])
+                + self._here(intensity_change) @ self.offset_per_intensity[0]
+            )
         before = self.total(sums, n_sites, intensity)
         after = self.total(sums + sums_change, n_sites, intensity + intensity_change)
         return (after - before)[:, 0]
 
-    def tile_contributions(self, terms: torch.Tensor, region_sites: int, region_intensity: torch.Tensor) -> torch.Tensor:
+    def tile_contributions(
+        self, terms: torch.Tensor, region_sites: int, region_intensity: torch.Tensor
+    ) -> torch.Tensor:
         """Physical contribution (N, *n, outputs), float64, of each tile of N structures: from its
         terms (N, *n, sums), the pixels of one focus region and each region's channel sums
         (N, *n, C). They add up to `total`; with a readout each tile gets its share of the
@@ -102,8 +119,11 @@ class Target(nn.Module):
         terms = self._here(terms)
         if self.readout is not None:
             terms = self.readout.shares(terms, terms.flatten(1, -2).sum(1))
-        return terms * self.scale + self.offset_per_site * region_sites + self._here(region_intensity) @ \
-            self.offset_per_intensity.T
+        return (
+            terms * self.scale
+            + self.offset_per_site * region_sites
+            + self._here(region_intensity) @ self.offset_per_intensity.T
+        )
 
     def _here(self, values: torch.Tensor) -> torch.Tensor:
         return values.to(device=self.scale.device, dtype=torch.float64)

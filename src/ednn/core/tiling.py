@@ -8,7 +8,8 @@ All functions work on channel-first tensors of shape (N, C, *spatial).
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F

@@ -51,15 +51,23 @@ class GiantFile:
                 raise EDNNError(f"{path}: incomplete (its writer stopped before the last bin); make it again")
             missing = [name for name in ("positions", "numbers", "offsets", "cell") if name not in h]
             if missing or "bins" not in h.attrs:
-                raise EDNNError(f"{path}: not an ednn giant structure file (missing "
-                                + (f"dataset {', '.join(missing)})" if missing else "attribute bins)"))
-            self.bins = AtomBins(h["positions"], h["numbers"], h["offsets"][:], h["cell"][:],
-                                 tuple(np.ravel(h.attrs["bins"])), source=str(path))
+                raise EDNNError(
+                    f"{path}: not an ednn giant structure file (missing "
+                    + (f"dataset {', '.join(missing)})" if missing else "attribute bins)")
+                )
+            self.bins = AtomBins(
+                h["positions"],
+                h["numbers"],
+                h["offsets"][:],
+                h["cell"][:],
+                tuple(np.ravel(h.attrs["bins"])),
+                source=str(path),
+            )
         except BaseException:
             h.close()
             raise
 
-    def __enter__(self) -> "GiantFile":
+    def __enter__(self) -> GiantFile:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import h5py
 import numpy as np
@@ -23,8 +23,10 @@ def _read_h5(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], d
         raise EDNNError(f"{path} is not a readable HDF5 file (truncated or corrupt?)") from None
     with handle:
         if not bool(handle.attrs.get("complete", True)):
-            raise EDNNError(f"{path} is incomplete (its generation was interrupted); "
-                            "run the same generation command again to resume it")
+            raise EDNNError(
+                f"{path} is incomplete (its generation was interrupted); "
+                "run the same generation command again to resume it"
+            )
         try:
             return {n: handle[n][()] for n in names if isinstance(handle.get(n), h5py.Dataset)}, dict(handle.attrs)
         except (OSError, RuntimeError):
@@ -63,8 +65,9 @@ def read_datasets(path: str | Path, required: Sequence[str], optional: Sequence[
     return data, attrs
 
 
-def read_grids(path: str | Path, target: str | None = "energy",
-               require_target: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
+def read_grids(
+    path: str | Path, target: str | None = "energy", require_target: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Return (x, targets or None, attributes); targets must be finite."""
     required = ["x", target] if require_target and target else ["x"]
     optional = [target] if target and not require_target else []

@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-
-import torch
 
 from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
@@ -40,10 +39,15 @@ def model_config(model: EDNN) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "net": {"name": name, "config": model.net.config},
-        "focus": model.focus, "context": model.context, "ndim": model.ndim,
-        "channels": model.channels, "outputs": model.outputs, "padding": model.padding,
+        "focus": model.focus,
+        "context": model.context,
+        "ndim": model.ndim,
+        "channels": model.channels,
+        "outputs": model.outputs,
+        "padding": model.padding,
         "targets": model.targets,
-        "scale": model.target.scale.tolist(), "offset_per_site": model.target.offset_per_site.tolist(),
+        "scale": model.target.scale.tolist(),
+        "offset_per_site": model.target.offset_per_site.tolist(),
         "info": model.info,
         "imaging": None if model.imaging is None else model.imaging.to_dict(),
         "readout": None if model.target.readout is None else model.target.readout.name,
@@ -70,8 +74,10 @@ def _check_looks_like_model(path: Path) -> None:
     if not path.is_file():
         raise moved_model_error(path) or EDNNError(f"model file {path} does not exist")
     if path.suffix == ".ckpt":
-        raise EDNNError(f"{path} is a training checkpoint, not a model: the model is the .safetensors file "
-                        "`ednn train` writes when the run ends (`--resume` finishes an interrupted run)")
+        raise EDNNError(
+            f"{path} is a training checkpoint, not a model: the model is the .safetensors file "
+            "`ednn train` writes when the run ends (`--resume` finishes an interrupted run)"
+        )
     with open(path, "rb") as handle:
         head = handle.read(9)
     for signature, kind in _DATA_SIGNATURES.items():
@@ -93,7 +99,7 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (a handle, not a dict)
     except Exception as exc:  # safetensors raises several types for damaged files
         raise EDNNError(f"{path} is not a readable model file (truncated or corrupt?): {exc}".splitlines()[0]) from None
     if _METADATA_KEY not in metadata:
@@ -106,15 +112,26 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
         raise EDNNError(f"{path} has model format {config.get('format')!r}; this ednn reads {FORMAT!r}")
     try:
         net = build_net(config["net"]["name"], **config["net"]["config"])
-        options = dict(ndim=config["ndim"], channels=config["channels"], outputs=config["outputs"],
-                       padding=config["padding"], scale=config["scale"], offset_per_site=config["offset_per_site"],
-                       targets=config["targets"], info=config["info"], readout=config.get("readout"))
+        options = dict(
+            ndim=config["ndim"],
+            channels=config["channels"],
+            outputs=config["outputs"],
+            padding=config["padding"],
+            scale=config["scale"],
+            offset_per_site=config["offset_per_site"],
+            targets=config["targets"],
+            info=config["info"],
+            readout=config.get("readout"),
+        )
         focus, context = config["focus"], config["context"]
     except KeyError as missing:
         raise EDNNError(f"{path} has damaged ednn metadata (no {missing})") from None
     imaging = config.get("imaging")
-    model = EDNN(net, focus, context, **options) if imaging is None else \
-        AtomEDNN(net, focus, context, imaging=imaging, **options)
+    model = (
+        EDNN(net, focus, context, **options)
+        if imaging is None
+        else AtomEDNN(net, focus, context, imaging=imaging, **options)
+    )
     for name in _TARGET_BUFFERS:  # files from before `Target`; the oldest lack offset_per_intensity
         if name in tensors:
             tensors[f"target.{name}"] = tensors.pop(name)
@@ -127,4 +144,3 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
         return model.to(device).eval()
     except (RuntimeError, AssertionError) as exc:  # no such device, or torch built without it
         raise EDNNError(f"cannot load {path} onto device {device!r}: {str(exc).splitlines()[0]}") from None
-

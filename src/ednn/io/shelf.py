@@ -11,11 +11,23 @@ from ednn.core.errors import EDNNError
 MOVED = {
     "hexsheets-gfn1xtb.safetensors": "ablations/hexsheets-gfn1xtb-dense.safetensors",
     "hexsheets-gfn1xtb-qeq-extra.safetensors": "hexsheets-gfn1xtb.safetensors",
-    **{f"{name}.safetensors": f"ablations/{name}.safetensors" for name in (
-        "hexsheets-gfn1xtb-qeq", "hexsheets-gfn1xtb-density", "hexsheets-gfn1xtb-density-wide",
-        "hexsheets-gfn1xtb-mse", "hexsheets-gfn1xtb-fixed-placement", "hexsheets-gfn1xtb-lattice-grid",
-        "hexsheets-gfn1xtb-whole-image", "hexsheets-gfn1xtb-whole-image-fixed-placement",
-        "porous-graphene-rebo-dense", "ising-8x8-f1c2", "ising-8x8-f1c3", "ising-8x8-f1c1-lean")},
+    **{
+        f"{name}.safetensors": f"ablations/{name}.safetensors"
+        for name in (
+            "hexsheets-gfn1xtb-qeq",
+            "hexsheets-gfn1xtb-density",
+            "hexsheets-gfn1xtb-density-wide",
+            "hexsheets-gfn1xtb-mse",
+            "hexsheets-gfn1xtb-fixed-placement",
+            "hexsheets-gfn1xtb-lattice-grid",
+            "hexsheets-gfn1xtb-whole-image",
+            "hexsheets-gfn1xtb-whole-image-fixed-placement",
+            "porous-graphene-rebo-dense",
+            "ising-8x8-f1c2",
+            "ising-8x8-f1c3",
+            "ising-8x8-f1c1-lean",
+        )
+    },
 }
 
 

@@ -19,8 +19,8 @@ the file (readers take N from ``offsets`` and ignore anything past it).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import h5py
 import numpy as np
@@ -39,17 +39,26 @@ def _check_finite(structures: Sequence[Atoms], where: str = "") -> None:
     bad = [k for k, s in enumerate(structures) if not np.isfinite(s.positions).all()]
     if bad:
         count = "1 structure (number" if len(bad) == 1 else f"{len(bad)} structures (first: number"
-        raise EDNNError(f"{where}{count} {bad[0]}) of {len(structures)} {'has' if len(bad) == 1 else 'have'} "
-                        "NaN or infinite positions")
+        raise EDNNError(
+            f"{where}{count} {bad[0]}) of {len(structures)} {'has' if len(bad) == 1 else 'have'} "
+            "NaN or infinite positions"
+        )
 
 
-def _columns(structures: Sequence[Atoms], energies: Sequence[float] | None, groups: Sequence[int] | None,
-             seconds: Sequence[float] | None, failed: Sequence[bool] | None) -> dict[str, np.ndarray]:
+def _columns(
+    structures: Sequence[Atoms],
+    energies: Sequence[float] | None,
+    groups: Sequence[int] | None,
+    seconds: Sequence[float] | None,
+    failed: Sequence[bool] | None,
+) -> dict[str, np.ndarray]:
     """The datasets' rows for `structures` (offsets relative to 0)."""
     open_cells = [k for k, s in enumerate(structures) if not s.pbc[:2].all()]
     if open_cells:
-        raise EDNNError(f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
-                        "and y; structure files hold periodic cells only")
+        raise EDNNError(
+            f"{len(open_cells)} structures (first: number {open_cells[0]}) are not periodic along x "
+            "and y; structure files hold periodic cells only"
+        )
     _check_finite(structures)
     n = len(structures)
 
@@ -76,9 +85,15 @@ _PER_ATOM = ("numbers", "positions")
 _COMPRESSED = (*_PER_ATOM, "offsets", "cell")
 
 
-def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict | None = None,
-                     energies: Sequence[float] | None = None, groups: Sequence[int] | None = None,
-                     extendable: bool = False, decimals: int | None = None) -> Path:
+def write_structures(
+    path: str | Path,
+    structures: Sequence[Atoms],
+    attrs: dict | None = None,
+    energies: Sequence[float] | None = None,
+    groups: Sequence[int] | None = None,
+    extendable: bool = False,
+    decimals: int | None = None,
+) -> Path:
     """Write structures (and, if given, their energies in eV and group numbers) to a new HDF5
     file, atomically. An extendable file may start empty and grows by `append_structures`.
 
@@ -116,9 +131,14 @@ def write_structures(path: str | Path, structures: Sequence[Atoms], attrs: dict 
     return path
 
 
-def append_structures(path: str | Path, structures: Sequence[Atoms], energies: Sequence[float] | None = None,
-                      groups: Sequence[int] | None = None, seconds: Sequence[float] | None = None,
-                      failed: Sequence[bool] | None = None) -> None:
+def append_structures(
+    path: str | Path,
+    structures: Sequence[Atoms],
+    energies: Sequence[float] | None = None,
+    groups: Sequence[int] | None = None,
+    seconds: Sequence[float] | None = None,
+    failed: Sequence[bool] | None = None,
+) -> None:
     """Append structures with their energies (eV), groups, label seconds and failure flags
     to an extendable structure file, and flush; `offsets` is written last."""
     path = Path(path)
@@ -136,7 +156,7 @@ def append_structures(path: str | Path, structures: Sequence[Atoms], energies: S
             f[name][start:] = data
         f.flush()
         f["offsets"].resize(n + len(structures) + 1, axis=0)
-        f["offsets"][n + 1:] = new_offsets[1:]
+        f["offsets"][n + 1 :] = new_offsets[1:]
         f.flush()
 
 
@@ -176,8 +196,11 @@ class StructureFile:
                 self.energy = f["energy"][:n]
                 self.label_seconds = f["label_seconds"][:n]
                 self.failed = f["failed"][:n]
-                self.failure_reason = (np.array([r.decode() for r in f["failure_reason"][:n]], dtype=str)
-                                       if "failure_reason" in f else np.full(n, "", dtype=str))
+                self.failure_reason = (
+                    np.array([r.decode() for r in f["failure_reason"][:n]], dtype=str)
+                    if "failure_reason" in f
+                    else np.full(n, "", dtype=str)
+                )
                 self.group = f["group"][:n] if "group" in f else np.arange(n)
                 self.attrs = dict(f.attrs)
             except (KeyError, OSError, RuntimeError):
@@ -211,14 +234,21 @@ class StructureFile:
         for k in indices:
             lo, hi = self.offsets[k], self.offsets[k + 1]
             atoms = Atoms(numbers=self._numbers[lo:hi], positions=self._positions[lo:hi], cell=self.cell[k], pbc=True)
-            atoms.info.update(kind=str(self.kind[k]), energy=float(self.energy[k]), index=int(k),
-                              group=int(self.group[k]))
+            atoms.info.update(
+                kind=str(self.kind[k]), energy=float(self.energy[k]), index=int(k), group=int(self.group[k])
+            )
             out.append(atoms)
         return out
 
 
-def store_labels(path: str | Path, indices: Sequence[int], energies: Sequence[float],
-                 seconds: Sequence[float], failed: Sequence[bool], reasons: Sequence[str] | None = None) -> None:
+def store_labels(
+    path: str | Path,
+    indices: Sequence[int],
+    energies: Sequence[float],
+    seconds: Sequence[float],
+    failed: Sequence[bool],
+    reasons: Sequence[str] | None = None,
+) -> None:
     """Write reference energies (eV), label times (s), failure flags and (if given) failure
     reasons ('' for none) of some structures, and flush."""
     order = np.argsort(indices)
@@ -230,8 +260,9 @@ def store_labels(path: str | Path, indices: Sequence[int], energies: Sequence[fl
         if reasons is not None and (any(reasons) or "failure_reason" in f):
             if "failure_reason" not in f:  # files written before reasons were kept, and new ones
                 energy = f["energy"]
-                f.create_dataset("failure_reason", shape=energy.shape, maxshape=energy.maxshape,
-                                 chunks=energy.chunks, dtype=_STRING)
+                f.create_dataset(
+                    "failure_reason", shape=energy.shape, maxshape=energy.maxshape, chunks=energy.chunks, dtype=_STRING
+                )
             f["failure_reason"][idx] = np.asarray(reasons, dtype=object)[order]
         f.flush()
 
@@ -266,8 +297,9 @@ def _energy_of(atoms: Atoms) -> float | None:
     return None
 
 
-def read_structures(path: str | Path, require_energy: bool = False, frames: str = ":"
-                    ) -> tuple[list[Atoms], np.ndarray | None]:
+def read_structures(
+    path: str | Path, require_energy: bool = False, frames: str = ":"
+) -> tuple[list[Atoms], np.ndarray | None]:
     """Structures and their energies (eV; None if the file has none) from an ednn structure
     file (without the structures whose labelling failed) or any file ASE can read (extxyz,
     ASE database, VASP OUTCAR, POSCAR, trajectories, ...); `frames` picks some of the
@@ -295,8 +327,9 @@ def read_structures(path: str | Path, require_energy: bool = False, frames: str 
             raise EDNNError(f"{path} holds no structures")
         _check_finite(structures, f"{path}: ")  # first: ASE drops the energy of a structure with NaN positions
         found = [_energy_of(s) for s in structures]
-        energies = None if all(e is None for e in found) else np.array(
-            [np.nan if e is None else e for e in found], np.float64)
+        energies = (
+            None if all(e is None for e in found) else np.array([np.nan if e is None else e for e in found], np.float64)
+        )
     if require_energy:
         if energies is None:
             raise EDNNError(f"{path} has no energies: label it (ednn label) or give a file with energies")

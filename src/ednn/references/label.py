@@ -11,17 +11,17 @@ from __future__ import annotations
 import importlib
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable
 
 import h5py
 import numpy as np
 from tqdm import tqdm
 
-from ednn.io.structures import StructureFile, store_labels
-from ednn.io.run_record import check_resume
 from ednn.core.errors import EDNNError
+from ednn.io.run_record import check_resume
+from ednn.io.structures import StructureFile, store_labels
 from ednn.references.workers import finished_batches
 
 METHODS = ("gfn1-xtb", "gfn2-xtb", "tersoff-bcn")
@@ -46,7 +46,8 @@ def make_calculator(method: str):
             from matscipy.calculators.manybody import Manybody
             from matscipy.calculators.manybody.explicit_forms import TersoffBrenner
             from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
-                Matsunaga_Fisher_Matsubara_Jpn_J_Appl_Phys_39_48_B_C_N as parameters)
+                Matsunaga_Fisher_Matsubara_Jpn_J_Appl_Phys_39_48_B_C_N as parameters,
+            )
         except ImportError:
             raise EDNNError("Tersoff–Brenner labels need matscipy: pip install 'ednn[atoms]'") from None
         # matscipy's np.power(..., where=...) warns about memory that its np.where then discards
@@ -63,11 +64,14 @@ def make_calculator(method: str):
         except Exception as exc:
             raise EDNNError(f"calculator factory {method!r} raised {describe(exc)}") from None
         if not callable(getattr(calculator, "get_potential_energy", None)):
-            raise EDNNError(f"calculator factory {method!r} returned {type(calculator).__name__}, "
-                            "not an ASE calculator")
+            raise EDNNError(
+                f"calculator factory {method!r} returned {type(calculator).__name__}, not an ASE calculator"
+            )
         return calculator
-    raise EDNNError(f"unknown reference method {method!r}; choose one of {', '.join(METHODS)} "
-                    "or give an ASE calculator factory as 'module:callable'")
+    raise EDNNError(
+        f"unknown reference method {method!r}; choose one of {', '.join(METHODS)} "
+        "or give an ASE calculator factory as 'module:callable'"
+    )
 
 
 def describe(exc: BaseException) -> str:
@@ -102,9 +106,16 @@ def _label_one(item: tuple[int, object]) -> tuple[int, float, float, bool, str]:
     return index, energy, time.perf_counter() - start, failed, reason
 
 
-def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
-               progress: bool = True, flush_seconds: float = 1.0,
-               on_label: Callable[[int], None] | None = None, command: str = "") -> StructureFile:
+def label_file(
+    path: str | Path,
+    method: str = "gfn1-xtb",
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    flush_seconds: float = 1.0,
+    on_label: Callable[[int], None] | None = None,
+    command: str = "",
+) -> StructureFile:
     """Label every structure of `path` that has no energy yet (resumable), return the file.
 
     Energies in eV; the wall seconds of each calculation go to `label_seconds`. Structures
@@ -116,17 +127,29 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
     """
     path = Path(path)
     if path.suffix not in (".h5", ".hdf5"):
-        raise EDNNError(f"{path} is not an ednn structure file (.h5); make one with `ednn sheets generate` "
-                        "or `ednn import`")
+        raise EDNNError(
+            f"{path} is not an ednn structure file (.h5); make one with `ednn sheets generate` or `ednn import`"
+        )
     data = StructureFile(path)
     if data.attrs.get("energy_method") is not None and data.labelled.any():
-        check_resume(data.attrs, {"energy_method": method}, f"{path} is labelled",
-                     "use a copy of the unlabelled file for another method", {"energy_method": ("energy method", "")})
+        check_resume(
+            data.attrs,
+            {"energy_method": method},
+            f"{path} is labelled",
+            "use a copy of the unlabelled file for another method",
+            {"energy_method": ("energy method", "")},
+        )
     make_calculator(method)  # fail early, in this process, if the method is unusable
     if data.failed.any() and not data.labelled.any():
         retry = np.flatnonzero(data.failed)
-        store_labels(path, retry, np.full(len(retry), np.nan), np.full(len(retry), np.nan),
-                     np.zeros(len(retry), bool), [""] * len(retry))
+        store_labels(
+            path,
+            retry,
+            np.full(len(retry), np.nan),
+            np.full(len(retry), np.nan),
+            np.zeros(len(retry), bool),
+            [""] * len(retry),
+        )
         data = StructureFile(path)
     todo = np.flatnonzero(~data.labelled & ~data.failed)
     if len(todo) == 0:
@@ -145,11 +168,22 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
             saved += len(pending)
             pending.clear()
 
-    with tqdm(total=len(data), initial=len(data) - len(todo), unit="structure",
-              desc=f"{method} {path.name}", disable=not progress) as bar:
+    with tqdm(
+        total=len(data),
+        initial=len(data) - len(todo),
+        unit="structure",
+        desc=f"{method} {path.name}",
+        disable=not progress,
+    ) as bar:
         try:
-            with finished_batches(_label_one, zip(map(int, todo), data.structures(todo)), workers,
-                                  timeout=flush_seconds, initializer=_init_worker, initargs=(method,)) as batches:
+            with finished_batches(
+                _label_one,
+                zip(map(int, todo), data.structures(todo)),
+                workers,
+                timeout=flush_seconds,
+                initializer=_init_worker,
+                initargs=(method,),
+            ) as batches:
                 for batch in batches:
                     for result in batch:
                         pending.append(result)
@@ -158,12 +192,16 @@ def label_file(path: str | Path, method: str = "gfn1-xtb", *, workers: int = 1,
                             on_label(result[0])
                     flush()
         except BrokenProcessPool:
-            raise EDNNError(f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + saved + len(pending)} "
-                            f"labels are saved; run the same command again to go on") from None
+            raise EDNNError(
+                f"a labelling worker died (out of memory or crashed); {len(data) - len(todo) + saved + len(pending)} "
+                f"labels are saved; run the same command again to go on"
+            ) from None
         finally:
             flush()
     data = StructureFile(path)
     if data.failed.any() and not data.labelled.any():
-        raise EDNNError(f"{path}: all {int(data.failed.sum())} structures failed with {method!r} "
-                        f"({first_failure(data)}); fix the method or choose another and run again")
+        raise EDNNError(
+            f"{path}: all {int(data.failed.sum())} structures failed with {method!r} "
+            f"({first_failure(data)}); fix the method or choose another and run again"
+        )
     return data

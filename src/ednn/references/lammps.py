@@ -184,8 +184,17 @@ run 0
 """
 
 
-def planar_md(atoms: Atoms, *, frames: int, every: int, equilibration: int, seed: int,
-              temperature_K: float = 1000.0, timestep_fs: float = 0.5, tdamp_fs: float = 100.0) -> MDFrames:
+def planar_md(
+    atoms: Atoms,
+    *,
+    frames: int,
+    every: int,
+    equilibration: int,
+    seed: int,
+    temperature_K: float = 1000.0,
+    timestep_fs: float = 0.5,
+    tdamp_fs: float = 100.0,
+) -> MDFrames:
     """Nosé–Hoover MD of a carbon sheet in its xy plane: `equilibration` steps, then `frames`
     frames every `every` steps (timestep_fs each, thermostat damping time tdamp_fs).
 
@@ -207,8 +216,9 @@ def planar_md(atoms: Atoms, *, frames: int, every: int, equilibration: int, seed
     try:
         _prepare(lmp)
         _place(lmp, atoms)
-        lmp.commands_string(_MD.format(timestep_ps=timestep_fs / 1000, temperature=temperature_K, seed=seed,
-                                       tdamp_ps=tdamp_fs / 1000))
+        lmp.commands_string(
+            _MD.format(timestep_ps=timestep_fs / 1000, temperature=temperature_K, seed=seed, tdamp_ps=tdamp_fs / 1000)
+        )
         if equilibration:
             lmp.command(f"run {equilibration} pre no post no")
         positions = np.empty((frames, len(atoms), 3))

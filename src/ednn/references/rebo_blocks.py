@@ -18,9 +18,9 @@ import numpy as np
 from ase import Atoms
 from tqdm import tqdm
 
-from ednn.references.lammps import Rebo
-from ednn.core.errors import EDNNError
 from ednn.atoms.bins import AtomBins
+from ednn.core.errors import EDNNError
+from ednn.references.lammps import Rebo
 
 HALO = 10.0
 """Å of surroundings evaluated with each block (per-atom energies converge within ~6 Å)."""
@@ -34,14 +34,19 @@ def rebo_block_energy(bins: AtomBins, *, block: float = 200.0, halo: float = HAL
         raise EDNNError(f"a halo below 6 Å cuts REBO's bond-order reach; got {halo}")
     lengths = np.array(bins.lengths)
     if halo >= lengths.min():
-        raise EDNNError(f"the sheet ({lengths[0]:.1f} × {lengths[1]:.1f} Å) is narrower than the {halo} Å halo; "
-                        "evaluate it whole")
+        raise EDNNError(
+            f"the sheet ({lengths[0]:.1f} × {lengths[1]:.1f} Å) is narrower than the {halo} Å halo; evaluate it whole"
+        )
     counts = [max(1, math.floor(length / block)) for length in lengths]
     edges = [np.linspace(0.0, length, n + 1) for length, n in zip(lengths, counts)]
     energies = []
     with Rebo() as rebo:
-        for i, j in tqdm([(i, j) for i in range(counts[0]) for j in range(counts[1])], desc="REBO blocks",
-                         unit="block", disable=not progress):
+        for i, j in tqdm(
+            [(i, j) for i in range(counts[0]) for j in range(counts[1])],
+            desc="REBO blocks",
+            unit="block",
+            disable=not progress,
+        ):
             low, high = np.array([edges[0][i], edges[1][j]]), np.array([edges[0][i + 1], edges[1][j + 1]])
             positions, numbers = bins.region(low - halo, high + halo)
             wrapped = np.mod(positions[:, :2], lengths)
@@ -55,8 +60,12 @@ def rebo_block_energy(bins: AtomBins, *, block: float = 200.0, halo: float = HAL
                 continue
             origin = low - halo - GAP
             box = high - low + 2 * (halo + GAP)
-            atoms = Atoms(numbers=numbers, positions=np.column_stack([xy - origin, z]),
-                          cell=[box[0], box[1], bins.cell[2, 2]], pbc=True)
+            atoms = Atoms(
+                numbers=numbers,
+                positions=np.column_stack([xy - origin, z]),
+                cell=[box[0], box[1], bins.cell[2, 2]],
+                pbc=True,
+            )
             per_atom = rebo.evaluate(atoms)[1]
             energies.append(math.fsum(per_atom[core]))
     return math.fsum(energies)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
 
 
 @contextmanager
-def finished_batches(function: Callable, tasks: Iterable, workers: int, *, timeout: float | None = None,
-                     initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[Iterator[list]]:
+def finished_batches(
+    function: Callable,
+    tasks: Iterable,
+    workers: int,
+    *,
+    timeout: float | None = None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+) -> Iterator[Iterator[list]]:
     """Run `function` on every task in `workers` spawned processes (OMP_NUM_THREADS=1 there).
 
     Yields an iterator of lists of results, each list what finished since the last one
@@ -26,8 +33,9 @@ def finished_batches(function: Callable, tasks: Iterable, workers: int, *, timeo
     threads = os.environ.get("OMP_NUM_THREADS")
     finished = False
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers, which start at the first submit
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=initializer, initargs=initargs)
+    executor = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs
+    )
     try:
         running = {executor.submit(function, task) for task in tasks}
         _restore(threads)

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ednn.core.errors import EDNNError
-from ednn.atoms.model import AtomEDNN
-from ednn.io.giant import GiantFile
 from ednn.atoms.blocks import DEFAULT_BLOCK_PIXELS, BlockPlan, assemble, block_partial, plan_blocks
+from ednn.atoms.model import AtomEDNN
+from ednn.core.errors import EDNNError
+from ednn.io.giant import GiantFile
 
 TASK_RETRIES = 3
 _open_files: dict[str, GiantFile] = {}
@@ -44,8 +44,9 @@ def _run_blocks(client, model: AtomEDNN, path: str, plan: BlockPlan, progress: b
     with tqdm(total=len(plan), unit="block", disable=not progress, desc="blocks") as bar:
         for _ in range(TASK_RETRIES + 1):
             shared_model = client.scatter(model, broadcast=True, hash=False)
-            futures = client.map(_block_task, pending, model=shared_model, path=path, plan=plan,
-                                 retries=TASK_RETRIES, pure=False)
+            futures = client.map(
+                _block_task, pending, model=shared_model, path=path, plan=plan, retries=TASK_RETRIES, pure=False
+            )
             block_of = {future.key: block for future, block in zip(futures, pending)}
             failed = []
             for future in as_completed(futures):
@@ -103,7 +104,9 @@ def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise EDNNError("Dask is not installed: pip install 'ednn[scale]' (or run without --workers/--scheduler)") from None
+        raise EDNNError(
+            "Dask is not installed: pip install 'ednn[scale]' (or run without --workers/--scheduler)"
+        ) from None
     if scheduler is not None:
         try:
             _probe_scheduler(scheduler, connect_timeout)
@@ -115,14 +118,23 @@ def _client(workers: int | None, scheduler: str | None, connect_timeout: float):
             raise EDNNError(f"cannot reach a Dask scheduler at {scheduler}: {reason}") from None
     if workers is not None and workers < 1:
         raise EDNNError(f"need at least one Dask worker, got {workers}")
-    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+    cluster = LocalCluster(
+        n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
     return Client(cluster)
 
 
-def dask_energy(model: AtomEDNN, path: str | Path, *, workers: int | None = None, scheduler: str | None = None,
-                block_pixels: int = DEFAULT_BLOCK_PIXELS, progress: bool = True, client=None,
-                connect_timeout: float = 10.0) -> float:
+def dask_energy(
+    model: AtomEDNN,
+    path: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    block_pixels: int = DEFAULT_BLOCK_PIXELS,
+    progress: bool = True,
+    client=None,
+    connect_timeout: float = 10.0,
+) -> float:
     """Total energy (eV) of the structure in a giant-structure file, its blocks run as Dask tasks.
 
     client: an existing `dask.distributed.Client` (left open); otherwise one is made from

@@ -10,8 +10,9 @@ description, and a resume with other settings (or from another starting structur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from ase import Atoms, units
@@ -21,12 +22,17 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary
 from tqdm import tqdm
 
-from ednn.io.run_record import check_resume, structure_difference
 from ednn.core.errors import EDNNError
+from ednn.io.run_record import check_resume, structure_difference
 
 FORMAT = "ednn-md-v1"
-SETTINGS = {"temperature_K": ("temperature", "K"), "timestep_fs": ("time step", "fs"),
-            "friction_per_fs": ("friction", "/fs"), "seed": ("seed", ""), "calculator": ("calculator", "")}
+SETTINGS = {
+    "temperature_K": ("temperature", "K"),
+    "timestep_fs": ("time step", "fs"),
+    "friction_per_fs": ("friction", "/fs"),
+    "seed": ("seed", ""),
+    "calculator": ("calculator", ""),
+}
 """The stored settings of a run: key -> (name, unit) in messages. Only `steps` may change on resume."""
 RUNAWAY_FACTOR = 10.0
 RUNAWAY_FLOOR_K = 10_000.0
@@ -66,10 +72,18 @@ def _resume_point(trajectory: Path, settings: dict[str, Any], start: Atoms) -> t
     except Exception as exc:  # ASE raises various errors for foreign or corrupt files
         raise EDNNError(f"{trajectory}: cannot continue from this trajectory ({exc})") from None
     if stored.get("format") != FORMAT:
-        raise EDNNError(f"{trajectory} holds no ednn MD settings (written by another program or an older ednn); "
-                        "use another output file")
-    check_resume(stored, settings, f"{trajectory} was run", "use another output file or the same settings",
-                 SETTINGS, also=[structure_difference(first, start)])
+        raise EDNNError(
+            f"{trajectory} holds no ednn MD settings (written by another program or an older ednn); "
+            "use another output file"
+        )
+    check_resume(
+        stored,
+        settings,
+        f"{trajectory} was run",
+        "use another output file or the same settings",
+        SETTINGS,
+        also=[structure_difference(first, start)],
+    )
     return last, n
 
 
@@ -115,9 +129,13 @@ def run_planar_md(
     """
     _check(temperature_K, timestep_fs, steps, friction_per_fs)
     trajectory = Path(trajectory)
-    settings = {"temperature_K": float(temperature_K), "timestep_fs": float(timestep_fs),
-                "friction_per_fs": float(friction_per_fs), "seed": int(seed),
-                "calculator": calculator_name or getattr(calculator, "identity", None) or type(calculator).__name__}
+    settings = {
+        "temperature_K": float(temperature_K),
+        "timestep_fs": float(timestep_fs),
+        "friction_per_fs": float(friction_per_fs),
+        "seed": int(seed),
+        "calculator": calculator_name or getattr(calculator, "identity", None) or type(calculator).__name__,
+    }
     last, done = _resume_point(trajectory, settings, atoms)
     if done > steps:
         return 0, done - 1
@@ -136,12 +154,19 @@ def run_planar_md(
     if reason := _unstable(atoms, limit_K):
         raise EDNNError(f"cannot start MD from this structure: {reason}")
     rng = np.random.default_rng([seed, done])
-    dynamics = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
-                        friction=friction_per_fs / units.fs, fixcm=False, rng=rng)
+    dynamics = Langevin(
+        atoms,
+        timestep=timestep_fs * units.fs,
+        temperature_K=temperature_K,
+        friction=friction_per_fs / units.fs,
+        fixcm=False,
+        rng=rng,
+    )
     skip_first = done > 0  # ASE calls observers before the first step too: that frame is stored
-    with Trajectory(str(trajectory), "a", atoms) as out, \
-            tqdm(total=steps, initial=max(done - 1, 0), unit="step", disable=not progress,
-                 desc="MD") as bar:
+    with (
+        Trajectory(str(trajectory), "a", atoms) as out,
+        tqdm(total=steps, initial=max(done - 1, 0), unit="step", disable=not progress, desc="MD") as bar,
+    ):
         out.set_description({"format": FORMAT, **settings})  # written with frame 0 only
 
         def write() -> None:
@@ -155,14 +180,18 @@ def run_planar_md(
                 on_frame(atoms)
             out.write()
             bar.update(1 if len(out) > 1 else 0)
+
         dynamics.attach(write, interval=1)
         try:
             dynamics.run(steps + 1 - max(done, 1))
         except _Unstable as exc:
-            raise EDNNError(f"MD became unstable at step {len(out)}: {exc}; frames up to step {len(out) - 1} are "
-                            f"kept in {trajectory}; start a new trajectory with a time step below {timestep_fs:g} fs "
-                            "(--timestep)") from None
+            raise EDNNError(
+                f"MD became unstable at step {len(out)}: {exc}; frames up to step {len(out) - 1} are "
+                f"kept in {trajectory}; start a new trajectory with a time step below {timestep_fs:g} fs "
+                "(--timestep)"
+            ) from None
         except EDNNError as exc:  # the calculator refusing a structure, or on_frame
-            raise EDNNError(f"MD stopped at step {len(out)}: {exc}; frames up to step {len(out) - 1} are kept in "
-                            f"{trajectory}") from None
+            raise EDNNError(
+                f"MD stopped at step {len(out)}: {exc}; frames up to step {len(out) - 1} are kept in {trajectory}"
+            ) from None
     return steps + 1 - max(done, 1), steps

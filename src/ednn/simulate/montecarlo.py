@@ -22,20 +22,26 @@ from ase import Atoms, units
 from tqdm import tqdm
 
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
-from ednn.io.run_record import check_resume, structure_difference
 from ednn.core.errors import EDNNError
 from ednn.core.local import LocalTileEnergy
 from ednn.core.model import EDNN
+from ednn.io.run_record import check_resume, structure_difference
 
 MAX_STEP = 0.5
 """Largest single-atom move in Å per component: more than a third of a C–C bond."""
 TUNE_EVERY = 100
 """Steps between step-size adjustments during equilibration."""
 FORMAT = "ednn-mc-v1"
-SETTINGS = {"temperature_K": ("temperature", "K"), "chains": ("chains", ""), "seed": ("seed", ""),
-            "equilibration": ("equilibration", "steps"),
-            "sample_every": ("sample interval", "steps"), "target_acceptance": ("target acceptance", ""),
-            "natoms": ("atoms", ""), "model": ("model", "")}
+SETTINGS = {
+    "temperature_K": ("temperature", "K"),
+    "chains": ("chains", ""),
+    "seed": ("seed", ""),
+    "equilibration": ("equilibration", "steps"),
+    "sample_every": ("sample interval", "steps"),
+    "target_acceptance": ("target acceptance", ""),
+    "natoms": ("atoms", ""),
+    "model": ("model", ""),
+}
 """The stored settings of a run: key -> (name, unit) in messages. Only `steps` may change on resume."""
 
 
@@ -56,8 +62,16 @@ class AtomMetropolis:
     with the positions by local updates.
     """
 
-    def __init__(self, model: EDNN, atoms: Atoms, chains: int, temperature_K: float, step: float,
-                 rng: np.random.Generator, positions: np.ndarray | None = None):
+    def __init__(
+        self,
+        model: EDNN,
+        atoms: Atoms,
+        chains: int,
+        temperature_K: float,
+        step: float,
+        rng: np.random.Generator,
+        positions: np.ndarray | None = None,
+    ):
         if model.imaging is None:
             raise EDNNError("this model was trained on grids, not atoms: it cannot drive Monte Carlo of atoms")
         _check(temperature_K, step, chains)
@@ -71,7 +85,8 @@ class AtomMetropolis:
         self.cell = atoms.cell.array.copy()
         elements = imaging.elements if imaging.per_element else None
         self.weights, self.channel, self.nchannels = channel_weights(
-            torch.as_tensor(self.numbers), elements, torch.float64)
+            torch.as_tensor(self.numbers), elements, torch.float64
+        )
         start = atoms.positions[:, :2] if positions is None else np.asarray(positions, dtype=np.float64)
         self.positions = np.broadcast_to(start % self.lengths, (chains, len(atoms), 2)).copy()
         self.temperature_K = float(temperature_K)
@@ -82,8 +97,15 @@ class AtomMetropolis:
         self.energy = LocalTileEnergy(model, grids)
 
     def _render(self, xy: np.ndarray) -> torch.Tensor:
-        return render(xy, self.numbers, tuple(self.lengths), self.shape, gamma=self.imaging.gamma,
-                      elements=self.imaging.elements if self.imaging.per_element else None, dtype=torch.float64)
+        return render(
+            xy,
+            self.numbers,
+            tuple(self.lengths),
+            self.shape,
+            gamma=self.imaging.gamma,
+            elements=self.imaging.elements if self.imaging.per_element else None,
+            dtype=torch.float64,
+        )
 
     @property
     def energies(self) -> np.ndarray:
@@ -105,11 +127,15 @@ class AtomMetropolis:
         corners = torch.as_tensor(np.floor(old / self.pixel).astype(np.int64) - reach)
         weights, channel = self.weights[moved], self.channel[moved]
         rows_t = torch.as_tensor(rows)
-        patch = (self.energy.values(rows_t, corners, box)
-                 - single_atom_boxes(torch.as_tensor(old), weights, channel, self.nchannels, self.pixel, corners,
-                                     box, self.imaging.gamma)
-                 + single_atom_boxes(torch.as_tensor(new), weights, channel, self.nchannels, self.pixel, corners,
-                                     box, self.imaging.gamma))
+        patch = (
+            self.energy.values(rows_t, corners, box)
+            - single_atom_boxes(
+                torch.as_tensor(old), weights, channel, self.nchannels, self.pixel, corners, box, self.imaging.gamma
+            )
+            + single_atom_boxes(
+                torch.as_tensor(new), weights, channel, self.nchannels, self.pixel, corners, box, self.imaging.gamma
+            )
+        )
         proposal = self.energy.propose(rows_t, corners, patch)
         delta = proposal.delta.numpy()
         accepted = self.rng.random(chains) < np.exp(-self.beta * np.maximum(delta, 0.0))
@@ -119,8 +145,10 @@ class AtomMetropolis:
 
     def structures(self) -> list[Atoms]:
         """The chains' current structures (z as in the starting structure)."""
-        return [Atoms(numbers=self.numbers, positions=np.column_stack([xy, self.z]), cell=self.cell, pbc=True)
-                for xy in self.positions]
+        return [
+            Atoms(numbers=self.numbers, positions=np.column_stack([xy, self.z]), cell=self.cell, pbc=True)
+            for xy in self.positions
+        ]
 
 
 def _rng_to_text(rng: np.random.Generator) -> str:
@@ -167,15 +195,29 @@ def run_atom_mc(
     sample_every = len(atoms) if sample_every is None else sample_every
     if sample_every < 1:
         raise EDNNError(f"sample interval must be >= 1 step, got {sample_every}")
-    settings = {"format": FORMAT, "temperature_K": float(temperature_K), "chains": chains, "seed": seed,
-                "equilibration": equilibration, "sample_every": sample_every,
-                "target_acceptance": float(target_acceptance), "natoms": len(atoms),
-                "model": model.identity()}
+    settings = {
+        "format": FORMAT,
+        "temperature_K": float(temperature_K),
+        "chains": chains,
+        "seed": seed,
+        "equilibration": equilibration,
+        "sample_every": sample_every,
+        "target_acceptance": float(target_acceptance),
+        "natoms": len(atoms),
+        "model": model.identity(),
+    }
     with _open_samples(Path(out), settings, atoms) as samples:
         if len(samples["step"]):
             done = int(samples["step"][-1])
-            mc = AtomMetropolis(model, atoms, chains, temperature_K, float(samples["step_size"][-1]),
-                                _rng_from_text(samples.attrs["rng_state"]), positions=samples["positions"][-1])
+            mc = AtomMetropolis(
+                model,
+                atoms,
+                chains,
+                temperature_K,
+                float(samples["step_size"][-1]),
+                _rng_from_text(samples.attrs["rng_state"]),
+                positions=samples["positions"][-1],
+            )
         else:
             done = 0
             mc = AtomMetropolis(model, atoms, chains, temperature_K, step, np.random.default_rng(seed))
@@ -216,12 +258,22 @@ def _open_samples(path: Path, settings: dict, atoms: Atoms) -> h5py.File:
         start = None
         if samples.attrs["natoms"] == len(atoms):
             xy = samples["positions"][0, 0] if len(samples["step"]) else atoms.positions[:, :2]
-            first = Atoms(numbers=samples["numbers"][:], positions=np.column_stack([xy, samples["z"][:]]),
-                          cell=samples["cell"][:], pbc=True)
+            first = Atoms(
+                numbers=samples["numbers"][:],
+                positions=np.column_stack([xy, samples["z"][:]]),
+                cell=samples["cell"][:],
+                pbc=True,
+            )
             start = structure_difference(first, atoms)
         try:
-            check_resume(samples.attrs, settings, f"{path} holds an MC run", "choose a new file or the same settings",
-                         SETTINGS, also=[start])
+            check_resume(
+                samples.attrs,
+                settings,
+                f"{path} holds an MC run",
+                "choose a new file or the same settings",
+                SETTINGS,
+                also=[start],
+            )
         except EDNNError:
             samples.close()
             raise
@@ -242,8 +294,13 @@ def _open_samples(path: Path, settings: dict, atoms: Atoms) -> h5py.File:
 
 def _append(samples: h5py.File, step: int, mc: AtomMetropolis, acceptance: float) -> None:
     k = len(samples["step"])
-    values = {"positions": mc.positions, "energy": mc.energies, "step_size": mc.step_size,
-              "acceptance": acceptance, "step": step}
+    values = {
+        "positions": mc.positions,
+        "energy": mc.energies,
+        "step_size": mc.step_size,
+        "acceptance": acceptance,
+        "step": step,
+    }
     for name, value in values.items():
         samples[name].resize(k + 1, axis=0)
         samples[name][k] = value
@@ -257,6 +314,9 @@ def read_samples(path: Path, *, production_only: bool = True) -> tuple[list[Atom
         keep = samples["step"][:] > (samples.attrs["equilibration"] if production_only else -1)
         positions, energy = samples["positions"][keep], samples["energy"][keep]
         numbers, cell, z = samples["numbers"][:], samples["cell"][:], samples["z"][:]
-    structures = [Atoms(numbers=numbers, positions=np.column_stack([xy, z]), cell=cell, pbc=True)
-                  for frame in positions for xy in frame]
+    structures = [
+        Atoms(numbers=numbers, positions=np.column_stack([xy, z]), cell=cell, pbc=True)
+        for frame in positions
+        for xy in frame
+    ]
     return structures, energy.reshape(-1)

@@ -27,12 +27,12 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 from tqdm import tqdm
 
-from ednn.references.lammps import MDFrames, new_lammps, planar_md
-from ednn.systems.sheets import _periodic_distance, honeycomb
-from ednn.io.structures import StructureFile, append_structures, update_attrs, write_structures
-from ednn.io.run_record import check_resume
 from ednn.core.errors import EDNNError
+from ednn.io.run_record import check_resume
+from ednn.io.structures import StructureFile, append_structures, update_attrs, write_structures
+from ednn.references.lammps import MDFrames, new_lammps, planar_md
 from ednn.references.workers import finished_batches
+from ednn.systems.sheets import _periodic_distance, honeycomb
 
 LATTICE_A = 2.46
 """Graphene lattice constant in Å (C–C bond 1.420 Å)."""
@@ -102,9 +102,16 @@ def _simulate(task: tuple) -> tuple[int, Atoms, MDFrames | None, float]:
     start = time.perf_counter()
     atoms = starting_geometry(cells, seed, index)
     try:
-        md = planar_md(atoms, frames=frames, every=every, equilibration=equilibration,
-                       seed=md_seed(cells, seed, index), temperature_K=TEMPERATURE_K,
-                       timestep_fs=TIMESTEP_FS, tdamp_fs=TDAMP_FS)
+        md = planar_md(
+            atoms,
+            frames=frames,
+            every=every,
+            equilibration=equilibration,
+            seed=md_seed(cells, seed, index),
+            temperature_K=TEMPERATURE_K,
+            timestep_fs=TIMESTEP_FS,
+            tdamp_fs=TDAMP_FS,
+        )
     except Exception:  # LAMMPS refused or lost atoms: the geometry is stored as failed
         md = None
     return index, atoms, md, time.perf_counter() - start
@@ -123,9 +130,19 @@ def _append(path: Path, index: int, atoms: Atoms, md: MDFrames | None, seconds: 
     append_structures(path, structures, md.energies, [index] * n, [seconds / n] * n)
 
 
-def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: int, seed: int,
-                         cells: tuple[int, int] = CELLS, equilibration: int = EQUILIBRATION,
-                         workers: int = 1, progress: bool = True, command: str = "") -> StructureFile:
+def generate_porous_file(
+    path: str | Path,
+    *,
+    starts: int,
+    frames: int,
+    every: int,
+    seed: int,
+    cells: tuple[int, int] = CELLS,
+    equilibration: int = EQUILIBRATION,
+    workers: int = 1,
+    progress: bool = True,
+    command: str = "",
+) -> StructureFile:
     """Make (or complete) a structure file of REBO-labelled MD frames from starting geometries
     0..starts-1; return it. Frames of one geometry share `group` = its index; each frame's
     `label_seconds` is its geometry's wall seconds (starting geometry and MD) over `frames`.
@@ -135,8 +152,14 @@ def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: i
     path = Path(path)
     if path.suffix not in (".h5", ".hdf5"):
         raise EDNNError(f"{path}: the file name must end in .h5 or .hdf5")
-    for name, value, low in (("starts", starts, 1), ("frames", frames, 1), ("every", every, 1),
-                             ("equilibration", equilibration, 0), ("seed", seed, 0), ("workers", workers, 1)):
+    for name, value, low in (
+        ("starts", starts, 1),
+        ("frames", frames, 1),
+        ("every", every, 1),
+        ("equilibration", equilibration, 0),
+        ("seed", seed, 0),
+        ("workers", workers, 1),
+    ):
         if value < low:
             raise EDNNError(f"{name} must be >= {low}, got {value}")
     if min(cells) < 1:
@@ -145,23 +168,39 @@ def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: i
     version = lmp.version()
     lmp.close()
     # the generator's recorded name (committed data carry it; files of one stream compare it)
-    recipe = {"generator": "ednn.atoms.porous", "cells": list(cells), "seed": seed, "frames": frames,
-              "every": every, "equilibration_steps": equilibration, "lattice_a": LATTICE_A, "vacuum": VACUUM,
-              "temperature_K": TEMPERATURE_K, "timestep_fs": TIMESTEP_FS, "tdamp_fs": TDAMP_FS,
-              "energy_method": "rebo"}
+    recipe = {
+        "generator": "ednn.atoms.porous",
+        "cells": list(cells),
+        "seed": seed,
+        "frames": frames,
+        "every": every,
+        "equilibration_steps": equilibration,
+        "lattice_a": LATTICE_A,
+        "vacuum": VACUUM,
+        "temperature_K": TEMPERATURE_K,
+        "timestep_fs": TIMESTEP_FS,
+        "tdamp_fs": TDAMP_FS,
+        "energy_method": "rebo",
+    }
     if path.exists():
         data = StructureFile(path)
         check_resume(data.attrs, recipe, f"{path} was made", "give a new file name")
         done = set(data.group.tolist())
     else:
-        write_structures(path, [], {**recipe, "potential": "CH.rebo (LAMMPS pair_style rebo)",
-                                    "lammps_version": version}, groups=[], extendable=True)
+        write_structures(
+            path,
+            [],
+            {**recipe, "potential": "CH.rebo (LAMMPS pair_style rebo)", "lammps_version": version},
+            groups=[],
+            extendable=True,
+        )
         done = set()
     if command:
         update_attrs(path, {"command": command})
     todo = [k for k in range(starts) if k not in done]
-    with tqdm(total=starts, initial=starts - len(todo), unit="start", desc=f"REBO MD {path.name}",
-              disable=not progress) as bar:
+    with tqdm(
+        total=starts, initial=starts - len(todo), unit="start", desc=f"REBO MD {path.name}", disable=not progress
+    ) as bar:
         try:
             tasks = [(k, cells, seed, frames, every, equilibration) for k in todo]
             with finished_batches(_simulate, tasks, workers) as batches:
@@ -170,6 +209,8 @@ def generate_porous_file(path: str | Path, *, starts: int, frames: int, every: i
                         _append(path, *result)
                         bar.update()
         except BrokenProcessPool:
-            raise EDNNError("an MD worker died (out of memory or crashed); finished starting geometries are "
-                            "saved; run the same command again to go on") from None
+            raise EDNNError(
+                "an MD worker died (out of memory or crashed); finished starting geometries are "
+                "saved; run the same command again to go on"
+            ) from None
     return StructureFile(path)

@@ -25,13 +25,24 @@ import numpy as np
 from ase import Atoms
 from tqdm import tqdm
 
-from ednn.references.lammps import planar_md
-from ednn.systems.porous import (CELLS, EQUILIBRATION, LATTICE_A, MAX_PORES, PORE_RADIUS, TDAMP_FS, TEMPERATURE_K,
-                               TIMESTEP_FS, VACUUM, cut_pores, md_seed)
-from ednn.systems.seam_blend import blended_column, pool_field
-from ednn.systems.sheets import honeycomb
 from ednn.core.errors import EDNNError
 from ednn.io.giant import GiantWriter
+from ednn.references.lammps import planar_md
+from ednn.systems.porous import (
+    CELLS,
+    EQUILIBRATION,
+    LATTICE_A,
+    MAX_PORES,
+    PORE_RADIUS,
+    TDAMP_FS,
+    TEMPERATURE_K,
+    TIMESTEP_FS,
+    VACUUM,
+    cut_pores,
+    md_seed,
+)
+from ednn.systems.seam_blend import blended_column, pool_field
+from ednn.systems.sheets import honeycomb
 
 EDGE_MARGIN = 4.0
 """Å between a pore's rim and its patch's edge: seams then run through pristine lattice in
@@ -71,9 +82,16 @@ def patch_pool(size: int, seed: int, progress: bool = True) -> list[Atoms]:
     pool = []
     for k in tqdm(range(size), desc="patches", unit="patch", disable=not progress):
         patch = inner_porous_patch(seed, k)
-        md = planar_md(patch, frames=patch_phase(seed, k) + 1, every=PHASE_EVERY, equilibration=EQUILIBRATION,
-                       seed=md_seed(CELLS, seed, k), temperature_K=TEMPERATURE_K, timestep_fs=TIMESTEP_FS,
-                       tdamp_fs=TDAMP_FS)
+        md = planar_md(
+            patch,
+            frames=patch_phase(seed, k) + 1,
+            every=PHASE_EVERY,
+            equilibration=EQUILIBRATION,
+            seed=md_seed(CELLS, seed, k),
+            temperature_K=TEMPERATURE_K,
+            timestep_fs=TIMESTEP_FS,
+            tdamp_fs=TDAMP_FS,
+        )
         patch.positions = md.positions[-1]
         patch.wrap()
         pool.append(patch)
@@ -85,8 +103,15 @@ def slot_choice(seed: int, column: int, rows: int, pool: int) -> np.ndarray:
     return np.random.default_rng([seed, column, 11]).integers(0, pool, size=rows)
 
 
-def write_porous_sheet(path: str | Path, patches: tuple[int, int], pool: list[Atoms], *, seed: int = 0,
-                       blend: float = BLEND_WIDTH, progress: bool = True) -> Path:
+def write_porous_sheet(
+    path: str | Path,
+    patches: tuple[int, int],
+    pool: list[Atoms],
+    *,
+    seed: int = 0,
+    blend: float = BLEND_WIDTH,
+    progress: bool = True,
+) -> Path:
     """Write a porous sheet of `patches` (nx, ny) patch slots filled from `pool` (see
     `patch_pool`) to a giant-structure file (bins = patches), the thermal displacements blended
     across seams over `blend` Å (`ednn.systems.seam_blend`; 0: plain tiling). Returns the path;
@@ -100,14 +125,25 @@ def write_porous_sheet(path: str | Path, patches: tuple[int, int], pool: list[At
     patch_cell = pool[0].cell.array
     lengths = np.array([nx * patch_cell[0, 0], ny * patch_cell[1, 1]])
     cell = np.diag([*lengths, patch_cell[2, 2]])
-    writer = GiantWriter(path, cell, (nx, ny), {"kind": "porous graphene", "pool_size": len(pool), "seed": seed,
-                                                "patches": [nx, ny], "seam_blend_width": blend})
+    writer = GiantWriter(
+        path,
+        cell,
+        (nx, ny),
+        {
+            "kind": "porous graphene",
+            "pool_size": len(pool),
+            "seed": seed,
+            "patches": [nx, ny],
+            "seam_blend_width": blend,
+        },
+    )
     try:
         for i in tqdm(range(nx), desc="columns", unit="column", disable=not progress):
             choice = np.stack([slot_choice(seed, (i + d) % nx, ny, len(pool)) for d in (-1, 0, 1)])
             if field is None:
-                positions = np.concatenate([pool[k].positions + [0.0, j * patch_cell[1, 1], 0.0]
-                                            for j, k in enumerate(choice[1])])
+                positions = np.concatenate(
+                    [pool[k].positions + [0.0, j * patch_cell[1, 1], 0.0] for j, k in enumerate(choice[1])]
+                )
                 numbers = np.concatenate([pool[k].numbers for k in choice[1]])
             else:
                 positions, numbers = blended_column(pool, field, choice, blend)

@@ -22,9 +22,9 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
+from ednn.core.errors import EDNNError
 from ednn.systems.porous import CELLS, LATTICE_A, VACUUM
 from ednn.systems.sheets import honeycomb
-from ednn.core.errors import EDNNError
 
 ON_SITE = 0.5
 """Å: an atom further than this from every lattice site (or sharing its nearest site) is not blended."""
@@ -53,8 +53,10 @@ def pool_field(pool: list[Atoms]) -> PoolField:
     sites, field = [], np.full((len(pool), len(ideal), 2), np.nan)
     for p, patch in enumerate(pool):
         if not np.allclose(patch.cell.lengths()[:2], lengths):
-            raise EDNNError(f"pool patch {p} is {patch.cell.lengths()[0]:.2f} × {patch.cell.lengths()[1]:.2f} Å, "
-                            f"not the patch lattice's {lengths[0]:.2f} × {lengths[1]:.2f} Å")
+            raise EDNNError(
+                f"pool patch {p} is {patch.cell.lengths()[0]:.2f} × {patch.cell.lengths()[1]:.2f} Å, "
+                f"not the patch lattice's {lengths[0]:.2f} × {lengths[1]:.2f} Å"
+            )
         xy = np.mod(patch.positions[:, :2], lengths) % lengths  # twice: mod of a tiny negative rounds to L
         distance, site = tree.query(xy)
         on_site = (distance < ON_SITE) & (np.bincount(site, minlength=len(ideal))[site] == 1)
@@ -72,8 +74,9 @@ def seam_angles(xy: np.ndarray, lengths: np.ndarray, width: float) -> tuple[np.n
     return np.pi / 4 * np.clip(1 - distance / width, 0, 1), np.where(below, -1, 1)
 
 
-def blended_column(pool: list[Atoms], field: PoolField, choice: np.ndarray, width: float) -> tuple[np.ndarray,
-                                                                                                np.ndarray]:
+def blended_column(
+    pool: list[Atoms], field: PoolField, choice: np.ndarray, width: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (N, 3) Å, relative to the column's origin, and numbers (N,) of one patch column.
 
     choice (3, ny): pool index of every slot in the previous, this and the next column.
@@ -93,8 +96,9 @@ def blended_column(pool: list[Atoms], field: PoolField, choice: np.ndarray, widt
     cos, sin = np.cos(theta), np.sin(theta)
     across_x, across_y = choice[1 + side[:, 0], r], choice[1, (r + side[:, 1]) % ny]
     corner = choice[1 + side[:, 0], (r + side[:, 1]) % ny]
-    weights = np.column_stack([cos[:, 0] * cos[:, 1], sin[:, 0] * cos[:, 1], cos[:, 0] * sin[:, 1],
-                               sin[:, 0] * sin[:, 1]])
+    weights = np.column_stack(
+        [cos[:, 0] * cos[:, 1], sin[:, 0] * cos[:, 1], cos[:, 0] * sin[:, 1], sin[:, 0] * sin[:, 1]]
+    )
     partners = np.column_stack([p, across_x, across_y, corner])
     for q in range(1, 4):  # a patch met twice (the same pool patch across a seam) is one field: one weight
         for earlier in range(q):
@@ -104,7 +108,7 @@ def blended_column(pool: list[Atoms], field: PoolField, choice: np.ndarray, widt
             partners[same, q] = -1
     shifts = field.field[partners, s[:, None]]  # (n, 4, 2)
     weights = np.where((partners >= 0) & np.isfinite(shifts[..., 0]), weights, 0.0)
-    shift = np.einsum("nq,nqc->nc", weights, np.nan_to_num(shifts)) / np.sqrt((weights ** 2).sum(1))[:, None]
+    shift = np.einsum("nq,nqc->nc", weights, np.nan_to_num(shifts)) / np.sqrt((weights**2).sum(1))[:, None]
     positions[blend, :2] = field.ideal[s] + shift
     positions[:, 1] += row * field.lengths[1]
     return positions, numbers

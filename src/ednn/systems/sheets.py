@@ -41,8 +41,7 @@ def honeycomb(reps: tuple[int, int], a: float = LATTICE_A, vacuum: float = VACUU
     cells = np.array([[i * a, j * b] for i in range(reps[0]) for j in range(reps[1])])
     xy = (cells[:, None, :] + base[None]).reshape(-1, 2)
     positions = np.column_stack([xy, np.full(len(xy), vacuum / 2)])
-    sheet = Atoms(numbers=np.full(len(xy), C), positions=positions,
-                  cell=[reps[0] * a, reps[1] * b, vacuum], pbc=True)
+    sheet = Atoms(numbers=np.full(len(xy), C), positions=positions, cell=[reps[0] * a, reps[1] * b, vacuum], pbc=True)
     return sheet, np.tile([0, 1, 0, 1], len(cells))
 
 
@@ -56,8 +55,9 @@ def _periodic_distance(xy: np.ndarray, centre: np.ndarray, lengths: np.ndarray) 
     return np.linalg.norm(delta, axis=1)
 
 
-def _numbers(kind: str, xy: np.ndarray, sublattice: np.ndarray, lengths: np.ndarray,
-             scale: int, rng: np.random.Generator) -> np.ndarray:
+def _numbers(
+    kind: str, xy: np.ndarray, sublattice: np.ndarray, lengths: np.ndarray, scale: int, rng: np.random.Generator
+) -> np.ndarray:
     hbn_background = bool(rng.integers(2))
     numbers = _material(sublattice, hbn_background)
     other = _material(sublattice, not hbn_background)
@@ -104,14 +104,21 @@ def random_sheet(reps: tuple[int, int], seed: int, index: int) -> tuple[Atoms, s
     return sheet, kind
 
 
-def generate_sheet_file(path: str | Path, reps: tuple[int, int], count: int, seed: int, command: str = "",
-                        decimals: int | None = None) -> Path:
+def generate_sheet_file(
+    path: str | Path, reps: tuple[int, int], count: int, seed: int, command: str = "", decimals: int | None = None
+) -> Path:
     """Write structures 0..count-1 of the stream (seed, reps), unlabelled, to an HDF5 structure
     file, positions rounded to `decimals` of an Å if given (see `write_structures`)."""
     from ednn.io.structures import write_structures
 
     structures = [random_sheet(reps, seed, k)[0] for k in range(count)]
     # the generator's recorded name (committed data carry it; files of one stream compare it)
-    attrs = {"generator": "ednn.atoms.sheets.random_sheet", "reps": list(reps), "seed": seed,
-             "lattice_a": LATTICE_A, "vacuum": VACUUM, "command": command}
+    attrs = {
+        "generator": "ednn.atoms.sheets.random_sheet",
+        "reps": list(reps),
+        "seed": seed,
+        "lattice_a": LATTICE_A,
+        "vacuum": VACUUM,
+        "command": command,
+    }
     return write_structures(path, structures, attrs, decimals=decimals)

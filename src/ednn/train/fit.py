@@ -16,21 +16,21 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 from lightning.pytorch.loggers import CSVLogger
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import error_summary
+from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.tile_codes import decode_tiles, encode_tiles
 from ednn.core.tiling import pad
@@ -51,7 +51,7 @@ class GridSet:
     y: torch.Tensor
 
     @classmethod
-    def from_numpy(cls, model: EDNN, x: np.ndarray, y: np.ndarray) -> "GridSet":
+    def from_numpy(cls, model: EDNN, x: np.ndarray, y: np.ndarray) -> GridSet:
         """Check x (N, *spatial[, C]) against the model and y (N,) or (N, outputs) for NaN."""
         grid = model.as_grid(x)
         xt = torch.as_tensor(grid, dtype=torch.float32).movedim(-1, 1).contiguous()
@@ -108,11 +108,11 @@ class TilePatterns:
     patterns: torch.Tensor
     index: torch.Tensor
 
-    def to(self, device: torch.device) -> "TilePatterns":
+    def to(self, device: torch.device) -> TilePatterns:
         return TilePatterns(self.patterns.to(device), self.index.to(device))
 
     @classmethod
-    def find(cls, model: EDNN, data: GridSet, batch_size: int, max_values: int = 16) -> "TilePatterns | None":
+    def find(cls, model: EDNN, data: GridSet, batch_size: int, max_values: int = 16) -> TilePatterns | None:
         """Patterns of `data`, or None when its grids are not discrete or patterns would not save work.
 
         Each tile is encoded as an integer (`ednn.core.tile_codes`), so finding the distinct
@@ -127,8 +127,12 @@ class TilePatterns:
         width = model.channels * model.tile**model.ndim
         if len(values) > max_values or width * bits > 62:
             return None
-        keys = [encode_tiles(torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width)
-                                                .contiguous()), bits) for chunk in data.x.split(4096)]
+        keys = [
+            encode_tiles(
+                torch.searchsorted(values, model.tiles(chunk).reshape(len(chunk), -1, width).contiguous()), bits
+            )
+            for chunk in data.x.split(4096)
+        ]
         unique_keys, index = torch.unique(torch.cat(keys), return_inverse=True)
         tiles_per_example = index.shape[1]
         if len(unique_keys) > min(batch_size, len(data)) * tiles_per_example // 4:
@@ -191,16 +195,26 @@ class RefreshGrids(L.Callback):
 
 
 def _loader(data: GridSet, model: EDNN, batch_size: int, seed: int, shuffle: bool, processes: int = 1) -> DataLoader:
-    return DataLoader(_Batches(data, model), batch_size=None,
-                      sampler=EpochShuffle(len(data), batch_size, seed, shuffle, processes))
+    return DataLoader(
+        _Batches(data, model), batch_size=None, sampler=EpochShuffle(len(data), batch_size, seed, shuffle, processes)
+    )
 
 
 class EDNNTask(L.LightningModule):
     """Adam on the MSE of scaled sums, cosine learning-rate decay per step."""
 
-    def __init__(self, model: EDNN, lr: float, lr_min: float, total_steps: int, val: GridSet,
-                 patterns: dict[str, TilePatterns | None], augment: bool = False, seed: int = 0,
-                 huber: float | None = None):
+    def __init__(
+        self,
+        model: EDNN,
+        lr: float,
+        lr_min: float,
+        total_steps: int,
+        val: GridSet,
+        patterns: dict[str, TilePatterns | None],
+        augment: bool = False,
+        seed: int = 0,
+        huber: float | None = None,
+    ):
         super().__init__()
         self.model, self.lr, self.lr_min, self.total_steps = model, lr, lr_min, total_steps
         self.huber = huber
@@ -211,8 +225,9 @@ class EDNNTask(L.LightningModule):
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def on_fit_start(self) -> None:
-        self.patterns = {stage: None if table is None else table.to(self.device)
-                         for stage, table in self.patterns.items()}
+        self.patterns = {
+            stage: None if table is None else table.to(self.device) for stage, table in self.patterns.items()
+        }
 
     def _sums(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         index, x, _ = batch
@@ -237,10 +252,14 @@ class EDNNTask(L.LightningModule):
         if self.augment and self.patterns["train"] is None:
             batch = self._augmented(batch, step)
         pred = self._sums(batch, "train")
-        loss = (torch.nn.functional.huber_loss(pred, batch[2], delta=self.huber) if self.huber
-                else torch.nn.functional.mse_loss(pred, batch[2]))
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]),
-                 sync_dist=True)
+        loss = (
+            torch.nn.functional.huber_loss(pred, batch[2], delta=self.huber)
+            if self.huber
+            else torch.nn.functional.mse_loss(pred, batch[2])
+        )
+        self.log(
+            "train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]), sync_dist=True
+        )
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
@@ -288,17 +307,23 @@ class _EpochLines(L.Callback):
         if not trainer.is_global_zero:  # one line from data-parallel processes
             return
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
-        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss {metrics.get('train_loss', math.nan):.4g}, "
-              f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
-              f"{time.perf_counter() - self.start:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: "
+            f"train loss {metrics.get('train_loss', math.nan):.4g}, "
+            f"validation median |error| {metrics.get('val_medae_per_system', math.nan):.4g} per system, "
+            f"{time.perf_counter() - self.start:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _loggers(run_dir: Path) -> list:
     # one version_<k> folder per session of a run, so resuming keeps earlier logs
     loggers = [CSVLogger(run_dir, name="logs")]
     try:
-        from lightning.pytorch.loggers import TensorBoardLogger
         import tensorboard  # noqa: F401
+        from lightning.pytorch.loggers import TensorBoardLogger
+
         loggers.append(TensorBoardLogger(run_dir, name="tensorboard"))
     except ImportError:
         pass
@@ -311,8 +336,11 @@ def _break_symmetry(model: EDNN) -> None:
     random start in the net's last layer: where it is equal on every site (a zero start)
     its gradient vanishes and it would never move."""
     raw = model.target.readout.raw
-    last = [m for m in model.net.modules() if getattr(m, "weight", None) is not None
-            and m.weight.ndim >= 2 and m.weight.shape[0] == raw][-1]
+    last = [
+        m
+        for m in model.net.modules()
+        if getattr(m, "weight", None) is not None and m.weight.ndim >= 2 and m.weight.shape[0] == raw
+    ][-1]
     fan_in = last.weight[0].numel()
     last.weight[model.target.readout.symmetry_breaking].normal_(0.0, 0.1 / math.sqrt(fan_in))
 
@@ -332,11 +360,26 @@ def _trainer(accelerator: str, devices: int | str, **options) -> L.Trainer:
     return trainer
 
 
-def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epochs: int,
-        batch_size: int = 2000, lr: float = 1e-3, lr_min: float = 1e-6, seed: int = 0,
-        resume: bool = False, progress: bool = True, callbacks: Sequence[L.Callback] = (),
-        augment: bool = False, huber: float | None = None, initialise: bool = True,
-        accelerator: str = "cpu", devices: int | str = 1) -> dict:
+def fit(
+    model: EDNN,
+    train: GridSet,
+    val: GridSet,
+    run_dir: str | Path,
+    *,
+    epochs: int,
+    batch_size: int = 2000,
+    lr: float = 1e-3,
+    lr_min: float = 1e-6,
+    seed: int = 0,
+    resume: bool = False,
+    progress: bool = True,
+    callbacks: Sequence[L.Callback] = (),
+    augment: bool = False,
+    huber: float | None = None,
+    initialise: bool = True,
+    accelerator: str = "cpu",
+    devices: int | str = 1,
+) -> dict:
     """Train `model` in place; returns {'epochs', 'seconds', 'resumed_from', 'tile_patterns'}.
 
     augment: shift each training batch periodically by a random whole number of pixels
@@ -372,21 +415,31 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
     if initialise and not resume and model.target.readout is not None:
         _break_symmetry(model)
     bar = progress and sys.stderr.isatty()  # a progress bar on a terminal, a line per epoch in a log
-    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch:04d}",
-                                  auto_insert_metric_name=False, save_last="link", save_top_k=1,
-                                  every_n_epochs=1)
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="epoch{epoch:04d}",
+        auto_insert_metric_name=False,
+        save_last="link",
+        save_top_k=1,
+        every_n_epochs=1,
+    )
     trainer = _trainer(
-        accelerator, devices, max_epochs=epochs, logger=_loggers(run_dir),
+        accelerator,
+        devices,
+        max_epochs=epochs,
+        logger=_loggers(run_dir),
         callbacks=[checkpoints, *([_EpochBar()] if bar else [_EpochLines()] if progress else []), *callbacks],
-        enable_progress_bar=bar, enable_model_summary=False,
-        use_distributed_sampler=False, deterministic=True,
-        num_sanity_val_steps=0, default_root_dir=run_dir,
+        enable_progress_bar=bar,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+        deterministic=True,
+        num_sanity_val_steps=0,
+        default_root_dir=run_dir,
     )
     processes = trainer.world_size
     steps_per_epoch = math.ceil(math.ceil(len(train) / batch_size) / processes)
     trainer.log_every_n_steps = max(1, steps_per_epoch)
-    patterns = {"train": TilePatterns.find(model, train, batch_size),
-                "val": TilePatterns.find(model, val, batch_size)}
+    patterns = {"train": TilePatterns.find(model, train, batch_size), "val": TilePatterns.find(model, val, batch_size)}
     task = EDNNTask(model, lr, lr_min, epochs * steps_per_epoch, val, patterns, augment, seed, huber)
     start = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
@@ -394,19 +447,28 @@ def fit(model: EDNN, train: GridSet, val: GridSet, run_dir: str | Path, *, epoch
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
             warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
-            trainer.fit(task, _loader(train, model, batch_size, seed, True, processes),
-                        _loader(val, model, batch_size, seed, False),
-                        ckpt_path=str(last) if resume else None)
+            trainer.fit(
+                task,
+                _loader(train, model, batch_size, seed, True, processes),
+                _loader(val, model, batch_size, seed, False),
+                ckpt_path=str(last) if resume else None,
+            )
     except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
         if not trainer.interrupted:
             raise
         kept = f"finished epochs are kept in {last}" if last.exists() else "no epoch had finished"
-        raise EDNNError(f"training interrupted in epoch {trainer.current_epoch}; {kept}; run the same command "
-                        "again to continue (ednn train: add --resume)") from None
+        raise EDNNError(
+            f"training interrupted in epoch {trainer.current_epoch}; {kept}; run the same command "
+            "again to continue (ednn train: add --resume)"
+        ) from None
     finally:
         signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
         model.cpu()
     # forked processes hand back the weights, not the loop's state: their last checkpoint has the epoch
     epochs = trainer.current_epoch if processes == 1 else torch.load(last, weights_only=False)["epoch"] + 1
-    return {"epochs": epochs, "seconds": time.perf_counter() - start,
-            "resumed_from": str(last) if resume else None, "tile_patterns": patterns["train"] is not None}
+    return {
+        "epochs": epochs,
+        "seconds": time.perf_counter() - start,
+        "resumed_from": str(last) if resume else None,
+        "tile_patterns": patterns["train"] is not None,
+    }

@@ -5,34 +5,40 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from ase import Atoms
 from tqdm import tqdm
 
-from ednn.atoms.images import AtomImaging, z_spread_limit
-from ednn.io.structures import StructureFile
-from ednn.io.splits import split_indices
-from ednn.core.errors import EDNNError
 from ednn.analysis.metrics import atom_error_summary
+from ednn.atoms.images import AtomImaging, z_spread_limit
 from ednn.atoms.model import shifted
+from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
+from ednn.io.splits import split_indices
+from ednn.io.structures import StructureFile
 from ednn.train.workflow import build_model, file_digest, recorded_split, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
 DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
 
 
-def render_structures(structures: Sequence[Atoms], imaging: AtomImaging, focus: int,
-                      progress: bool = False, names: Sequence[str] | None = None) -> np.ndarray:
+def render_structures(
+    structures: Sequence[Atoms],
+    imaging: AtomImaging,
+    focus: int,
+    progress: bool = False,
+    names: Sequence[str] | None = None,
+) -> np.ndarray:
     """Images (N, nx, ny, C) float32 of structures that share one grid shape; `names` say
     where each came from in errors (default 'structure k')."""
     images = []
-    bar = tqdm(structures, desc="render", unit="structure", leave=False,
-               disable=not (progress and sys.stderr.isatty()))  # seconds: no lines in a log
+    bar = tqdm(
+        structures, desc="render", unit="structure", leave=False, disable=not (progress and sys.stderr.isatty())
+    )  # seconds: no lines in a log
     for k, atoms in enumerate(bar):
         try:
             images.append(imaging.image(atoms, focus).numpy())
@@ -49,8 +55,7 @@ def translated(structures: Sequence[Atoms], rng: np.random.Generator) -> list[At
     return [shifted(atoms, rng.uniform(0, 1, 2) * [atoms.cell[0, 0], atoms.cell[1, 1]]) for atoms in structures]
 
 
-def labelled_split(data: StructureFile, seed: int, val_fraction: float,
-                   test_fraction: float) -> dict[str, np.ndarray]:
+def labelled_split(data: StructureFile, seed: int, val_fraction: float, test_fraction: float) -> dict[str, np.ndarray]:
     """The file's fixed split by group (seed), keeping labelled structures only.
 
     Structures of one group (e.g. the frames of one MD run) stay on one side; files without
@@ -64,8 +69,10 @@ def labelled_split(data: StructureFile, seed: int, val_fraction: float,
     parts = {k: v[usable[v]] for k, v in split.items()}
     empty = [k for k in ("train", "val") if len(parts[k]) == 0]
     if empty:
-        raise EDNNError(f"only {int(usable.sum())} of {len(data)} structures in {data.path} are labelled, leaving "
-                        f"the {' and '.join(empty)} split empty; label more (`ednn label {data.path}`)")
+        raise EDNNError(
+            f"only {int(usable.sum())} of {len(data)} structures in {data.path} are labelled, leaving "
+            f"the {' and '.join(empty)} split empty; label more (`ednn label {data.path}`)"
+        )
     return parts
 
 
@@ -74,16 +81,36 @@ def areas(structures: Sequence[Atoms]) -> np.ndarray:
     return np.array([abs(np.linalg.det(s.cell.array[:2, :2])) for s in structures])
 
 
-def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, *, grid: tuple[int, int] = (64, 64),
-                        focus: int = 16, context: int = 8, net: str = "dense", net_options: dict | None = None,
-                        per_element: bool = True,
-                        gamma: float = 0.2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
-                        lr_min: float = 1e-6, seed: int = 0, val_fraction: float = 0.1,
-                        test_fraction: float = 0.1, resume: bool = False, progress: bool = True,
-                        augment: bool = False, translate: bool = True, huber: float | None = None,
-                        init: str | Path | None = None, readout: str | None = None,
-                        extra_train: Sequence[str | Path] = (), accelerator: str = "cpu",
-                        devices: int | str = 1) -> EDNN:
+def train_on_structures(
+    data: str | Path,
+    out: str | Path,
+    run_dir: str | Path,
+    *,
+    grid: tuple[int, int] = (64, 64),
+    focus: int = 16,
+    context: int = 8,
+    net: str = "dense",
+    net_options: dict | None = None,
+    per_element: bool = True,
+    gamma: float = 0.2,
+    epochs: int = 100,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    lr_min: float = 1e-6,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    resume: bool = False,
+    progress: bool = True,
+    augment: bool = False,
+    translate: bool = True,
+    huber: float | None = None,
+    init: str | Path | None = None,
+    readout: str | None = None,
+    extra_train: Sequence[str | Path] = (),
+    accelerator: str = "cpu",
+    devices: int | str = 1,
+) -> EDNN:
     """Train an EDNN on the labelled structures of an ednn structure file (energies in eV).
 
     All training cells share one in-plane size, mapped onto `grid` pixels: that fixes
@@ -119,11 +146,15 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
         extra = StructureFile(path)
         digest = file_digest(path)
         if digest in [data_digest] + [e["sha256_16"] for e in extra_info]:
-            raise EDNNError(f"--extra-train {path} is {data.name} or another extra file again; its structures "
-                            "would be trained on twice or leak into validation and test")
+            raise EDNNError(
+                f"--extra-train {path} is {data.name} or another extra file again; its structures "
+                "would be trained on twice or leak into validation and test"
+            )
         if "None" not in stream.values() and {key: str(extra.attrs.get(key)) for key in stream} == stream:
-            raise EDNNError(f"--extra-train {path} comes from the same generator and seed as {data.name}; its "
-                            "structures repeat those of the validation and test splits (use another --seed)")
+            raise EDNNError(
+                f"--extra-train {path} comes from the same generator and seed as {data.name}; its "
+                "structures repeat those of the validation and test splits (use another --seed)"
+            )
         method, extra_method = (str(f.attrs.get("energy_method", "unknown")) for f in (source, extra))
         if extra_method != method:
             raise EDNNError(f"{path} is labelled with {extra_method}, {data} with {method}; train on one method")
@@ -146,10 +177,17 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     elements = tuple(sorted(train_numbers))
     unseen = sorted({int(z) for s in structures for z in s.numbers} - train_numbers)
     if unseen:
-        raise EDNNError(f"elements {unseen} (atomic numbers) occur in validation or test structures but never in "
-                        "training; the model could not learn their energy")
-    imaging = AtomImaging(pixel_size=tuple((length / np.array(grid)).tolist()), elements=elements,
-                          gamma=gamma, per_element=per_element, max_z_spread=z_spread_limit(structures))
+        raise EDNNError(
+            f"elements {unseen} (atomic numbers) occur in validation or test structures but never in "
+            "training; the model could not learn their energy"
+        )
+    imaging = AtomImaging(
+        pixel_size=tuple((length / np.array(grid)).tolist()),
+        elements=elements,
+        gamma=gamma,
+        per_element=per_element,
+        max_z_spread=z_spread_limit(structures),
+    )
     if translate:
         structures = translated(structures, np.random.default_rng([seed, 0]))
     x = render_structures(structures, imaging, focus, progress, names)
@@ -161,31 +199,71 @@ def train_on_structures(data: str | Path, out: str | Path, run_dir: str | Path, 
     torch.manual_seed(seed)
     if net_options is None:
         net_options = DEFAULT_NET_OPTIONS.get(net, {})
-    model = build_model(x, focus, context, net, ndim=2, net_options=net_options, readout=readout,
-                        imaging=imaging)
-    settings = dict(data_sha256_16=data_digest, grid=list(grid), focus=focus, context=context, net=net,
-                    net_options=net_options, readout=readout,
-                    per_element=per_element, gamma=gamma, augment=augment, translate=translate, huber=huber,
-                    epochs=epochs, batch_size=batch_size, lr=lr,
-                    lr_min=lr_min, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                    extra_train=[e["sha256_16"] for e in extra_info] or None)
-    data_info = {"file": data.name, "sha256_16": settings["data_sha256_16"], "target": "energy", "unit": "eV",
-                 "n_examples": int(len(used)), "spatial_shape": list(grid),
-                 "energy_method": str(source.attrs.get("energy_method", "unknown"))}
+    model = build_model(x, focus, context, net, ndim=2, net_options=net_options, readout=readout, imaging=imaging)
+    settings = dict(
+        data_sha256_16=data_digest,
+        grid=list(grid),
+        focus=focus,
+        context=context,
+        net=net,
+        net_options=net_options,
+        readout=readout,
+        per_element=per_element,
+        gamma=gamma,
+        augment=augment,
+        translate=translate,
+        huber=huber,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lr_min=lr_min,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        extra_train=[e["sha256_16"] for e in extra_info] or None,
+    )
+    data_info = {
+        "file": data.name,
+        "sha256_16": settings["data_sha256_16"],
+        "target": "energy",
+        "unit": "eV",
+        "n_examples": int(len(used)),
+        "spatial_shape": list(grid),
+        "energy_method": str(source.attrs.get("energy_method", "unknown")),
+    }
     if extra_info:
         data_info["extra_train"] = extra_info
-    model = train_arrays(model, x, y, local, out, run_dir, settings=settings, data_info=data_info, epochs=epochs,
-                         batch_size=batch_size, lr=lr, lr_min=lr_min, seed=seed, resume=resume,
-                         progress=progress, offsets="intensity", augment=augment,
-                         refresh_train=refresh_train if translate else None, huber=huber, init=init,
-                         accelerator=accelerator, devices=devices,
-                         test_metrics=lambda trained: evaluate_structures(
-                             trained, [structures[i] for i in local["test"]], y[local["test"]])["summary"])
+    model = train_arrays(
+        model,
+        x,
+        y,
+        local,
+        out,
+        run_dir,
+        settings=settings,
+        data_info=data_info,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lr_min=lr_min,
+        seed=seed,
+        resume=resume,
+        progress=progress,
+        offsets="intensity",
+        augment=augment,
+        refresh_train=refresh_train if translate else None,
+        huber=huber,
+        init=init,
+        accelerator=accelerator,
+        devices=devices,
+        test_metrics=lambda trained: evaluate_structures(
+            trained, [structures[i] for i in local["test"]], y[local["test"]]
+        )["summary"],
+    )
     return model
 
 
-def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray,
-                        placements: int = 1) -> dict:
+def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray, placements: int = 1) -> dict:
     """Predict structures (averaged over `placements`, see `EDNN.predict_atoms`) and compare
     with reference energies (eV): {'summary', 'predicted', 'true', 'seconds'}; summary is
     `atom_error_summary` plus seconds per structure."""
@@ -195,8 +273,13 @@ def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.n
     n_atoms = np.array([len(s) for s in structures])
     summary = atom_error_summary(predicted, energies, areas(structures), n_atoms)
     summary["seconds_per_structure"] = seconds / len(structures)
-    return {"summary": summary, "predicted": predicted, "true": np.asarray(energies, float), "seconds": seconds,
-            "n_atoms": n_atoms}
+    return {
+        "summary": summary,
+        "predicted": predicted,
+        "true": np.asarray(energies, float),
+        "seconds": seconds,
+        "n_atoms": n_atoms,
+    }
 
 
 def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None, placements: int = 1) -> dict:

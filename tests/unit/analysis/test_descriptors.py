@@ -1,8 +1,14 @@
 import numpy as np
 from ase.build import make_supercell
 
-from ednn.analysis.descriptors import (BOND_CUTOFF, BOND_LENGTH, FEATURE_NAMES, bond_angle_features, feature_matrix,
-                                       fit_linear)
+from ednn.analysis.descriptors import (
+    BOND_CUTOFF,
+    BOND_LENGTH,
+    FEATURE_NAMES,
+    bond_angle_features,
+    feature_matrix,
+    fit_linear,
+)
 from ednn.systems.porous import starting_geometry
 from ednn.systems.sheets import honeycomb
 

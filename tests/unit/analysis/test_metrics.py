@@ -35,8 +35,11 @@ def test_error_summary_with_one_site_count_and_several_outputs_pools_them():
 
 
 def test_error_summary_refuses_mismatched_shapes():
-    with pytest.raises(EDNNError, match=r"predictions of shape \(3, 1\) cannot be compared with targets of shape "
-                                        r"\(3, 2\)"):
+    with pytest.raises(
+        EDNNError,
+        match=r"predictions of shape \(3, 1\) cannot be compared with targets of shape "
+        r"\(3, 2\)",
+    ):
         error_summary(np.zeros(3), np.zeros((3, 2)), 4)
 
 
@@ -47,10 +50,15 @@ def test_atom_error_summary_in_ev_mev_per_square_angstrom_and_mev_per_atom():
     summary = atom_error_summary(predicted, true, np.array([100.0, 200.0, 100.0]), np.array([50, 100, 40]))
     expected = {
         "n": 3,
-        "median_abs_eV": 0.2, "mean_abs_eV": 0.7 / 3,
-        "median_abs_meV_per_A2": 1.0, "mean_abs_meV_per_A2": 2.0,  # of 1, 1, 4 meV/Å²
-        "median_abs_meV_per_atom": 2.0, "mean_abs_meV_per_atom": 14 / 3,  # of 2, 2, 10 meV/atom
-        "rmse_eV": np.sqrt(0.21 / 3), "max_abs_eV": 0.4, "mean_error_eV": 0.1,
+        "median_abs_eV": 0.2,
+        "mean_abs_eV": 0.7 / 3,
+        "median_abs_meV_per_A2": 1.0,
+        "mean_abs_meV_per_A2": 2.0,  # of 1, 1, 4 meV/Å²
+        "median_abs_meV_per_atom": 2.0,
+        "mean_abs_meV_per_atom": 14 / 3,  # of 2, 2, 10 meV/atom
+        "rmse_eV": np.sqrt(0.21 / 3),
+        "max_abs_eV": 0.4,
+        "mean_error_eV": 0.1,
     }
     assert set(summary) == set(expected)
     for key, value in expected.items():

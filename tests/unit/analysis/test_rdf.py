@@ -5,15 +5,17 @@ import pytest
 from ase import Atoms
 
 from ednn.analysis.rdf import peaks, radial_distribution
-from ednn.systems.sheets import LATTICE_A, honeycomb
 from ednn.core.errors import EDNNError
+from ednn.systems.sheets import LATTICE_A, honeycomb
 
 
 def test_random_points_give_g_of_one():
     rng = np.random.default_rng(0)
     cell = np.diag([20.0, 20.0, 10.0])
-    frames = [Atoms("C200", positions=np.column_stack([rng.uniform(0, 20, (200, 2)), np.zeros(200)]),
-                    cell=cell, pbc=True) for _ in range(50)]
+    frames = [
+        Atoms("C200", positions=np.column_stack([rng.uniform(0, 20, (200, 2)), np.zeros(200)]), cell=cell, pbc=True)
+        for _ in range(50)
+    ]
     r, g = radial_distribution(frames, r_max=8.0, bin_width=0.5)
     np.testing.assert_allclose(g[2:], 1.0, atol=0.05)
 

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 import ednn
 import ednn.atoms.model
-from ednn.systems.sheets import random_sheet
-from ednn.core.errors import EDNNError
 from ednn.atoms.bins import AtomBins
+from ednn.atoms.blocks import stream_energy
+from ednn.core.errors import EDNNError
 from ednn.io.giant import GiantFile, GiantWriter, is_giant_file, write_giant
 from ednn.scale.run import giant_energy
-from ednn.atoms.blocks import stream_energy
+from ednn.systems.sheets import random_sheet
 
 MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
@@ -32,8 +32,11 @@ def sheet():
 
 
 @settings(max_examples=12, deadline=None)
-@given(low=st.tuples(st.floats(-100, 100), st.floats(-100, 100)),
-       size=st.tuples(st.floats(0.1, 90), st.floats(0.1, 60)), bin_size=st.sampled_from([3.0, 7.5, 20.0, 100.0]))
+@given(
+    low=st.tuples(st.floats(-100, 100), st.floats(-100, 100)),
+    size=st.tuples(st.floats(0.1, 90), st.floats(0.1, 60)),
+    bin_size=st.sampled_from([3.0, 7.5, 20.0, 100.0]),
+)
 def test_a_region_holds_every_atom_inside_it_once(sheet, low, size, bin_size):
     bins = AtomBins.from_atoms(sheet, bin_size)
     high = (low[0] + size[0], low[1] + size[1])
@@ -68,7 +71,8 @@ def test_giant_file_round_trip_and_prediction(model, sheet, tmp_path, ednn_cli):
     assert is_giant_file(path) and not (tmp_path / "giant.h5.tmp").exists()
     with GiantFile(path) as giant:
         assert len(giant.bins) == len(sheet) and giant.bins.element_counts() == {
-            int(z): int(n) for z, n in zip(*np.unique(sheet.numbers, return_counts=True))}
+            int(z): int(n) for z, n in zip(*np.unique(sheet.numbers, return_counts=True))
+        }
         stored = np.asarray(giant.bins.positions[:])
     assert sorted(map(tuple, stored.round(12))) == sorted(map(tuple, sheet.positions.round(12)))
     expected = model.predict_atoms(sheet)[0]
@@ -130,22 +134,25 @@ def _move_out(handle):
     handle["positions"][:] = positions
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda h: _shift_x(h, h["cell"][0, 0] / 3), r"lies at x, y = .* in bin \d+: the file is not sorted"),
-    (_move_out, "outside the cell: the file is not sorted"),
-    (_cut_half, r"offsets end at (\d+) atoms, but positions have shape \((?!\1)\d+, 3\)"),
-    (lambda h: _set_offsets(h, lambda o: o + 1), "start at 0 and never decrease"),
-    (lambda h: _set_offsets(h, lambda o: np.r_[o[:3], o[1], o[4:]]), "start at 0 and never decrease"),
-    (lambda h: _set_offsets(h, lambda o: o[:-1]), r"offsets have shape \(\d+,\), expected"),
-    (lambda h: h.attrs.__setitem__("complete", False), "incomplete .*make it again"),
-], ids=["misbinned", "outside", "short", "offset-start", "offset-decreasing", "offset-count", "incomplete"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda h: _shift_x(h, h["cell"][0, 0] / 3), r"lies at x, y = .* in bin \d+: the file is not sorted"),
+        (_move_out, "outside the cell: the file is not sorted"),
+        (_cut_half, r"offsets end at (\d+) atoms, but positions have shape \((?!\1)\d+, 3\)"),
+        (lambda h: _set_offsets(h, lambda o: o + 1), "start at 0 and never decrease"),
+        (lambda h: _set_offsets(h, lambda o: np.r_[o[:3], o[1], o[4:]]), "start at 0 and never decrease"),
+        (lambda h: _set_offsets(h, lambda o: o[:-1]), r"offsets have shape \(\d+,\), expected"),
+        (lambda h: h.attrs.__setitem__("complete", False), "incomplete .*make it again"),
+    ],
+    ids=["misbinned", "outside", "short", "offset-start", "offset-decreasing", "offset-count", "incomplete"],
+)
 def test_inconsistent_giant_files_are_refused(model, sheet, tmp_path, damage, message):
     path = write_giant(tmp_path / "g.h5", sheet, bin_size=10.0)
     with h5py.File(path, "a") as handle:
         damage(handle)
-    with pytest.raises(EDNNError, match=f"^{re.escape(str(path))}: .*{message}"):
-        with GiantFile(path) as giant:
-            stream_energy(model, giant.bins, 64)
+    with pytest.raises(EDNNError, match=f"^{re.escape(str(path))}: .*{message}"), GiantFile(path) as giant:
+        stream_energy(model, giant.bins, 64)
 
 
 def test_a_killed_writer_leaves_a_file_called_incomplete(sheet, tmp_path):

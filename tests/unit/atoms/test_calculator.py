@@ -10,8 +10,8 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.optimize import BFGS
 
 import ednn
-from ednn.systems.sheets import random_sheet
 from ednn.core.errors import EDNNError
+from ednn.systems.sheets import random_sheet
 
 MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 DENSITY_MODEL = "models/ablations/hexsheets-gfn1xtb-density.safetensors"
@@ -58,7 +58,7 @@ def test_forces_are_extensive_over_a_supercell(model):
     atoms.calc = model.calculator("float64")
     supercell = atoms.repeat((2, 2, 1))
     supercell.calc = model.calculator("float64")
-    np.testing.assert_allclose(supercell.get_forces()[:len(atoms)], atoms.get_forces(), atol=1e-8)
+    np.testing.assert_allclose(supercell.get_forces()[: len(atoms)], atoms.get_forces(), atol=1e-8)
 
 
 def test_works_with_an_ase_optimiser(model):

@@ -6,12 +6,12 @@ import torch
 from ase import Atoms
 
 import ednn
-from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
-from ednn.systems.sheets import honeycomb, random_sheet
+from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.systems.sheets import honeycomb, random_sheet
 
 FOCUS, CONTEXT, GRID = 16, 8, 64
 CELL = honeycomb((5, 3))[0].cell.lengths()[:2]  # 12.50 × 12.99... Å, the 60-site cell
@@ -24,8 +24,9 @@ def atom_model(seed=0):
     network's share of the energy a few eV, comparable to what training gives."""
     torch.manual_seed(seed)
     imaging = AtomImaging(pixel_size=PIXEL, elements=(5, 6, 7), gamma=GAMMA)
-    model = AtomEDNN(build_net("atom_cnn", tile=FOCUS + 2 * CONTEXT, channels=3), FOCUS, CONTEXT, channels=3,
-                 imaging=imaging)
+    model = AtomEDNN(
+        build_net("atom_cnn", tile=FOCUS + 2 * CONTEXT, channels=3), FOCUS, CONTEXT, channels=3, imaging=imaging
+    )
     with torch.no_grad():
         model.target.offset_per_intensity.copy_(torch.tensor([[-0.31, -0.52, -0.43]], dtype=torch.float64))
         model.target.scale.fill_(7.5)
@@ -90,7 +91,7 @@ def test_equals_predict_on_the_rendered_image(model):
 def test_returns_float64_of_shape_n(model):
     one = model.predict_atoms(sheet(0))
     assert one.dtype == np.float64 and one.shape == (1,)
-    several = model.predict_atoms((sheet(k) for k in range(4)))  # any iterable
+    several = model.predict_atoms(sheet(k) for k in range(4))  # any iterable
     assert several.dtype == np.float64 and several.shape == (4,)
     assert np.isfinite(several).all()
 
@@ -267,8 +268,7 @@ def test_paper_geometry_is_available_by_configuration():
     its 13-convolution CNN, one Z-weighted channel; it predicts and stays extensive."""
     torch.manual_seed(0)
     imaging = AtomImaging(pixel_size=(CELL[0] / 256, CELL[1] / 256), elements=(5, 6, 7), per_element=False)
-    model = AtomEDNN(build_net("paper_cnn", tile=64 + 2 * 32, channels=1), 64, 32, channels=1,
-                 imaging=imaging).eval()
+    model = AtomEDNN(build_net("paper_cnn", tile=64 + 2 * 32, channels=1), 64, 32, channels=1, imaging=imaging).eval()
     atoms = sheet(0)
     single = model.predict_atoms(atoms)[0]
     assert model.imaging.grid_shape(atoms, model.focus) == (256, 256)

@@ -44,11 +44,13 @@ def structures(draw, max_atoms=6):
     for i in range(natoms):
         for a in range(2):
             L, n = lengths[a], shape[a]
-            positions[i, a] = draw(st.one_of(
-                st.floats(-L, 2 * L),  # outside the cell too
-                st.integers(-n, 2 * n).map(lambda k, d=L / n: k * d),  # on pixel edges
-                st.sampled_from([0.0, L, -1e-9, 1e-9, L - 1e-9, L + 1e-9]),  # at the cell's edges
-            ))
+            positions[i, a] = draw(
+                st.one_of(
+                    st.floats(-L, 2 * L),  # outside the cell too
+                    st.integers(-n, 2 * n).map(lambda k, d=L / n: k * d),  # on pixel edges
+                    st.sampled_from([0.0, L, -1e-9, 1e-9, L - 1e-9, L + 1e-9]),  # at the cell's edges
+                )
+            )
         positions[i, 2] = draw(st.floats(-5, 5))
     numbers = np.array(draw(st.lists(st.sampled_from(ELEMENTS), min_size=natoms, max_size=natoms)))
     gamma = draw(st.one_of(st.just(0.2), st.floats(0.1, 0.5)))
@@ -75,8 +77,7 @@ def test_block_equals_wrapped_full_render(case, data):
     size = tuple(data.draw(st.integers(1, 5 * n // 2)) for n in shape)
     elements = data.draw(st.sampled_from([None, ELEMENTS]))
     full = render(positions, numbers, lengths, shape, gamma=gamma, elements=elements).numpy()
-    block = render(positions, numbers, lengths, shape, gamma=gamma, elements=elements,
-                   origin=origin, size=size).numpy()
+    block = render(positions, numbers, lengths, shape, gamma=gamma, elements=elements, origin=origin, size=size).numpy()
     expected = full
     for a in range(2):
         expected = np.take(expected, np.arange(origin[a], origin[a] + size[a]), axis=a, mode="wrap")
@@ -93,8 +94,12 @@ def test_block_both_paths(origin, size):
     positions, numbers = rng.uniform(-8, 16, (200, 2)), rng.choice(ELEMENTS, 200)
     full = render(positions, numbers, lengths, shape).numpy()
     block = render(positions, numbers, lengths, shape, origin=origin, size=size).numpy()
-    expected = np.take(np.take(full, np.arange(origin[0], origin[0] + size[0]), 0, mode="wrap"),
-                       np.arange(origin[1], origin[1] + size[1]), 1, mode="wrap")
+    expected = np.take(
+        np.take(full, np.arange(origin[0], origin[0] + size[0]), 0, mode="wrap"),
+        np.arange(origin[1], origin[1] + size[1]),
+        1,
+        mode="wrap",
+    )
     np.testing.assert_allclose(block, expected, rtol=0, atol=1e-12)
 
 
@@ -109,8 +114,7 @@ def test_block_of_a_huge_cell_needs_only_nearby_atoms():
     block = render(np.vstack([near, far]), numbers, lengths, shape, origin=origin, size=size).numpy()
     only_near = render(near, numbers[:12], lengths, shape, origin=origin, size=size).numpy()
     np.testing.assert_array_equal(block, only_near)
-    reference = brute_force(near, numbers[:12], lengths, *pixel_centres(lengths, shape, origin, size), 0.2,
-                            images=1)
+    reference = brute_force(near, numbers[:12], lengths, *pixel_centres(lengths, shape, origin, size), 0.2, images=1)
     assert np.abs(block - reference).max() <= PEAK_TRUNCATION * numbers[:12].sum()
 
 
@@ -197,8 +201,9 @@ def test_inputs_formats_agree_and_z_is_ignored():
     positions, numbers = rng.uniform(0, 5, (6, 3)), rng.choice(ELEMENTS, 6)
     args = ((5.0, 6.0), (20, 24))
     reference = render(positions, numbers, *args)
-    torch.testing.assert_close(render(torch.from_numpy(positions[:, :2]), torch.from_numpy(numbers), *args),
-                               reference, rtol=0, atol=0)
+    torch.testing.assert_close(
+        render(torch.from_numpy(positions[:, :2]), torch.from_numpy(numbers), *args), reference, rtol=0, atol=0
+    )
     shifted = positions + [0, 0, 3.0]
     torch.testing.assert_close(render(shifted.tolist(), numbers.tolist(), *args), reference, rtol=0, atol=0)
     single = render(positions, numbers, *args, dtype=torch.float32)
@@ -210,35 +215,39 @@ def test_inputs_formats_agree_and_z_is_ignored():
 GOOD = dict(positions=[[0.0, 0.0], [1.0, 2.0]], numbers=[6, 7], cell_lengths=(4.0, 4.0), shape=(8, 8))
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(positions=[[np.nan, 0.0], [1.0, 2.0]]), "finite"),
-    (dict(positions=[[np.inf, 0.0], [1.0, 2.0]]), "finite"),
-    (dict(positions=[[0.0, 0.0, 0.0]]), "numbers must have shape"),
-    (dict(numbers=[6, 7, 8]), "numbers must have shape"),
-    (dict(positions=np.zeros((0, 2)), numbers=[]), "no atoms"),
-    (dict(positions=[0.0, 1.0]), "positions must have shape"),
-    (dict(gamma=0.0), "gamma"),
-    (dict(gamma=-0.2), "gamma"),
-    (dict(gamma=float("nan")), "gamma"),
-    (dict(cell_lengths=(4.0, 0.0)), "cell length"),
-    (dict(cell_lengths=(-4.0, 4.0)), "cell length"),
-    (dict(cell_lengths=(4.0,)), "cell_lengths"),
-    (dict(shape=(8, 0)), "shape"),
-    (dict(shape=(-8, 8)), "shape"),
-    (dict(shape=(8.5, 8)), "shape"),
-    (dict(size=(-1, 4)), "size"),
-    (dict(origin=(0.5, 0)), "origin"),
-    (dict(numbers=[6, 0]), "atomic numbers"),
-    (dict(numbers=[6, 7.5]), "atomic numbers"),
-    (dict(elements=(5, 6)), "element N has no channel; the channel elements are B, C"),
-    (dict(elements=(6, 6, 7)), "distinct"),
-    (dict(dtype=torch.int64), "dtype"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(positions=[[np.nan, 0.0], [1.0, 2.0]]), "finite"),
+        (dict(positions=[[np.inf, 0.0], [1.0, 2.0]]), "finite"),
+        (dict(positions=[[0.0, 0.0, 0.0]]), "numbers must have shape"),
+        (dict(numbers=[6, 7, 8]), "numbers must have shape"),
+        (dict(positions=np.zeros((0, 2)), numbers=[]), "no atoms"),
+        (dict(positions=[0.0, 1.0]), "positions must have shape"),
+        (dict(gamma=0.0), "gamma"),
+        (dict(gamma=-0.2), "gamma"),
+        (dict(gamma=float("nan")), "gamma"),
+        (dict(cell_lengths=(4.0, 0.0)), "cell length"),
+        (dict(cell_lengths=(-4.0, 4.0)), "cell length"),
+        (dict(cell_lengths=(4.0,)), "cell_lengths"),
+        (dict(shape=(8, 0)), "shape"),
+        (dict(shape=(-8, 8)), "shape"),
+        (dict(shape=(8.5, 8)), "shape"),
+        (dict(size=(-1, 4)), "size"),
+        (dict(origin=(0.5, 0)), "origin"),
+        (dict(numbers=[6, 0]), "atomic numbers"),
+        (dict(numbers=[6, 7.5]), "atomic numbers"),
+        (dict(elements=(5, 6)), "element N has no channel; the channel elements are B, C"),
+        (dict(elements=(6, 6, 7)), "distinct"),
+        (dict(dtype=torch.int64), "dtype"),
+    ],
+)
 def test_bad_input_raises_one_line_error(change, message):
     kwargs = {**GOOD, **change}
     with pytest.raises(EDNNError, match=message) as error:
-        render(kwargs.pop("positions"), kwargs.pop("numbers"), kwargs.pop("cell_lengths"), kwargs.pop("shape"),
-               **kwargs)
+        render(
+            kwargs.pop("positions"), kwargs.pop("numbers"), kwargs.pop("cell_lengths"), kwargs.pop("shape"), **kwargs
+        )
     assert "\n" not in str(error.value)
 
 

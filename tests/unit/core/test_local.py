@@ -17,8 +17,14 @@ ISING = "models/ising-8x8-f1c1.safetensors"
 
 def small_model(focus, context, channels, seed=0):
     torch.manual_seed(seed)
-    model = EDNN(build_net("dense", tile=focus + 2 * context, channels=channels, hidden=[8]), focus, context,
-                 channels=channels, scale=3.0, offset_per_site=0.1)
+    model = EDNN(
+        build_net("dense", tile=focus + 2 * context, channels=channels, hidden=[8]),
+        focus,
+        context,
+        channels=channels,
+        scale=3.0,
+        offset_per_site=0.1,
+    )
     with torch.no_grad():
         model.target.offset_per_intensity.copy_(torch.linspace(-1, 1, channels)[None])
     return model.eval()
@@ -43,8 +49,13 @@ def test_ten_thousand_accepted_spin_flips_on_64x64_keep_the_total_exact():
 
 
 @settings(max_examples=25, deadline=None)
-@given(focus=st.integers(1, 3), context=st.integers(0, 3), regions=st.tuples(st.integers(1, 4), st.integers(1, 4)),
-       channels=st.integers(1, 2), seed=st.integers(0, 2**16))
+@given(
+    focus=st.integers(1, 3),
+    context=st.integers(0, 3),
+    regions=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    channels=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
 def test_box_changes_anywhere_match_a_full_evaluation(focus, context, regions, channels, seed):
     shape = (regions[0] * focus, regions[1] * focus)
     context = min(context, *shape)

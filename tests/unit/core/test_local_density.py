@@ -4,13 +4,14 @@ it stays extensive, and its data-dependent start lets training fit a local targe
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_tile_net
-from ednn.testing import assert_extensive
 from ednn.core.tiling import pad
+from ednn.testing import assert_extensive
 
 
 def make(focus, context, ndim=2, channels=1, padding="periodic", widths=(4, 8), hidden=8):
@@ -20,8 +21,15 @@ def make(focus, context, ndim=2, channels=1, padding="periodic", widths=(4, 8), 
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.sampled_from([4, 8, 12]), st.sampled_from([0, 4, 8]), st.integers(1, 3), st.integers(1, 3),
-       st.integers(1, 2), st.sampled_from(["periodic", "zeros"]), st.integers(0, 2**31 - 1))
+@given(
+    st.sampled_from([4, 8, 12]),
+    st.sampled_from([0, 4, 8]),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from(["periodic", "zeros"]),
+    st.integers(0, 2**31 - 1),
+)
 def test_whole_grid_density_equals_explicit_tiles(focus, context, nx, ny, channels, padding, seed):
     assume(context <= min(nx, ny) * focus)
     model = make(focus, context, channels=channels, padding=padding)
@@ -34,8 +42,13 @@ def test_whole_grid_density_equals_explicit_tiles(focus, context, nx, ny, channe
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(1, 3), st.sampled_from([4, 8]), st.sampled_from([0, 4, 12, 24]), st.integers(1, 3),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 3),
+    st.sampled_from([4, 8]),
+    st.sampled_from([0, 4, 12, 24]),
+    st.integers(1, 3),
+    st.integers(0, 2**31 - 1),
+)
 def test_wrapped_convolutions_equal_the_periodically_padded_grid(ndim, focus, context, n, seed):
     """The periodic evaluation (each 3×3 convolution wrapping around) gives the padded
     grid's density and gradients — also when the context is wider than the grid."""
@@ -111,4 +124,3 @@ def test_predict_in_padded_bands_equals_the_wrapped_whole_grid(monkeypatch):
     monkeypatch.setattr(ednn.core.model, "PREDICT_CHUNK_PIXELS", 2 * 16 * 8)  # 8 focus regions: bands of two rows
     np.testing.assert_allclose(model.predict(x), whole, rtol=1e-6)
     np.testing.assert_allclose(model.contributions(x), tiles, rtol=1e-5, atol=1e-6)
-

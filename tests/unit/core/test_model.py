@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ednn.core.model
 from ednn.core.errors import EDNNError
@@ -23,13 +24,19 @@ def test_any_user_network_is_evaluated_on_tile_copies_and_equals_a_loop_over_til
     x = np.random.default_rng(0).choice([-1.0, 1.0], size=(2, 4, 4))
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="wrap")
     with torch.no_grad():
-        loop = [sum(net(torch.tensor(padded[n, i:i + 3, j:j + 3], dtype=torch.float32)[None, None]).item()
-                    for i in range(4) for j in range(4)) for n in range(2)]
+        loop = [
+            sum(
+                net(torch.tensor(padded[n, i : i + 3, j : j + 3], dtype=torch.float32)[None, None]).item()
+                for i in range(4)
+                for j in range(4)
+            )
+            for n in range(2)
+        ]
     np.testing.assert_allclose(model.predict(x), 2.0 * np.array(loop) + 0.25 * 16, rtol=1e-6)
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2 ** 31 - 1))
+@given(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2**31 - 1))
 def test_sum_invariant_under_periodic_shifts_by_whole_tiles(a, b, seed):
     model = make(focus=2, context=1, hidden=[8])
     x = np.random.default_rng(seed).choice([-1, 1], size=(2, 8, 8))
@@ -66,14 +73,17 @@ def test_cnns_map_tiles_to_scalars():
         assert model.predict(np.zeros((2, 16, 16))).shape == (2,)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((2, 5, 4)), "not a whole number of focus regions"),
-    (np.zeros((2, 4, 4, 3)), r"shape \(2, 4, 4, 3\); this 2-D model with 1 channel expects \(N, L1, L2, 1\)"),
-    (np.zeros((4, 4)), "expects"),
-    (np.full((1, 4, 4), np.nan), "NaN"),
-    (np.zeros((0, 4, 4)), "no examples"),
-    (np.array([["a"]]), "numeric"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((2, 5, 4)), "not a whole number of focus regions"),
+        (np.zeros((2, 4, 4, 3)), r"shape \(2, 4, 4, 3\); this 2-D model with 1 channel expects \(N, L1, L2, 1\)"),
+        (np.zeros((4, 4)), "expects"),
+        (np.full((1, 4, 4), np.nan), "NaN"),
+        (np.zeros((0, 4, 4)), "no examples"),
+        (np.array([["a"]]), "numeric"),
+    ],
+)
 def test_bad_input_is_a_one_line_error(bad, message):
     with pytest.raises(EDNNError, match=message) as info:
         make(focus=2, context=1, hidden=[8]).predict(bad)

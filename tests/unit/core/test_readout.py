@@ -5,21 +5,22 @@ saved file, local updates) gives the same total, and what cannot follow a couple
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ednn
-from ednn.atoms.model import AtomEDNN
-from ednn.atoms.images import AtomImaging
-from ednn.systems.sheets import honeycomb, random_sheet
-from ednn.core.errors import EDNNError
-from ednn.systems.ising.tile_energy import tile_table
-from ednn.core.local import LocalTileEnergy
-from ednn.core.model import EDNN
-from ednn.io.model_file import save_model
-from ednn.core.nets import build_tile_net
-from ednn.core.readout import ChargeEquilibration, make_readout
 from ednn.atoms.bins import AtomBins
 from ednn.atoms.blocks import stream_energy
+from ednn.atoms.images import AtomImaging
+from ednn.atoms.model import AtomEDNN
+from ednn.core.errors import EDNNError
+from ednn.core.local import LocalTileEnergy
+from ednn.core.model import EDNN
+from ednn.core.nets import build_tile_net
+from ednn.core.readout import ChargeEquilibration, make_readout
+from ednn.io.model_file import save_model
+from ednn.systems.ising.tile_energy import tile_table
+from ednn.systems.sheets import honeycomb, random_sheet
 from ednn.testing import assert_extensive
 
 CELL = honeycomb((5, 3))[0].cell.lengths()[:2]
@@ -32,8 +33,11 @@ def qeq_model(net="local_density", focus=8, context=8, imaging=True, seed=0):
     tile_net = build_tile_net(net, focus, context, ndim=2, channels=channels, outputs=3, **options)
     atoms = AtomImaging(pixel_size=tuple(CELL / 32), elements=(5, 6, 7)).to_dict() if imaging else None
     options = dict(channels=channels, readout="qeq", scale=0.5)
-    model = AtomEDNN(tile_net, focus, context, imaging=atoms, **options) if imaging else \
-        EDNN(tile_net, focus, context, **options)
+    model = (
+        AtomEDNN(tile_net, focus, context, imaging=atoms, **options)
+        if imaging
+        else EDNN(tile_net, focus, context, **options)
+    )
     with torch.no_grad():
         for p in model.net.parameters():  # sizeable χ spread, so the coupling matters
             p.mul_(4.0)

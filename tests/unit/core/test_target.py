@@ -1,6 +1,7 @@
 import numpy as np
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ednn.core.target import Target
 

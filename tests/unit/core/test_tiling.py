@@ -3,7 +3,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ednn.core.errors import EDNNError
 from ednn.core.tiling import nearest_valid_sizes, pad, tile

@@ -14,9 +14,13 @@ def test_write_text_replaces_the_file_whole(tmp_path):
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "out.h5"
     path.write_text("old")
-    with pytest.raises(RuntimeError, match="killed"):
+
+    def killed_while_writing() -> None:
         with atomic_path(path) as tmp:
             tmp.write_text("half")
             raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        killed_while_writing()
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5"]

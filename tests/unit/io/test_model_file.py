@@ -15,8 +15,7 @@ from ednn.core.nets import build_net
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    m = EDNN(build_net("dense", tile=5, hidden=[8, 8]), 1, 2, scale=2.5, offset_per_site=-1.25,
-             info={"note": "test"})
+    m = EDNN(build_net("dense", tile=5, hidden=[8, 8]), 1, 2, scale=2.5, offset_per_site=-1.25, info={"note": "test"})
     return m.eval()
 
 
@@ -101,7 +100,7 @@ def test_files_from_before_the_target_object_load_with_the_same_numbers(model, t
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
-        metadata, tensors = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}
+        metadata, tensors = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
     old = {k.removeprefix("target."): v for k, v in tensors.items() if k != "target.offset_per_intensity"}
     save_file(old, str(tmp_path / "old.safetensors"), metadata=metadata)
     x = np.random.default_rng(1).choice([-1, 1], size=(2, 8, 8))

@@ -14,11 +14,19 @@ def test_same_settings_pass_whatever_the_stored_types():
 
 def test_each_difference_is_named_in_one_line():
     names = {"T": ("temperature", "K"), "seed": ("seed", "")}
-    message = "x.h5 was run with other settings (temperature: 300 K in file, 500.5 K requested; " \
-              "seed: none in file, 2 requested; starting structure moved); use another file"
+    message = (
+        "x.h5 was run with other settings (temperature: 300 K in file, 500.5 K requested; "
+        "seed: none in file, 2 requested; starting structure moved); use another file"
+    )
     with pytest.raises(EDNNError, match=re.escape(message)):
-        check_resume({"T": np.float64(300.0)}, {"T": 500.5, "seed": 2}, "x.h5 was run", "use another file",
-                     names, also=[None, "starting structure moved"])
+        check_resume(
+            {"T": np.float64(300.0)},
+            {"T": 500.5, "seed": 2},
+            "x.h5 was run",
+            "use another file",
+            names,
+            also=[None, "starting structure moved"],
+        )
 
 
 def test_a_structure_is_the_same_modulo_its_cell_and_different_otherwise():

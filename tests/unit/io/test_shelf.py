@@ -15,14 +15,21 @@ def test_every_moved_model_is_at_its_new_path_and_no_old_one_is_left_behind():
         assert (MODELS / new).is_file(), new
         assert not (MODELS / old).exists() or old in MOVED.values(), old
     assert sorted(str(p.relative_to(MODELS)) for p in MODELS.rglob("*.safetensors")) == sorted(
-        {*MOVED.values(), "ising-8x8-f1c1.safetensors", "porous-graphene-rebo.safetensors"})
+        {*MOVED.values(), "ising-8x8-f1c1.safetensors", "porous-graphene-rebo.safetensors"}
+    )
 
 
-@pytest.mark.parametrize("old, new, card", [
-    ("models/hexsheets-gfn1xtb-qeq-extra.safetensors", "models/hexsheets-gfn1xtb.safetensors", "models/README.md"),
-    ("models/ising-8x8-f1c2.safetensors", "models/ablations/ising-8x8-f1c2.safetensors",
-     "models/ablations/README.md"),
-])
+@pytest.mark.parametrize(
+    "old, new, card",
+    [
+        ("models/hexsheets-gfn1xtb-qeq-extra.safetensors", "models/hexsheets-gfn1xtb.safetensors", "models/README.md"),
+        (
+            "models/ising-8x8-f1c2.safetensors",
+            "models/ablations/ising-8x8-f1c2.safetensors",
+            "models/ablations/README.md",
+        ),
+    ],
+)
 def test_an_old_path_names_the_new_one_and_its_card(tmp_path, old, new, card):
     error = moved_model_error(tmp_path / old)
     assert isinstance(error, EDNNError)

@@ -22,8 +22,15 @@ def test_grid_and_structure_files_are_told_apart(tmp_path):
     write_structures(tmp_path / "sheets.h5", [sheet], {"energy_method": "test"}, energies=[-1.0])
     ase.io.write(tmp_path / "sheet.extxyz", sheet)
     kinds = {path.name: (holds_grids(path), holds_structures(path)) for path in sorted(tmp_path.iterdir())}
-    assert kinds == {"corrupt.h5": (False, False), "giant.h5": (False, True), "grids.h5": (True, False),
-                     "grids.npz": (True, False), "no-x.h5": (False, False), "notes.txt": (False, False),
-                     "sheet.extxyz": (False, True), "sheets.h5": (False, True)}
+    assert kinds == {
+        "corrupt.h5": (False, False),
+        "giant.h5": (False, True),
+        "grids.h5": (True, False),
+        "grids.npz": (True, False),
+        "no-x.h5": (False, False),
+        "notes.txt": (False, False),
+        "sheet.extxyz": (False, True),
+        "sheets.h5": (False, True),
+    }
     assert not holds_grids(tmp_path / "missing.npz") and not holds_structures(tmp_path / "missing.extxyz")
     assert ase_readable(tmp_path / "missing.extxyz") and ase_readable("POSCAR") and not ase_readable("notes.txt")

@@ -36,10 +36,17 @@ def test_the_test_part_is_the_first_of_a_seeded_permutation():
     assert not np.array_equal(split_indices(20, 5, 0.25, 0.1)["test"], parts["test"])
 
 
-@pytest.mark.parametrize(("n", "val", "test", "message"), [
-    (10, 0.6, 0.5, "sum to less than 1"), (10, -0.1, 0.1, "lie in \\[0, 1\\)"), (10, 0.1, 1.0, "lie in"),
-    (2, 0.5, 0.5, "sum to less than 1"), (3, 0.1, 0.6, "3 examples are too few"), (1, 0.0, 0.6, "too few"),
-])
+@pytest.mark.parametrize(
+    ("n", "val", "test", "message"),
+    [
+        (10, 0.6, 0.5, "sum to less than 1"),
+        (10, -0.1, 0.1, "lie in \\[0, 1\\)"),
+        (10, 0.1, 1.0, "lie in"),
+        (2, 0.5, 0.5, "sum to less than 1"),
+        (3, 0.1, 0.6, "3 examples are too few"),
+        (1, 0.0, 0.6, "too few"),
+    ],
+)
 def test_impossible_splits_are_refused(n, val, test, message):
     with pytest.raises(EDNNError, match=message):
         split_indices(n, 0, val, test)

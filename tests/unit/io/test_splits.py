@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from ednn.io.splits import split_indices
+from ednn.io.structures import StructureFile, write_structures
 from ednn.systems.sheets import random_sheet
 from ednn.train.structures import labelled_split
-from ednn.io.structures import StructureFile, write_structures
-from ednn.io.splits import split_indices
 
 
 def test_groups_stay_on_one_side(tmp_path):
@@ -15,7 +15,7 @@ def test_groups_stay_on_one_side(tmp_path):
     parts = labelled_split(StructureFile(path), 0, 0.2, 0.2)
     sides = [set(groups[v]) for v in parts.values()]
     assert sum(len(v) for v in parts.values()) == 60
-    assert all(not (a & b) for i, a in enumerate(sides) for b in sides[i + 1:])
+    assert all(not (a & b) for i, a in enumerate(sides) for b in sides[i + 1 :])
 
 
 def test_without_groups_it_is_the_split_by_index(tmp_path):

@@ -7,14 +7,21 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import ednn
-from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
-from ednn.systems.sheets import random_sheet
-from ednn.io.structures import (FORMAT, StructureFile, append_structures, is_structure_file, read_structures, store_labels,
-                             update_attrs, write_structures)
+from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
-from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.io.structures import (
+    FORMAT,
+    StructureFile,
+    append_structures,
+    is_structure_file,
+    read_structures,
+    store_labels,
+    update_attrs,
+    write_structures,
+)
+from ednn.systems.sheets import random_sheet
 
 
 def sheets(count, reps=(5, 3), seed=0):
@@ -210,8 +217,11 @@ def test_truncated_file_read_structures_says_it_is_damaged(tmp_path):
 
 
 def test_missing_file_is_an_error(tmp_path):
-    for call in (lambda p: StructureFile(p), lambda p: read_structures(p),
-                 lambda p: store_labels(p, [0], [0.0], [0.0], [False])):
+    for call in (
+        lambda p: StructureFile(p),
+        lambda p: read_structures(p),
+        lambda p: store_labels(p, [0], [0.0], [0.0], [False]),
+    ):
         for name in ("missing.h5", "missing.extxyz"):
             with pytest.raises(EDNNError, match="does not exist") as excinfo:
                 call(tmp_path / name)
@@ -383,8 +393,10 @@ def test_cli_import_and_evaluate_name_nan_positions(ednn_cli, tmp_path):
     source = tmp_path / "nanE.extxyz"
     ase.io.write(source, written, format="extxyz")
     imaging = AtomImaging(pixel_size=(0.5, 0.5), elements=(5, 6, 7))
-    model = ednn.save_model(AtomEDNN(build_net("atom_cnn", tile=8, channels=3), 4, 2, channels=3,
-                                 imaging=imaging), tmp_path / "m.safetensors")
+    model = ednn.save_model(
+        AtomEDNN(build_net("atom_cnn", tile=8, channels=3), 4, 2, channels=3, imaging=imaging),
+        tmp_path / "m.safetensors",
+    )
     for command in (("import", source, tmp_path / "out.h5"), ("evaluate", model, source)):
         result = ednn_cli(*command)
         assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr

@@ -10,10 +10,10 @@ import pytest
 from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
+from ednn.core.errors import EDNNError
+from ednn.io.structures import StructureFile, write_structures
 from ednn.references.label import first_failure, label_file, make_calculator
 from ednn.systems.sheets import generate_sheet_file, honeycomb
-from ednn.io.structures import StructureFile, write_structures
-from ednn.core.errors import EDNNError
 
 
 def direct_energies(structures, calculator):
@@ -111,9 +111,19 @@ def test_a_file_labelled_with_one_method_refuses_another(labelled_copy):
     np.testing.assert_array_equal(after.energy[1:], before.energy[1:])
 
 
-@pytest.mark.parametrize("method", ["dft-please", "gfn3-xtb", "ase.calculators.no_such_module:Calc",
-                                    "ase.calculators.lj:NoSuchFactory", ":EMT", "math:sqrt", "math:pi",
-                                    "collections:OrderedDict"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "dft-please",
+        "gfn3-xtb",
+        "ase.calculators.no_such_module:Calc",
+        "ase.calculators.lj:NoSuchFactory",
+        ":EMT",
+        "math:sqrt",
+        "math:pi",
+        "collections:OrderedDict",
+    ],
+)
 def test_unknown_methods_are_refused_before_anything_is_written(tmp_path, method):
     path = generate_sheet_file(tmp_path / "s.h5", (5, 3), 2, seed=0)
     before = path.read_bytes()
@@ -128,7 +138,8 @@ def test_a_factory_that_raises_is_named_with_its_exception(ednn_cli, tmp_path):
     result = ednn_cli("label", path, "-m", "math:sqrt")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: calculator factory 'math:sqrt' raised TypeError: math.sqrt() takes exactly one argument (0 given)"]
+        "error: calculator factory 'math:sqrt' raised TypeError: math.sqrt() takes exactly one argument (0 given)"
+    ]
 
 
 def test_missing_file_is_an_error(tmp_path):
@@ -174,7 +185,10 @@ def test_cli_label_prints_the_first_failure_of_a_partly_labelled_file(ednn_cli, 
     assert "2 of 3 labelled (1 failed)" in result.stdout
     assert "first failure: structure 2: NotImplementedError: No EMT-potential for B" in result.stdout
     refused = ednn_cli("label", path, "-m", "ase.calculators.lj:LennardJones")  # tied by its 2 labels
-    assert refused.returncode == 2 and "is labelled with other settings (energy method: ase.calculators.emt:EMT in file" in refused.stderr
+    assert (
+        refused.returncode == 2
+        and "is labelled with other settings (energy method: ase.calculators.emt:EMT in file" in refused.stderr
+    )
 
 
 def test_a_file_where_every_structure_failed_is_an_error_and_open_to_another_method(ednn_cli, tmp_path):
@@ -186,7 +200,8 @@ def test_a_file_where_every_structure_failed_is_an_error_and_open_to_another_met
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines()[-1:] == [  # after the progress bar
         f"error: {path}: all 2 structures failed with 'ase.calculators.emt:EMT' "
-        "(structure 0: NotImplementedError: No EMT-potential for B); fix the method or choose another and run again"]
+        "(structure 0: NotImplementedError: No EMT-potential for B); fix the method or choose another and run again"
+    ]
     failed = StructureFile(path)
     assert failed.failed.all() and (failed.failure_reason != "").all()
     data = label_file(path, "ase.calculators.lj:LennardJones", progress=False)  # failures retried with it
@@ -243,7 +258,7 @@ class Crashing(LennardJones):
         super().calculate(atoms, properties, system_changes)
 '''
 
-LABEL_IN_SUBPROCESS = '''
+LABEL_IN_SUBPROCESS = """
 import sys
 from ednn.references.label import label_file
 from ednn.core.errors import EDNNError
@@ -251,7 +266,7 @@ try:
     label_file(sys.argv[1], "crashing_calculator:Crashing", workers=1, progress=False)
 except EDNNError as exc:
     print(exc)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -267,10 +282,19 @@ def test_a_worker_that_dies_does_not_hang_labelling(tmp_path):
     doped = graphene.copy()
     doped.numbers[0] = 5
     path = write_structures(tmp_path / "s.h5", [graphene, doped, graphene])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-c", LABEL_IN_SUBPROCESS, str(path)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", LABEL_IN_SUBPROCESS, str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = process.communicate(timeout=8)
     except subprocess.TimeoutExpired:

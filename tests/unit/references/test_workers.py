@@ -32,6 +32,5 @@ def test_a_timeout_yields_empty_batches_until_a_result_and_an_unset_variable_sta
 
 
 def test_an_error_in_a_task_reaches_the_caller():
-    with pytest.raises(ValueError, match="math domain error"):
-        with finished_batches(math.sqrt, [-1.0], 1) as batches:
-            list(batches)
+    with pytest.raises(ValueError, match="math domain error"), finished_batches(math.sqrt, [-1.0], 1) as batches:
+        list(batches)

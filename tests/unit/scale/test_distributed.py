@@ -10,10 +10,10 @@ import time
 import pytest
 
 import ednn
-from ednn.systems.sheets import random_sheet
+from ednn.atoms.blocks import stream_energy
 from ednn.core.errors import EDNNError
 from ednn.io.giant import GiantFile, write_giant
-from ednn.atoms.blocks import stream_energy
+from ednn.systems.sheets import random_sheet
 
 distributed = pytest.importorskip("dask.distributed")
 from ednn.scale.distributed import dask_energy  # noqa: E402
@@ -32,8 +32,9 @@ def test_a_worker_killed_mid_run_costs_a_retry_not_the_answer(giant):
     model = ednn.load(MODEL)
     with GiantFile(giant) as handle:
         expected = stream_energy(model, handle.bins, 32)
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=50)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
     client = distributed.Client(cluster)
     try:
         undisturbed = dask_energy(model, giant, block_pixels=32, progress=False, client=client)
@@ -80,8 +81,9 @@ def fake_server(reply: bytes | None):
             conn.close()
 
 
-@pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", None],
-                         ids=["http", "silent"])
+@pytest.mark.parametrize(
+    "reply", [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", None], ids=["http", "silent"]
+)
 def test_a_peer_that_is_not_a_scheduler_is_one_line_and_bounded(giant, reply):
     with fake_server(reply) as address:
         started = time.time()

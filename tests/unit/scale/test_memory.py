@@ -1,5 +1,6 @@
 """Peak memory of streaming inference depends on the block size, not on the structure."""
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -8,18 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
-from ednn.systems.sheets import random_sheet
-from ednn.core.model import EDNN
-from ednn.io.model_file import save_model
+from ednn.atoms.model import AtomEDNN
 from ednn.core.nets import build_net
 from ednn.io.giant import GiantWriter
+from ednn.io.model_file import save_model
+from ednn.systems.sheets import random_sheet
 
 psutil = pytest.importorskip("psutil")
 
-RUN = "import sys, ednn; from ednn.scale.run import giant_energy; " \
-      "giant_energy(ednn.load(sys.argv[1]), sys.argv[2], progress=False)"
+RUN = (
+    "import sys, ednn; from ednn.scale.run import giant_energy; "
+    "giant_energy(ednn.load(sys.argv[1]), sys.argv[2], progress=False)"
+)
 
 
 def tiled_sheet(path, repeats):
@@ -46,10 +48,8 @@ def peak_rss(model, path) -> float:
     process = subprocess.Popen([sys.executable, "-c", RUN, str(model), str(path)])
     root, peak = psutil.Process(process.pid), 0
     while process.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak = max(peak, root.memory_info().rss)
-        except psutil.Error:
-            pass
         time.sleep(0.05)
     assert process.returncode == 0
     return peak / 1e6
@@ -57,8 +57,8 @@ def peak_rss(model, path) -> float:
 
 @pytest.mark.slow
 def test_peak_memory_stays_flat_from_1e5_to_1e7_atoms(tmp_path):
-    small, n_small = tiled_sheet(tmp_path / "small.h5", 14)     # 105 840 atoms
-    large, n_large = tiled_sheet(tmp_path / "large.h5", 137)    # 10 135 260 atoms
+    small, n_small = tiled_sheet(tmp_path / "small.h5", 14)  # 105 840 atoms
+    large, n_large = tiled_sheet(tmp_path / "large.h5", 137)  # 10 135 260 atoms
     assert n_small > 1e5 and n_large > 1e7
     model = coarse_model(tmp_path / "coarse.safetensors", random_sheet((15, 9), 2, 0)[0].cell.lengths())
     grown = peak_rss(model, large) - peak_rss(model, small)

@@ -8,10 +8,10 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.io import read, write
 
 import ednn
-from ednn.simulate.dynamics import run_planar_md
-from ednn.references.label import make_calculator
-from ednn.systems.sheets import honeycomb
 from ednn.core.errors import EDNNError
+from ednn.references.label import make_calculator
+from ednn.simulate.dynamics import run_planar_md
+from ednn.systems.sheets import honeycomb
 
 
 def test_planar_md_stays_in_plane_and_a_resumed_run_continues_from_its_last_frame(tmp_path):
@@ -19,8 +19,10 @@ def test_planar_md_stays_in_plane_and_a_resumed_run_continues_from_its_last_fram
     settings = dict(temperature_K=1000.0, timestep_fs=1.0, seed=2, progress=False)
     run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "once.traj", steps=40, **settings)
     run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=15, **settings)
-    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=40,
-                         **settings) == (25, 40)
+    assert run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "twice.traj", steps=40, **settings) == (
+        25,
+        40,
+    )
     once, twice = read(tmp_path / "once.traj", ":"), read(tmp_path / "twice.traj", ":")
     assert len(once) == len(twice) == 41
     np.testing.assert_allclose(once[15].positions, twice[15].positions)
@@ -41,12 +43,14 @@ def test_a_resume_with_other_settings_or_another_start_is_refused_naming_each_di
     run_planar_md(atoms, calc, tmp_path / "md.traj", steps=2, progress=False, **settings)
     shifted = atoms.copy()
     shifted.positions[7, 0] += 0.05
-    changes = [({"temperature_K": 300.0}, atoms, "temperature: 1000 K in file, 300 K requested"),
-               ({"timestep_fs": 0.5}, atoms, "time step: 1 fs in file, 0.5 fs requested"),
-               ({"friction_per_fs": 0.02}, atoms, "friction: 0.01 /fs in file, 0.02 /fs requested"),
-               ({"seed": 4}, atoms, "seed: 0 in file, 4 requested"),
-               ({"calculator_name": "gfn1-xtb"}, atoms, "calculator: tersoff-bcn in file, gfn1-xtb requested"),
-               ({}, shifted, "starting structure: C60 in file, a different C60 requested")]
+    changes = [
+        ({"temperature_K": 300.0}, atoms, "temperature: 1000 K in file, 300 K requested"),
+        ({"timestep_fs": 0.5}, atoms, "time step: 1 fs in file, 0.5 fs requested"),
+        ({"friction_per_fs": 0.02}, atoms, "friction: 0.01 /fs in file, 0.02 /fs requested"),
+        ({"seed": 4}, atoms, "seed: 0 in file, 4 requested"),
+        ({"calculator_name": "gfn1-xtb"}, atoms, "calculator: tersoff-bcn in file, gfn1-xtb requested"),
+        ({}, shifted, "starting structure: C60 in file, a different C60 requested"),
+    ]
     for change, start, message in changes:
         with pytest.raises(EDNNError, match=re.escape(f"md.traj was run with other settings ({message})")):
             run_planar_md(start, calc, tmp_path / "md.traj", steps=4, progress=False, **{**settings, **change})
@@ -62,8 +66,9 @@ def test_an_ednn_model_is_recorded_by_its_content_and_another_model_is_refused(t
     model = ednn.load("models/ablations/hexsheets-gfn1xtb-dense.safetensors").calculator()
     other = ednn.load("models/ablations/hexsheets-gfn1xtb-density.safetensors").calculator()
     run_planar_md(atoms, model, tmp_path / "md.traj", steps=1, **settings)
-    with pytest.raises(EDNNError, match=re.escape(f"(calculator: {model.identity} in file, {other.identity} "
-                                                  "requested)")):
+    with pytest.raises(
+        EDNNError, match=re.escape(f"(calculator: {model.identity} in file, {other.identity} requested)")
+    ):
         run_planar_md(atoms, other, tmp_path / "md.traj", steps=2, **settings)
     same = ednn.load("models/ablations/hexsheets-gfn1xtb-dense.safetensors").calculator()
     assert run_planar_md(atoms, same, tmp_path / "md.traj", steps=2, **settings) == (1, 2)
@@ -90,8 +95,11 @@ def test_an_unstable_run_stops_at_its_first_bad_step_and_keeps_the_frames_before
     atoms = honeycomb((5, 3))[0]
     settings = dict(temperature_K=1000.0, steps=10, progress=False)
     # Tersoff graphene at 5 fs: ~1 000, ~1 000, ~3 000, ~25 000 K, ... (1e8 K by step 6)
-    with pytest.raises(EDNNError, match=r"unstable at step 3: temperature \d+ K, above the limit of 10000 K; "
-                                        r"frames up to step 2 are kept in .*time step below 5 fs"):
+    with pytest.raises(
+        EDNNError,
+        match=r"unstable at step 3: temperature \d+ K, above the limit of 10000 K; "
+        r"frames up to step 2 are kept in .*time step below 5 fs",
+    ):
         run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "hot.traj", timestep_fs=5.0, **settings)
     frames = read(tmp_path / "hot.traj", ":")
     assert len(frames) == 3 and max(frame.get_temperature() for frame in frames) < 10_000
@@ -109,8 +117,9 @@ def test_a_refusal_by_the_calculator_or_on_frame_stops_the_run_without_time_step
     refusal = "atoms 3 and 4 are 0.200 Å apart in the plane"
     with pytest.raises(EDNNError) as caught:
         run_planar_md(atoms, _FailsAfter(3, refusal), tmp_path / "close.traj", **settings)
-    assert str(caught.value) == (f"MD stopped at step 3: {refusal}; frames up to step 2 are kept in "
-                                 f"{tmp_path / 'close.traj'}")
+    assert str(caught.value) == (
+        f"MD stopped at step 3: {refusal}; frames up to step 2 are kept in {tmp_path / 'close.traj'}"
+    )
     assert len(read(tmp_path / "close.traj", ":")) == 3
 
     seen = []
@@ -119,17 +128,22 @@ def test_a_refusal_by_the_calculator_or_on_frame_stops_the_run_without_time_step
         seen.append(frame.get_temperature())
         if len(seen) == 5:
             raise EDNNError("enough")
+
     with pytest.raises(EDNNError, match=r"^MD stopped at step 4: enough; frames up to step 3 are kept in [^;]*$"):
-        run_planar_md(atoms, make_calculator("tersoff-bcn"), tmp_path / "seen.traj", on_frame=stop_at_frame_4,
-                      **settings)
+        run_planar_md(
+            atoms, make_calculator("tersoff-bcn"), tmp_path / "seen.traj", on_frame=stop_at_frame_4, **settings
+        )
     assert len(read(tmp_path / "seen.traj", ":")) == 4
 
 
 def test_bad_input(tmp_path):
     atoms = honeycomb((5, 3))[0]
     calc = make_calculator("tersoff-bcn")
-    for bad, match in [({"temperature_K": -1.0}, "temperature"), ({"timestep_fs": 0.0}, "time step"),
-                       ({"steps": 0}, "steps")]:
+    for bad, match in [
+        ({"temperature_K": -1.0}, "temperature"),
+        ({"timestep_fs": 0.0}, "time step"),
+        ({"steps": 0}, "steps"),
+    ]:
         settings = {"temperature_K": 300.0, "timestep_fs": 1.0, "steps": 5, **bad}
         with pytest.raises(EDNNError, match=match):
             run_planar_md(atoms, calc, tmp_path / "x.traj", progress=False, **settings)

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import ednn
-from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc
 from ednn.atoms.render import channel_weights, render, single_atom_boxes
-from ednn.systems.sheets import honeycomb, random_sheet
 from ednn.core.errors import EDNNError
+from ednn.simulate.montecarlo import AtomMetropolis, read_samples, run_atom_mc
+from ednn.systems.sheets import honeycomb, random_sheet
 
 MODEL = "models/ablations/hexsheets-gfn1xtb-dense.safetensors"
 
@@ -34,8 +34,15 @@ def test_single_atom_boxes_equal_blocks_of_the_full_render():
     corners = torch.as_tensor(np.floor(xy / pixel).astype(int) - 7)
     boxes = single_atom_boxes(torch.as_tensor(xy), weights, channel, nchannels, pixel, corners, (15, 15))
     for k in range(5):
-        block = render(xy[k:k + 1], numbers[k:k + 1], lengths, shape, elements=(5, 6, 7),
-                       origin=tuple(corners[k].tolist()), size=(15, 15))
+        block = render(
+            xy[k : k + 1],
+            numbers[k : k + 1],
+            lengths,
+            shape,
+            elements=(5, 6, 7),
+            origin=tuple(corners[k].tolist()),
+            size=(15, 15),
+        )
         np.testing.assert_allclose(boxes[k].movedim(0, -1).numpy(), block.numpy(), atol=1e-15)
 
 
@@ -70,8 +77,23 @@ def test_resumed_run_equals_an_uninterrupted_one(model, tmp_path):
 @pytest.mark.slow
 def test_killed_run_resumes_without_losing_samples(tmp_path):
     out = tmp_path / "mc.h5"
-    command = [sys.executable, "-m", "ednn", "mc", MODEL, "-o", str(out), "--steps", "20000", "--chains", "2",
-               "--sample-every", "20", "--equilibration", "100"]
+    command = [
+        sys.executable,
+        "-m",
+        "ednn",
+        "mc",
+        MODEL,
+        "-o",
+        str(out),
+        "--steps",
+        "20000",
+        "--chains",
+        "2",
+        "--sample-every",
+        "20",
+        "--equilibration",
+        "100",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -90,7 +112,7 @@ def test_killed_run_resumes_without_losing_samples(tmp_path):
     subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
     with h5py.File(out, "r") as samples:
         steps = samples["step"][:]
-    np.testing.assert_array_equal(steps[:len(kept)], kept)
+    np.testing.assert_array_equal(steps[: len(kept)], kept)
     assert np.all(np.diff(steps) == 20) and steps[-1] == kept[-1] + 100
 
 
@@ -105,17 +127,25 @@ def test_bad_input(model, tmp_path):
     with pytest.raises(EDNNError, match="nearest valid cell"):
         AtomMetropolis(model, honeycomb((4, 3))[0], 1, 300.0, 0.1, np.random.default_rng())
     run_atom_mc(model, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
-    with pytest.raises(EDNNError, match=r"a.h5 holds an MC run with other settings \(temperature: 300 K in file, "
-                                        r"500 K requested; chains: 1 in file, 2 requested\)"):
+    with pytest.raises(
+        EDNNError,
+        match=r"a.h5 holds an MC run with other settings \(temperature: 300 K in file, "
+        r"500 K requested; chains: 1 in file, 2 requested\)",
+    ):
         run_atom_mc(model, atoms, tmp_path / "a.h5", temperature_K=500.0, steps=10, chains=2, progress=False)
     shifted = atoms.copy()
     shifted.positions[7, 0] += 0.05
     with pytest.raises(EDNNError, match="starting structure: C60 in file, a different C60 requested"):
         run_atom_mc(model, shifted, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
     other = ednn.load("models/ablations/hexsheets-gfn1xtb-density.safetensors")
-    with pytest.raises(EDNNError, match=re.escape(f"a.h5 holds an MC run with other settings (model: "
-                                                  f"{model.identity()} in file, {other.identity()} "
-                                                  "requested)")):
+    with pytest.raises(
+        EDNNError,
+        match=re.escape(
+            f"a.h5 holds an MC run with other settings (model: "
+            f"{model.identity()} in file, {other.identity()} "
+            "requested)"
+        ),
+    ):
         run_atom_mc(other, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
     with h5py.File(tmp_path / "a.h5") as samples:
         assert samples.attrs["model"] == model.identity() and len(samples["step"]) == 2

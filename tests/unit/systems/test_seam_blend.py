@@ -5,12 +5,12 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
+from ednn.core.errors import EDNNError
+from ednn.io.giant import GiantFile
 from ednn.systems.porous import CELLS, LATTICE_A, VACUUM
 from ednn.systems.porous_sheet import slot_choice, write_porous_sheet
 from ednn.systems.seam_blend import blended_column, pool_field
 from ednn.systems.sheets import honeycomb
-from ednn.core.errors import EDNNError
-from ednn.io.giant import GiantFile
 
 WIDTH = 8.0
 
@@ -39,8 +39,9 @@ def wavy_pool(size: int, amplitude: float = 0.1, seed: int = 0) -> list[Atoms]:
         phase = rng.uniform(0, 2 * np.pi, (2, 2))
         xy = patch.positions[:, :2]
         for c in range(2):
-            patch.positions[:, c] += amplitude * np.sin(xy[:, 0] * k[0] + phase[c, 0]) * np.cos(xy[:, 1] * k[1] +
-                                                                                               phase[c, 1])
+            patch.positions[:, c] += (
+                amplitude * np.sin(xy[:, 0] * k[0] + phase[c, 0]) * np.cos(xy[:, 1] * k[1] + phase[c, 1])
+            )
         patch.wrap()
         pool.append(patch)
     return pool
@@ -70,12 +71,13 @@ def test_far_from_seams_nothing_moves_and_near_them_the_spread_is_kept():
     field, ideal = pool_field(pool), lattice().positions[:, :2]
     own = np.concatenate([pool[k].positions for k in choice[1]])
     rows = np.repeat(np.arange(6), len(ideal))
-    shift = positions[:, :2] - np.tile(ideal, (6, 1)) - np.column_stack([np.zeros(len(rows)),
-                                                                         rows * field.lengths[1]])
+    shift = positions[:, :2] - np.tile(ideal, (6, 1)) - np.column_stack([np.zeros(len(rows)), rows * field.lengths[1]])
     seam = np.minimum(ideal, field.lengths - ideal).min(1) < WIDTH
-    np.testing.assert_allclose(positions[~np.tile(seam, 6)][:, :2] - own[~np.tile(seam, 6)][:, :2],
-                               np.column_stack([np.zeros((~seam).sum() * 6), rows[~np.tile(seam, 6)] *
-                                                field.lengths[1]]), atol=1e-9)
+    np.testing.assert_allclose(
+        positions[~np.tile(seam, 6)][:, :2] - own[~np.tile(seam, 6)][:, :2],
+        np.column_stack([np.zeros((~seam).sum() * 6), rows[~np.tile(seam, 6)] * field.lengths[1]]),
+        atol=1e-9,
+    )
     near = shift[np.tile(seam, 6)]
     assert near.std() == pytest.approx(0.05, rel=0.04)
 
@@ -127,8 +129,8 @@ def test_bad_input(tmp_path):
 
 
 def test_the_command_blends_as_the_library_does():
-    from ednn.systems.porous_sheet import BLEND_WIDTH
     from ednn.cli.main import main
+    from ednn.systems.porous_sheet import BLEND_WIDTH
 
     blend = next(p for p in main.commands["porous"].commands["sheet"].params if p.name == "blend")
     assert blend.default == BLEND_WIDTH

@@ -7,9 +7,16 @@ from ase.neighborlist import neighbor_list
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ednn.systems.sheets import (KINDS, LATTICE_A, MAX_VACANCY_FRACTION, VACUUM, generate_sheet_file, honeycomb,
-                               random_sheet)
 from ednn.io.structures import StructureFile
+from ednn.systems.sheets import (
+    KINDS,
+    LATTICE_A,
+    MAX_VACANCY_FRACTION,
+    VACUUM,
+    generate_sheet_file,
+    honeycomb,
+    random_sheet,
+)
 
 BOND = LATTICE_A / math.sqrt(3.0)
 B, C, N = 5, 6, 7
@@ -136,6 +143,8 @@ def test_cli_generate_records_its_command_and_rounds_positions_when_asked(ednn_c
     data = StructureFile(out)
     assert data.attrs["command"] == f"ednn sheets generate {out} -n 3 --seed 2 --decimals 4"
     for k, atoms in enumerate(data.structures()):
-        np.testing.assert_allclose(atoms.positions, random_sheet((5, 3), 2, k)[0].positions, rtol=0, atol=0.5e-4 + 1e-12)
+        np.testing.assert_allclose(
+            atoms.positions, random_sheet((5, 3), 2, k)[0].positions, rtol=0, atol=0.5e-4 + 1e-12
+        )
     result = ednn_cli("sheets", "generate", out, "-n", "3")
     assert result.returncode != 0 and "never overwritten" in result.stderr

@@ -42,21 +42,22 @@ def test_two_cpu_processes_train_data_parallel_and_hand_back_the_weights(tmp_pat
     assert all(p.device.type == "cpu" for p in model.parameters())
     trained = last_weights(run_dir)
     assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
-    steps = np.loadtxt(run_dir / "logs" / "version_0" / "metrics.csv", delimiter=",", skiprows=1,
-                       usecols=1, dtype=int)
+    steps = np.loadtxt(run_dir / "logs" / "version_0" / "metrics.csv", delimiter=",", skiprows=1, usecols=1, dtype=int)
     assert steps.max() == 2 * 2 - 1  # 4 batches of 50 an epoch, 2 a process
 
 
 def test_each_process_gets_its_share_of_the_batches(monkeypatch):
     shares = []
     for rank in (0, 1, 2):
-        monkeypatch.setattr(torch.distributed, "get_rank", lambda: rank)
+        monkeypatch.setattr(torch.distributed, "get_rank", lambda rank=rank: rank)
         shares.append([b.tolist() for b in EpochShuffle(10, 2, seed=0, shuffle=False, processes=3)])
     assert shares == [[[0, 1], [6, 7]], [[2, 3], [8, 9]], [[4, 5], [0, 1]]]
 
 
-@pytest.mark.parametrize("devices, message", [({"accelerator": "abacus"}, "cannot train with accelerator 'abacus'"),
-                                              ({"devices": 10_000}, "this machine has")])
+@pytest.mark.parametrize(
+    "devices, message",
+    [({"accelerator": "abacus"}, "cannot train with accelerator 'abacus'"), ({"devices": 10_000}, "this machine has")],
+)
 def test_impossible_devices_are_one_line_errors(tmp_path, devices, message):
     with pytest.raises(EDNNError, match=message) as error:
         small_run(tmp_path, **devices)

@@ -1,6 +1,6 @@
+import re
 import subprocess
 import sys
-import re
 import textwrap
 
 import numpy as np
@@ -135,8 +135,11 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     script.write_text(SCRIPT)
 
     def run(run_dir, out, mode):
-        return subprocess.run([sys.executable, str(script), str(tmp_path / run_dir), str(tmp_path / out), mode],
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, str(script), str(tmp_path / run_dir), str(tmp_path / out), mode],
+            capture_output=True,
+            text=True,
+        )
 
     assert run("a", "a.safetensors", "plain").returncode == 0
     killed = run("b", "b.safetensors", "kill")
@@ -168,10 +171,15 @@ def test_ctrl_c_is_reported_not_taken_for_a_finished_run(tmp_path):
     assert (tmp_path / "checkpoints/last.ckpt").is_file()
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(epochs=0), "at least 1"), (dict(batch_size=0), "at least 1"),
-    (dict(lr=1e-3, lr_min=1e-2), "lr-min"), (dict(lr=0.0, lr_min=0.0), "lr-min"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(epochs=0), "at least 1"),
+        (dict(batch_size=0), "at least 1"),
+        (dict(lr=1e-3, lr_min=1e-2), "lr-min"),
+        (dict(lr=0.0, lr_min=0.0), "lr-min"),
+    ],
+)
 def test_nonsense_training_settings_are_refused(tmp_path, options, message):
     x = random_spins(20, 4, 6)
     model = build_model(x, 1, 1, net_options={"hidden": [4]})
@@ -186,8 +194,17 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
 
     x = random_spins(200, 4, 5)
     np.savez(tmp_path / "spins.npz", x=x, energy=ising_energy(x))
-    model = train_on_file(tmp_path / "spins.npz", tmp_path / "m.safetensors", tmp_path / "run", focus=1, context=1,
-                          net_options={"hidden": [8]}, epochs=1, batch_size=50, progress=False)
+    model = train_on_file(
+        tmp_path / "spins.npz",
+        tmp_path / "m.safetensors",
+        tmp_path / "run",
+        focus=1,
+        context=1,
+        net_options={"hidden": [8]},
+        epochs=1,
+        batch_size=50,
+        progress=False,
+    )
     loaded = ednn.load(tmp_path / "m.safetensors")
     assert loaded.info["data"]["input_values"] == [-1.0, 1.0]
     spins = random_spins(2, 8, 6)  # the file predicts what the trained model did
@@ -200,18 +217,31 @@ def test_a_model_trained_on_spins_refuses_values_it_never_saw(tmp_path):
     rng = np.random.default_rng(0)
     continuous = rng.normal(size=(200, 4, 4))
     np.savez(tmp_path / "fields.npz", x=continuous, energy=continuous.sum((1, 2)))
-    fields = train_on_file(tmp_path / "fields.npz", tmp_path / "f.safetensors", tmp_path / "run-f", focus=1,
-                           context=1, net_options={"hidden": [8]}, epochs=1, batch_size=50, progress=False)
+    fields = train_on_file(
+        tmp_path / "fields.npz",
+        tmp_path / "f.safetensors",
+        tmp_path / "run-f",
+        focus=1,
+        context=1,
+        net_options={"hidden": [8]},
+        epochs=1,
+        batch_size=50,
+        progress=False,
+    )
     assert fields.info["data"]["input_values"] is None
     wider = 3.0 * rng.normal(size=(1, 8, 8))  # values beyond the training range are predicted, not refused,
-    np.testing.assert_allclose(fields.predict(wider), ednn.load(tmp_path / "f.safetensors").predict(wider),
-                               rtol=1e-12)  # and the file predicts what the trained model did
+    np.testing.assert_allclose(
+        fields.predict(wider), ednn.load(tmp_path / "f.safetensors").predict(wider), rtol=1e-12
+    )  # and the file predicts what the trained model did
 
 
 def test_progress_off_a_terminal_is_a_line_per_epoch(tmp_path, capsys):
     x = random_spins(200, 4, 8)
     model = build_model(x, 1, 1, net_options={"hidden": [8]})
-    train, val = GridSet.from_numpy(model, x[:150], ising_energy(x[:150])), GridSet.from_numpy(model, x[150:], ising_energy(x[150:]))
+    train, val = (
+        GridSet.from_numpy(model, x[:150], ising_energy(x[:150])),
+        GridSet.from_numpy(model, x[150:], ising_energy(x[150:])),
+    )
     fit_target_scaling(model, train)
     fit(model, train, val, tmp_path, epochs=2, batch_size=50, progress=True)
     lines = capsys.readouterr().err.strip().splitlines()

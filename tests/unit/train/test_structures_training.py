@@ -9,18 +9,18 @@ import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import ednn
-from ednn.atoms.model import AtomEDNN
 from ednn.atoms.images import AtomImaging
-from ednn.references.label import label_file, make_calculator
-from ednn.systems.sheets import generate_sheet_file, honeycomb, random_sheet
-from ednn.train.structures import evaluate_structure_file, train_on_structures
-from ednn.io.structures import write_structures
+from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
 from ednn.core.tiling import pad
+from ednn.io.structures import write_structures
+from ednn.references.label import label_file, make_calculator
+from ednn.systems.sheets import generate_sheet_file, honeycomb, random_sheet
 from ednn.testing import assert_permutation_invariant, assert_supercell_extensive
 from ednn.train.fit import GridSet, fit_target_scaling
+from ednn.train.structures import evaluate_structure_file, train_on_structures
 
 CELL = honeycomb((5, 3))[0].cell.lengths()[:2]
 SMALL = dict(grid=(32, 32), focus=8, context=4, epochs=2, batch_size=16, progress=False)
@@ -59,9 +59,12 @@ def test_train_on_structures_writes_a_described_model(trained, sheets_file):
     # the stored test metrics are what evaluating the test split gives, worked out here from its errors
     again = evaluate_structure_file(loaded, sheets_file, "test")
     error = np.abs(again["predicted"] - again["true"])  # eV; every test sheet has the 60-site cell
-    expected = {"median_abs_eV": np.median(error), "median_abs_meV_per_A2": np.median(1000 * error / np.prod(CELL)),
-                "mean_abs_meV_per_A2": np.mean(1000 * error / np.prod(CELL)),
-                "median_abs_meV_per_atom": np.median(1000 * error / again["n_atoms"])}
+    expected = {
+        "median_abs_eV": np.median(error),
+        "median_abs_meV_per_A2": np.median(1000 * error / np.prod(CELL)),
+        "mean_abs_meV_per_A2": np.mean(1000 * error / np.prod(CELL)),
+        "median_abs_meV_per_atom": np.median(1000 * error / again["n_atoms"]),
+    }
     for key, value in expected.items():
         assert metrics[key] == pytest.approx(value, rel=1e-9), key
     # per-element reference energies near Tersoff's few eV per atom
@@ -112,8 +115,12 @@ def test_rippled_training_sheets_set_the_z_limit_and_overlaps_are_named_by_file_
     structures = [random_sheet((5, 3), 0, k)[0] for k in range(10)]
     structures[3].positions[::2, 2] += 0.3  # ripples, as from a 3D MD run
     energies = -7.0 * np.array([len(s) for s in structures])
-    model = train_on_structures(write_structures(tmp_path / "rippled.h5", structures, energies=energies),
-                                tmp_path / "m.safetensors", tmp_path / "run", **{**SMALL, "epochs": 1})
+    model = train_on_structures(
+        write_structures(tmp_path / "rippled.h5", structures, energies=energies),
+        tmp_path / "m.safetensors",
+        tmp_path / "run",
+        **{**SMALL, "epochs": 1},
+    )
     assert model.imaging.max_z_spread == pytest.approx(0.45)
     assert ednn.load(tmp_path / "m.safetensors").imaging.max_z_spread == pytest.approx(0.45)
     structures[3].positions[5, :2] = structures[3].positions[6, :2]
@@ -132,8 +139,7 @@ def test_training_on_an_unlabelled_file_is_refused(tmp_path):
 
 def test_grid_that_is_not_whole_focus_regions_is_refused(sheets_file, tmp_path):
     with pytest.raises(EDNNError, match="focus"):
-        train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run",
-                            **{**SMALL, "grid": (30, 32)})
+        train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", **{**SMALL, "grid": (30, 32)})
 
 
 # ---- the commands ------------------------------------------------------------------------
@@ -155,8 +161,7 @@ def supercells_with_tersoff_energies(path, count=3):
 
 def test_cli_train_evaluate_predict(ednn_cli, sheets_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default run folder runs/<model> lands here
-    trained = ednn_cli("train", sheets_file, "-o", "m.safetensors", "--grid", "32x32", "-f", 8, "-c", 4,
-                       "--epochs", 1)
+    trained = ednn_cli("train", sheets_file, "-o", "m.safetensors", "--grid", "32x32", "-f", 8, "-c", 4, "--epochs", 1)
     assert trained.returncode == 0, trained.stderr
     assert "wrote m.safetensors" in trained.stdout and "test split: 12 structures" in trained.stdout
     assert "meV/Å²" in trained.stdout and "meV/atom" in trained.stdout
@@ -185,8 +190,11 @@ def test_cli_train_evaluate_predict(ednn_cli, sheets_file, tmp_path, monkeypatch
 
     averaged = ednn_cli("predict", "m.safetensors", "big.extxyz", "--placements", "3")
     assert averaged.returncode == 0, averaged.stderr
-    np.testing.assert_allclose([float(v) for v in averaged.stdout.split()],
-                               model.predict_atoms(ase.io.read(tmp_path / "big.extxyz", ":"), 3), rtol=1e-9)
+    np.testing.assert_allclose(
+        [float(v) for v in averaged.stdout.split()],
+        model.predict_atoms(ase.io.read(tmp_path / "big.extxyz", ":"), 3),
+        rtol=1e-9,
+    )
 
     written = ednn_cli("predict", "m.safetensors", "big.extxyz", "--csv", "p.csv")
     assert written.returncode == 0
@@ -213,8 +221,8 @@ def test_cli_train_refuses_an_unlabelled_file(ednn_cli, tmp_path):
 
 
 def test_translated_training_records_it_and_renders_new_placements_each_epoch(sheets_file, tmp_path):
-    from ednn.train.structures import render_structures, translated
     from ednn.io.structures import StructureFile
+    from ednn.train.structures import render_structures, translated
 
     model = train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", **SMALL)
     assert model.info["training"]["epochs"] == 2
@@ -232,14 +240,30 @@ SMALL_DENSITY = ["--net", "local_density", "--net-option", "widths=8,12", "--net
 
 def test_cli_net_options_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_file, tmp_path):
     common = ["--grid", "32x32", "-f", 8, "-c", 4, *SMALL_DENSITY, "--batch-size", 16]
-    first = ednn_cli("train", sheets_file, "-o", tmp_path / "a.safetensors", "--run-dir", tmp_path / "a",
-                     "--epochs", 2, *common)
+    first = ednn_cli(
+        "train", sheets_file, "-o", tmp_path / "a.safetensors", "--run-dir", tmp_path / "a", "--epochs", 2, *common
+    )
     assert first.returncode == 0, first.stderr
     start = ednn.load(tmp_path / "a.safetensors")
     assert start.net.config["widths"] == [8, 12] and start.net.config["hidden"] == 16
     # a fine-tune whose learning rate is all but zero keeps the start's weights and offsets
-    tuned = ednn_cli("train", sheets_file, "-o", tmp_path / "b.safetensors", "--run-dir", tmp_path / "b",
-                     "--epochs", 1, "--lr", 1e-12, "--lr-min", 1e-12, "--init", tmp_path / "a.safetensors", *common)
+    tuned = ednn_cli(
+        "train",
+        sheets_file,
+        "-o",
+        tmp_path / "b.safetensors",
+        "--run-dir",
+        tmp_path / "b",
+        "--epochs",
+        1,
+        "--lr",
+        1e-12,
+        "--lr-min",
+        1e-12,
+        "--init",
+        tmp_path / "a.safetensors",
+        *common,
+    )
     assert tuned.returncode == 0, tuned.stderr
     model = ednn.load(tmp_path / "b.safetensors")
     assert model.info["training"]["started_from"]["file"] == "a.safetensors"
@@ -249,25 +273,65 @@ def test_cli_net_options_and_fine_tuning_from_a_trained_model(ednn_cli, sheets_f
 
 
 def torch_equal_state(a: EDNN, b: EDNN) -> bool:
-    return all(np.allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-6, atol=1e-9)
-               for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(
+        np.allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-6, atol=1e-9)
+        for x, y in zip(a.state_dict().values(), b.state_dict().values())
+    )
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--net", "local_density", "--net-option", "widths=[8,16]"], "does not match this run's network and images: net"),
-    ([*SMALL_DENSITY, "--gamma", 0.3], "imaging"),
-    ([*SMALL_DENSITY, "-c", 8], "context 4 there, 8 here"),
-    (["--net-option", "widths=[8,12]"], "dense has no option 'widths'; its options: hidden=null, activation=relu"),
-    (["--net", "local_density", "--net-option", "hidden=[16,16]"], "local_density's hidden takes a number"),
-    (["--net", "paper_cnn", "--net-option", "widths=[8]"], "paper_cnn takes no options"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--net", "local_density", "--net-option", "widths=[8,16]"],
+            "does not match this run's network and images: net",
+        ),
+        ([*SMALL_DENSITY, "--gamma", 0.3], "imaging"),
+        ([*SMALL_DENSITY, "-c", 8], "context 4 there, 8 here"),
+        (["--net-option", "widths=[8,12]"], "dense has no option 'widths'; its options: hidden=null, activation=relu"),
+        (["--net", "local_density", "--net-option", "hidden=[16,16]"], "local_density's hidden takes a number"),
+        (["--net", "paper_cnn", "--net-option", "widths=[8]"], "paper_cnn takes no options"),
+    ],
+)
 def test_cli_fine_tuning_refuses_a_different_network(ednn_cli, sheets_file, tmp_path, options, message):
     start = tmp_path / "a.safetensors"
-    first = ednn_cli("train", sheets_file, "-o", start, "--run-dir", tmp_path / "a", "--epochs", 1, "--grid", "32x32",
-                     "-f", 8, "-c", 4, *SMALL_DENSITY)
+    first = ednn_cli(
+        "train",
+        sheets_file,
+        "-o",
+        start,
+        "--run-dir",
+        tmp_path / "a",
+        "--epochs",
+        1,
+        "--grid",
+        "32x32",
+        "-f",
+        8,
+        "-c",
+        4,
+        *SMALL_DENSITY,
+    )
     assert first.returncode == 0, first.stderr
-    result = ednn_cli("train", sheets_file, "-o", tmp_path / "b.safetensors", "--run-dir", tmp_path / "b",
-                      "--epochs", 1, "--grid", "32x32", "-f", 8, "-c", 4, "--init", start, *options)
+    result = ednn_cli(
+        "train",
+        sheets_file,
+        "-o",
+        tmp_path / "b.safetensors",
+        "--run-dir",
+        tmp_path / "b",
+        "--epochs",
+        1,
+        "--grid",
+        "32x32",
+        "-f",
+        8,
+        "-c",
+        4,
+        "--init",
+        start,
+        *options,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
@@ -275,9 +339,27 @@ def test_cli_fine_tuning_refuses_a_different_network(ednn_cli, sheets_file, tmp_
 
 
 def test_cli_trains_a_charge_equilibrated_density_model(ednn_cli, sheets_file, tmp_path):
-    trained = ednn_cli("train", sheets_file, "-o", tmp_path / "q.safetensors", "--run-dir", tmp_path / "run",
-                       "--grid", "32x32", "-f", 8, "-c", 4, "--net", "local_density", "--charge-equilibration",
-                       "--epochs", 1, "--batch-size", 16)
+    trained = ednn_cli(
+        "train",
+        sheets_file,
+        "-o",
+        tmp_path / "q.safetensors",
+        "--run-dir",
+        tmp_path / "run",
+        "--grid",
+        "32x32",
+        "-f",
+        8,
+        "-c",
+        4,
+        "--net",
+        "local_density",
+        "--charge-equilibration",
+        "--epochs",
+        1,
+        "--batch-size",
+        16,
+    )
     assert trained.returncode == 0, trained.stderr
     model = ednn.load(tmp_path / "q.safetensors")
     assert model.target.readout.name == "qeq" and model.net.config["outputs"] == 3
@@ -294,29 +376,55 @@ def test_cli_trains_a_charge_equilibrated_density_model(ednn_cli, sheets_file, t
 def test_extra_training_files_join_the_training_split_only(ednn_cli, sheets_file, tmp_path):
     extra = generate_sheet_file(tmp_path / "extra.h5", (5, 3), 20, seed=7, decimals=4)
     label_file(extra, "tersoff-bcn", workers=1, progress=False)
-    trained = ednn_cli("train", sheets_file, "-o", tmp_path / "m.safetensors", "--run-dir", tmp_path / "run",
-                       "--grid", "32x32", "-f", 8, "-c", 4, "--epochs", 1, "--extra-train", extra)
+    trained = ednn_cli(
+        "train",
+        sheets_file,
+        "-o",
+        tmp_path / "m.safetensors",
+        "--run-dir",
+        tmp_path / "run",
+        "--grid",
+        "32x32",
+        "-f",
+        8,
+        "-c",
+        4,
+        "--epochs",
+        1,
+        "--extra-train",
+        extra,
+    )
     assert trained.returncode == 0, trained.stderr
     base = train_on_structures(sheets_file, tmp_path / "b.safetensors", tmp_path / "run-b", **{**SMALL, "epochs": 1})
     info = ednn.load(tmp_path / "m.safetensors").info
     assert info["data"]["extra_train"][0]["file"] == "extra.h5" and info["data"]["extra_train"][0]["n_examples"] == 20
     assert info["split"]["n_train"] == base.info["split"]["n_train"] + 20
-    assert (info["split"]["n_val"], info["split"]["n_test"]) == (base.info["split"]["n_val"], base.info["split"]["n_test"])
+    assert (info["split"]["n_val"], info["split"]["n_test"]) == (
+        base.info["split"]["n_val"],
+        base.info["split"]["n_test"],
+    )
     with_extra = evaluate_structure_file(ednn.load(tmp_path / "m.safetensors"), sheets_file, "test")
     np.testing.assert_array_equal(with_extra["true"], evaluate_structure_file(base, sheets_file, "test")["true"])
 
 
-@pytest.mark.parametrize("reps, method, message", [((5, 3), None, "labelled with unknown"),
-                                                   ((10, 6), "tersoff-bcn", "2 different in-plane sizes")])
+@pytest.mark.parametrize(
+    "reps, method, message",
+    [((5, 3), None, "labelled with unknown"), ((10, 6), "tersoff-bcn", "2 different in-plane sizes")],
+)
 def test_extra_training_files_must_match(sheets_file, tmp_path, reps, method, message):
     structures = [random_sheet(reps, 3, k)[0] for k in range(4)]
-    path = write_structures(tmp_path / "x.h5", structures, {"energy_method": method} if method else None,
-                            energies=-7.0 * np.array([len(s) for s in structures]))
+    path = write_structures(
+        tmp_path / "x.h5",
+        structures,
+        {"energy_method": method} if method else None,
+        energies=-7.0 * np.array([len(s) for s in structures]),
+    )
     with pytest.raises(EDNNError, match=message):
         train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[path], **SMALL)
     with pytest.raises(EDNNError, match="does not exist"):
-        train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run",
-                            extra_train=tmp_path / "missing.h5", **SMALL)
+        train_on_structures(
+            sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=tmp_path / "missing.h5", **SMALL
+        )
 
 
 def test_extra_training_files_that_would_leak_into_the_test_split_are_refused(sheets_file, tmp_path):
@@ -324,5 +432,4 @@ def test_extra_training_files_that_would_leak_into_the_test_split_are_refused(sh
     label_file(same_stream, "tersoff-bcn", workers=1, progress=False)
     for extra, message in [(sheets_file, "again"), (same_stream, "same generator and seed")]:
         with pytest.raises(EDNNError, match=message):
-            train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[extra],
-                                **SMALL)
+            train_on_structures(sheets_file, tmp_path / "m.safetensors", tmp_path / "run", extra_train=[extra], **SMALL)

@@ -7,9 +7,9 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from ednn.core.errors import EDNNError
 from ednn.io.grids import read_datasets
 from ednn.io.run_record import check_resume
-from ednn.core.errors import EDNNError
 from ednn.systems.ising.energy import ising_energy
 from ednn.systems.ising.monte_carlo import sample_configurations
 
@@ -77,8 +77,11 @@ def load_ising_dataset(path: str | Path) -> dict[str, np.ndarray]:
     Raises EDNNError for a missing, unreadable, incomplete or inconsistent file.
     """
     data, _ = read_datasets(path, ["x", "energy", "T"])
-    return {"x": data["x"].astype(np.int8, copy=False), "energy": data["energy"].astype(np.float64, copy=False),
-            "T": data["T"].astype(np.float64, copy=False)}
+    return {
+        "x": data["x"].astype(np.int8, copy=False),
+        "energy": data["energy"].astype(np.float64, copy=False),
+        "T": data["T"].astype(np.float64, copy=False),
+    }
 
 
 def _check_parameters(
@@ -112,7 +115,9 @@ def _open_for_generation(path: Path, params: dict[str, int | float | bool]) -> h
         f = h5py.File(path, "r+")
     except OSError as error:
         reason = _first_line(error)
-        raise EDNNError(f"{path} exists and is not a writable HDF5 file ({reason}); delete it or choose another path") from error
+        raise EDNNError(
+            f"{path} exists and is not a writable HDF5 file ({reason}); delete it or choose another path"
+        ) from error
     try:
         if f.attrs.get("format") != FORMAT:
             raise EDNNError(f"{path} exists and is not an {FORMAT} dataset; delete it or choose another path")

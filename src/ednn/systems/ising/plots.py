@@ -46,19 +46,31 @@ def transition_plots(result: dict, prefix: str | Path) -> list[Path]:
                 obs = run["observables"][str(size)]
                 T = np.array(obs["temperature"])
                 for target in axes:
-                    keep = (T >= target.get_xlim()[0]) & (T <= target.get_xlim()[1]) if target is not ax else T > 0
-                    target.errorbar(T[keep], np.array(obs[name])[keep], np.array(obs[f"{name}_error"])[keep],
-                                    color=colours[size], ls="-" if k == 0 else "--", lw=1, ms=4, capsize=2,
-                                    marker="o", mfc=colours[size] if k == 0 else "none",
-                                    label=f"{energy}, L={size}" if target is ax else None)
+                    keep = (target.get_xlim()[0] <= T) & (target.get_xlim()[1] >= T) if target is not ax else T > 0
+                    target.errorbar(
+                        T[keep],
+                        np.array(obs[name])[keep],
+                        np.array(obs[f"{name}_error"])[keep],
+                        color=colours[size],
+                        ls="-" if k == 0 else "--",
+                        lw=1,
+                        ms=4,
+                        capsize=2,
+                        marker="o",
+                        mfc=colours[size] if k == 0 else "none",
+                        label=f"{energy}, L={size}" if target is ax else None,
+                    )
         if name == "energy":
             T = np.linspace(*ax.get_xlim(), 200)
             ax.plot(T, onsager_energy_per_spin(T), color="0.4", lw=1, ls=":", label="Onsager, L=∞")
         if name == "binder":
             inset.tick_params(labelsize=7)
-            ax.set_title("Tc from the largest pair: " + ", ".join(
-                f"{energy} {run['tc']:.4f} ± {run['tc_error']:.4f}" for energy, run in runs.items())
-                + f"; Onsager {result['onsager_tc']:.4f}", fontsize=8)
+            ax.set_title(
+                "Tc from the largest pair: "
+                + ", ".join(f"{energy} {run['tc']:.4f} ± {run['tc_error']:.4f}" for energy, run in runs.items())
+                + f"; Onsager {result['onsager_tc']:.4f}",
+                fontsize=8,
+            )
         ax.set(xlabel="temperature T (J/k_B)", ylabel=label)
         ax.legend(fontsize=7, ncol=2, loc="lower left" if name in ("binder", "abs_magnetisation") else "best")
         fig.tight_layout()

@@ -40,8 +40,11 @@ def _axis_tiles(focus: int, context: int, r: int) -> list[tuple[int, int]]:
     """(tile offset, pixel position in that tile) of every tile holding pixel r (0 <= r < f) of
     focus region 0 along one axis; tile a covers pixels a·f − c … a·f + f + c − 1."""
     t = focus + 2 * context
-    return [(a, r + context - a * focus) for a in range(-(t // focus) - 1, t // focus + 2)
-            if 0 <= r + context - a * focus < t]
+    return [
+        (a, r + context - a * focus)
+        for a in range(-(t // focus) - 1, t // focus + 2)
+        if 0 <= r + context - a * focus < t
+    ]
 
 
 def sublattices(focus: int, context: int, size: int) -> list[_Class]:
@@ -56,17 +59,21 @@ def sublattices(focus: int, context: int, size: int) -> list[_Class]:
     reach = max(len(_axis_tiles(focus, context, r)) for r in range(focus))
     period = next((q for q in range(reach, n + 1) if n % q == 0), None)
     if period is None:
-        raise EDNNError(f"a {size}×{size} lattice is too small for {t}×{t} tiles with focus {focus}: "
-                        f"one spin would lie in a tile twice; use L >= {reach * focus}")
+        raise EDNNError(
+            f"a {size}×{size} lattice is too small for {t}×{t} tiles with focus {focus}: "
+            f"one spin would lie in a tile twice; use L >= {reach * focus}"
+        )
     p = period * focus
     starts = np.arange(0, size, p)
     classes = []
     for ri in range(p):
         for rj in range(p):
             i, j = (ri + starts)[:, None], (rj + starts)[None, :]
-            tiles = [((((i // focus + da) % n) * n + (j // focus + db) % n).ravel(), 1 << (pi * t + pj))
-                     for da, pi in _axis_tiles(focus, context, ri % focus)
-                     for db, pj in _axis_tiles(focus, context, rj % focus)]
+            tiles = [
+                ((((i // focus + da) % n) * n + (j // focus + db) % n).ravel(), 1 << (pi * t + pj))
+                for da, pi in _axis_tiles(focus, context, ri % focus)
+                for db, pj in _axis_tiles(focus, context, rj % focus)
+            ]
             classes.append(((i * size + j).ravel(), tiles))
     return classes
 
@@ -79,8 +86,14 @@ class TileMetropolis:
     The state is stored site-major, (L², chains), so that updates move whole rows.
     """
 
-    def __init__(self, energy: TileEnergy, size: int, temperatures: np.ndarray, rng: np.random.Generator,
-                 spins: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        energy: TileEnergy,
+        size: int,
+        temperatures: np.ndarray,
+        rng: np.random.Generator,
+        spins: np.ndarray | None = None,
+    ) -> None:
         temperatures = np.asarray(temperatures, dtype=np.float64)
         check_temperatures(temperatures)
         self._classes = sublattices(energy.focus, energy.context, size)
@@ -137,8 +150,17 @@ class TileMetropolis:
             self._spins[sites] = np.where(flip, -spins, spins)
 
 
-def sample_moments(energy: TileEnergy, size: int, temperatures: np.ndarray, *, equilibration: int, sweeps: int,
-                   rng: np.random.Generator, measure_exact: bool = False, progress: bool = False) -> ChainMoments:
+def sample_moments(
+    energy: TileEnergy,
+    size: int,
+    temperatures: np.ndarray,
+    *,
+    equilibration: int,
+    sweeps: int,
+    rng: np.random.Generator,
+    measure_exact: bool = False,
+    progress: bool = False,
+) -> ChainMoments:
     """Run one chain per entry of temperatures ((chains,), > 0) for `equilibration` sweeps, then
     measure after each of `sweeps` more. measure_exact: also sum the exact energy of the visited
     lattices (E_exact), e.g. to see the model's error along its own chains."""
@@ -160,12 +182,19 @@ def sample_moments(energy: TileEnergy, size: int, temperatures: np.ndarray, *, e
             values += [exact, exact * exact]
         for name, value in zip(names, values):
             sums[name] += value
-    return ChainMoments(size, chains.temperatures, np.full(chains.n_chains, sweeps), sums,
-                        (equilibration + sweeps) * chains.n_chains * size**2, time.perf_counter() - start)
+    return ChainMoments(
+        size,
+        chains.temperatures,
+        np.full(chains.n_chains, sweeps),
+        sums,
+        (equilibration + sweeps) * chains.n_chains * size**2,
+        time.perf_counter() - start,
+    )
 
 
-def proposal_rate(energy: TileEnergy, size: int, chains: int, sweeps: int, rng: np.random.Generator,
-                  temperature: float = ONSAGER_TC) -> float:
+def proposal_rate(
+    energy: TileEnergy, size: int, chains: int, sweeps: int, rng: np.random.Generator, temperature: float = ONSAGER_TC
+) -> float:
     """Spin-flip proposals per second of `sweeps` bare sweeps (no measurements) of `chains` chains."""
     sampler = TileMetropolis(energy, size, np.full(chains, temperature), rng)
     sampler.sweep()  # first touch of the arrays

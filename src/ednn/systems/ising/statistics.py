@@ -10,8 +10,8 @@ U = 1 − ⟨m⁴⟩/(3⟨m²⟩²). Errors are jackknife errors over groups of 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -41,10 +41,14 @@ class ChainMoments:
         """The chains of both (same L and measured quantities)."""
         if other.size != self.size or other.sums.keys() != self.sums.keys():
             raise EDNNError("only moments of the same lattice size and quantities can be merged")
-        return ChainMoments(self.size, np.concatenate([self.temperatures, other.temperatures]),
-                            np.concatenate([self.samples, other.samples]),
-                            {k: np.concatenate([v, other.sums[k]]) for k, v in self.sums.items()},
-                            self.proposals + other.proposals, self.seconds + other.seconds)
+        return ChainMoments(
+            self.size,
+            np.concatenate([self.temperatures, other.temperatures]),
+            np.concatenate([self.samples, other.samples]),
+            {k: np.concatenate([v, other.sums[k]]) for k, v in self.sums.items()},
+            self.proposals + other.proposals,
+            self.seconds + other.seconds,
+        )
 
 
 def _derived(means: dict[str, np.ndarray], temperature: float, n_sites: int) -> dict[str, np.ndarray]:
@@ -111,8 +115,9 @@ def binder_crossing(temperatures: np.ndarray, u_small: np.ndarray, u_large: np.n
     falls faster) inside the temperature range nearest the range's middle; NaN if none.
     """
     temperatures = np.asarray(temperatures, dtype=np.float64)
-    fit = np.polynomial.Polynomial.fit(temperatures, np.asarray(u_small) - np.asarray(u_large),
-                                       deg=2 if len(temperatures) >= 4 else 1)
+    fit = np.polynomial.Polynomial.fit(
+        temperatures, np.asarray(u_small) - np.asarray(u_large), deg=2 if len(temperatures) >= 4 else 1
+    )
     slope, low, high = fit.deriv(), temperatures.min(), temperatures.max()
     roots = [r.real for r in np.atleast_1d(fit.roots()) if abs(r.imag) <= 1e-9 * abs(r)]
     rising = [r for r in roots if low <= r <= high and slope(r) > 0]
@@ -120,8 +125,9 @@ def binder_crossing(temperatures: np.ndarray, u_small: np.ndarray, u_large: np.n
     return float(min(rising, key=lambda r: abs(r - middle))) if rising else math.nan
 
 
-def binder_crossings(runs: dict[int, ChainMoments], temperatures: Sequence[float],
-                     groups: int = 16) -> list[dict[str, float | list[int]]]:
+def binder_crossings(
+    runs: dict[int, ChainMoments], temperatures: Sequence[float], groups: int = 16
+) -> list[dict[str, float | list[int]]]:
     """Binder-cumulant crossing of each pair of consecutive lattice sizes, with its jackknife error.
 
     runs: L → moments holding chains at every one of `temperatures`. The jackknife leaves out

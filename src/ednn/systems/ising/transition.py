@@ -9,8 +9,8 @@ model's energy and with the exact one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -37,8 +37,9 @@ class Stage:
         return len(self.temperatures) * self.chains * (self.equilibration + self.sweeps) * self.size**2
 
 
-def transition_stages(sizes: Sequence[int], coarse: Sequence[float], fine: Sequence[float], effort: float = 1.0,
-                      sweep_factor: float = 1.0) -> list[Stage]:
+def transition_stages(
+    sizes: Sequence[int], coarse: Sequence[float], fine: Sequence[float], effort: float = 1.0, sweep_factor: float = 1.0
+) -> list[Stage]:
     """A schedule: per L, a coarse stage over `coarse` (minus temperatures inside the fine range)
     and a fine stage over `fine`, the temperatures of the Binder crossing.
 
@@ -61,16 +62,34 @@ def transition_stages(sizes: Sequence[int], coarse: Sequence[float], fine: Seque
     stages = []
     for size in sorted(sizes):
         if outside:
-            stages.append(Stage(size, outside, max(4, round(256 * effort / size)), sweeps(100, 0.15, size),
-                                sweeps(500, 0.25, size)))
-        stages.append(Stage(size, tuple(fine), max(16, round(2048 * effort / size)), sweeps(200, 0.35, size),
-                            sweeps(2000, 2.8, size)))
+            stages.append(
+                Stage(
+                    size, outside, max(4, round(256 * effort / size)), sweeps(100, 0.15, size), sweeps(500, 0.25, size)
+                )
+            )
+        stages.append(
+            Stage(
+                size,
+                tuple(fine),
+                max(16, round(2048 * effort / size)),
+                sweeps(200, 0.35, size),
+                sweeps(2000, 2.8, size),
+            )
+        )
     return stages
 
 
-def run_transition(model: TileEnergy, stages: Sequence[Stage], fine: Sequence[float], *,
-                   exact: TileEnergy | None = None, seed: int = 0, groups: int = 16,
-                   progress: bool = True, on_stage: Callable[[str], None] | None = None) -> dict:
+def run_transition(
+    model: TileEnergy,
+    stages: Sequence[Stage],
+    fine: Sequence[float],
+    *,
+    exact: TileEnergy | None = None,
+    seed: int = 0,
+    groups: int = 16,
+    progress: bool = True,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict:
     """Run `stages` with the model's energy (measuring the exact energy of its lattices too) and
     again with the exact energy (default: `TileEnergy.exact()`, f = 1, c = 1), through the same
     sampler, with independent random numbers (seeds [seed, energy, stage]). `progress`: a bar per
@@ -84,26 +103,44 @@ def run_transition(model: TileEnergy, stages: Sequence[Stage], fine: Sequence[fl
     exact = TileEnergy.exact() if exact is None else exact
     if model.name == exact.name:
         raise EDNNError(f"the model's energy and the exact energy need different names, both are {model.name!r}")
-    result: dict = {"onsager_tc": float(ONSAGER_TC), "fine_temperatures": [float(t) for t in fine],
-                    "stages": [asdict(stage) for stage in stages], "seed": seed, "groups": groups, "energies": {}}
+    result: dict = {
+        "onsager_tc": float(ONSAGER_TC),
+        "fine_temperatures": [float(t) for t in fine],
+        "stages": [asdict(stage) for stage in stages],
+        "seed": seed,
+        "groups": groups,
+        "energies": {},
+    }
     for e, energy in enumerate((model, exact)):
         runs: dict[int, ChainMoments] = {}
         for s, stage in enumerate(stages):
-            moments = sample_moments(energy, stage.size, np.repeat(stage.temperatures, stage.chains),
-                                     equilibration=stage.equilibration, sweeps=stage.sweeps,
-                                     rng=np.random.default_rng([seed, e, s]), measure_exact=energy is model,
-                                     progress=progress)
+            moments = sample_moments(
+                energy,
+                stage.size,
+                np.repeat(stage.temperatures, stage.chains),
+                equilibration=stage.equilibration,
+                sweeps=stage.sweeps,
+                rng=np.random.default_rng([seed, e, s]),
+                measure_exact=energy is model,
+                progress=progress,
+            )
             runs[stage.size] = runs[stage.size].merge(moments) if stage.size in runs else moments
             if on_stage is not None:
-                on_stage(f"{energy.name} energy, stage {s + 1} of {len(stages)} (L = {stage.size}, "
-                         f"{stage.chains * len(stage.temperatures)} chains): {moments.seconds:.0f} s")
+                on_stage(
+                    f"{energy.name} energy, stage {s + 1} of {len(stages)} (L = {stage.size}, "
+                    f"{stage.chains * len(stage.temperatures)} chains): {moments.seconds:.0f} s"
+                )
         crossings = binder_crossings(runs, fine, groups)
         proposals = sum(m.proposals for m in runs.values())
         seconds = sum(m.seconds for m in runs.values())
         result["energies"][energy.name] = {
             "observables": {str(size): observables(m, groups) for size, m in runs.items()},
-            "crossings": crossings, "tc": crossings[-1]["tc"], "tc_error": crossings[-1]["error"],
-            "proposals": proposals, "seconds": seconds, "rate": proposals / seconds,
+            "crossings": crossings,
+            "tc": crossings[-1]["tc"],
+            "tc_error": crossings[-1]["error"],
+            "proposals": proposals,
+            "seconds": seconds,
+            "rate": proposals / seconds,
         }
     return result
 

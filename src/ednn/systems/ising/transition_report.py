@@ -4,17 +4,22 @@ why any of them is NaN (naming the `ednn ising transition` options that help), t
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
+
 
 def _nan_reason(crossing: dict, fine: Sequence[float]) -> str | None:
     """Why a crossing's Tc or error bar is NaN (see `binder_crossings`), or None when neither is."""
     span = f"{min(fine):g}..{max(fine):g}"
     if math.isnan(crossing["tc"]):
-        return (f"no rising Binder crossing inside the crossing temperatures {span}: widen --fine-min..--fine-max "
-                "(small lattices cross away from Tc) or raise --effort")
+        return (
+            f"no rising Binder crossing inside the crossing temperatures {span}: widen --fine-min..--fine-max "
+            "(small lattices cross away from Tc) or raise --effort"
+        )
     if math.isnan(crossing["error"]):
-        return (f"no error bar: leaving out one of {crossing['groups']} groups of chains moved the crossing "
-                f"outside {span}; too few chains per jackknife group: raise --effort")
+        return (
+            f"no error bar: leaving out one of {crossing['groups']} groups of chains moved the crossing "
+            f"outside {span}; too few chains per jackknife group: raise --effort"
+        )
     return None
 
 
@@ -33,7 +38,11 @@ def summary_lines(result: dict) -> list[str]:
                 notes.append(f"{name} {pair.strip()}: {reason}")
     lines.append(f"{'Onsager':8} {'L=∞':>7} {onsager:8.4f}")
     lines += notes
-    lines.append("proposals per second, measurements included: " + ", ".join(
-        f"{name} {run['rate']:.3g} ({run['proposals']:.3g} in {run['seconds']:.0f} s)"
-        for name, run in result["energies"].items()))
+    lines.append(
+        "proposals per second, measurements included: "
+        + ", ".join(
+            f"{name} {run['rate']:.3g} ({run['proposals']:.3g} in {run['seconds']:.0f} s)"
+            for name, run in result["energies"].items()
+        )
+    )
     return lines

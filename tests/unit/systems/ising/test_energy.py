@@ -89,7 +89,7 @@ def test_onsager_energy_is_minus_derivative_of_log_partition_function(T):
 
 
 def test_onsager_energy_at_and_around_tc_and_limits():
-    assert ONSAGER_TC == pytest.approx(2.269185314, rel=1e-9)
+    assert pytest.approx(2.269185314, rel=1e-9) == ONSAGER_TC
     values = onsager_energy_per_spin(np.array([ONSAGER_TC, ONSAGER_TC * (1 - 1e-9), ONSAGER_TC * (1 + 1e-9)]))
     np.testing.assert_allclose(values, -np.sqrt(2), rtol=1e-6)
     assert onsager_energy_per_spin(np.array([0.05]))[0] == pytest.approx(-2.0, abs=1e-12)

@@ -9,14 +9,14 @@ from hypothesis import strategies as st
 
 import ednn
 from ednn.core.errors import EDNNError
-from ednn.systems.ising import ONSAGER_TC, ising_energy
-from ednn.systems.ising.tile_energy import TileEnergy, exact_tile_table, tile_codes, tile_table
-from ednn.systems.ising.sampler import TileMetropolis, sample_moments, sublattices
-from ednn.systems.ising.statistics import ChainMoments, binder_crossing, binder_crossings, observables
-from ednn.systems.ising.transition import Stage, run_transition, transition_stages
-from ednn.systems.ising.transition_report import summary_lines
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.systems.ising import ONSAGER_TC, ising_energy
+from ednn.systems.ising.sampler import TileMetropolis, sample_moments, sublattices
+from ednn.systems.ising.statistics import ChainMoments, binder_crossing, binder_crossings, observables
+from ednn.systems.ising.tile_energy import TileEnergy, exact_tile_table, tile_codes, tile_table
+from ednn.systems.ising.transition import Stage, run_transition, transition_stages
+from ednn.systems.ising.transition_report import summary_lines
 
 FLAGSHIP = "models/ising-8x8-f1c1.safetensors"
 
@@ -28,8 +28,9 @@ def random_spins(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
 def offset_model(focus: int, context: int, seed: int = 0) -> EDNN:
     """An untrained model with every kind of scale and offset set."""
     torch.manual_seed(seed)
-    model = EDNN(build_net("dense", tile=focus + 2 * context, hidden=[16]), focus, context, scale=2.5,
-                 offset_per_site=-0.75)
+    model = EDNN(
+        build_net("dense", tile=focus + 2 * context, hidden=[16]), focus, context, scale=2.5, offset_per_site=-0.75
+    )
     model.target.offset_per_intensity.fill_(0.3)
     return model.eval()
 
@@ -130,8 +131,7 @@ def exact_averages_4x4(energy: TileEnergy, T: float) -> dict[str, float]:
 @pytest.mark.parametrize("which", ["exact", "flagship"])
 def test_sampler_matches_exact_enumeration_on_4x4(flagship, which, T):
     energy = TileEnergy.exact() if which == "exact" else TileEnergy.from_model(flagship)
-    moments = sample_moments(energy, 4, np.full(200, T), equilibration=100, sweeps=200,
-                             rng=np.random.default_rng(7))
+    moments = sample_moments(energy, 4, np.full(200, T), equilibration=100, sweeps=200, rng=np.random.default_rng(7))
     expected = exact_averages_4x4(energy, T)
     for name, value in expected.items():
         chain_means = moments.sums[name] / moments.samples
@@ -202,8 +202,13 @@ def test_binder_crossings_of_independent_chain_groups():
         # m² = 1 and m⁴ = 3(1 − U) per sample gives U exactly; noise per chain for the error bars.
         chains = np.repeat(T, 16)
         u = 0.6 - slope * (chains - 2.27) + rng.normal(0, 0.002, chains.size)
-        sums = {"E": np.zeros(chains.size), "E2": np.zeros(chains.size), "abs_m": np.ones(chains.size),
-                "m2": np.ones(chains.size), "m4": 3 * (1 - u)}
+        sums = {
+            "E": np.zeros(chains.size),
+            "E2": np.zeros(chains.size),
+            "abs_m": np.ones(chains.size),
+            "m2": np.ones(chains.size),
+            "m4": 3 * (1 - u),
+        }
         return ChainMoments(size, chains, np.ones(chains.size), sums, 0, 1.0)
 
     crossings = binder_crossings({16: moments(16, 0.5), 32: moments(32, 1.0), 64: moments(64, 2.0)}, T)
@@ -214,12 +219,22 @@ def test_binder_crossings_of_independent_chain_groups():
 
 def test_summary_says_why_a_crossing_or_its_error_bar_is_nan():
     def run(tc, error):
-        return {"crossings": [{"sizes": [4, 6], "tc": tc, "error": error, "groups": 16}],
-                "rate": 1e6, "proposals": 1e6, "seconds": 1.0}
+        return {
+            "crossings": [{"sizes": [4, 6], "tc": tc, "error": error, "groups": 16}],
+            "rate": 1e6,
+            "proposals": 1e6,
+            "seconds": 1.0,
+        }
 
-    result = {"onsager_tc": ONSAGER_TC, "fine_temperatures": [2.24, 2.25, 2.3],
-              "energies": {"EDNN": run(2.25, float("nan")), "exact": run(float("nan"), float("nan")),
-                           "other": run(2.27, 0.01)}}
+    result = {
+        "onsager_tc": ONSAGER_TC,
+        "fine_temperatures": [2.24, 2.25, 2.3],
+        "energies": {
+            "EDNN": run(2.25, float("nan")),
+            "exact": run(float("nan"), float("nan")),
+            "other": run(2.27, 0.01),
+        },
+    }
     notes = [line for line in summary_lines(result) if ": " in line and "proposals" not in line]
     assert len(notes) == 2
     assert notes[0].startswith("EDNN 4/6: no error bar") and "raise --effort" in notes[0]
@@ -231,23 +246,43 @@ def test_summary_says_why_a_crossing_or_its_error_bar_is_nan():
     [
         (lambda m: TileMetropolis(TileEnergy.exact(), 8, np.array([2.0, 0.0]), np.random.default_rng(0)), "> 0"),
         (lambda m: TileMetropolis(TileEnergy.exact(), 8, np.array([-1.0]), np.random.default_rng(0)), "> 0"),
-        (lambda m: TileMetropolis(TileEnergy.exact(2, 1), 5, np.array([2.0]), np.random.default_rng(0)),
-         "whole number of focus regions"),
+        (
+            lambda m: TileMetropolis(TileEnergy.exact(2, 1), 5, np.array([2.0]), np.random.default_rng(0)),
+            "whole number of focus regions",
+        ),
         (lambda m: TileMetropolis(TileEnergy.exact(), 2, np.array([2.0]), np.random.default_rng(0)), "too small"),
-        (lambda m: TileMetropolis(TileEnergy.exact(), 4, np.array([2.0]), np.random.default_rng(0),
-                                  spins=np.ones((2, 4, 4))), "shape"),
+        (
+            lambda m: TileMetropolis(
+                TileEnergy.exact(), 4, np.array([2.0]), np.random.default_rng(0), spins=np.ones((2, 4, 4))
+            ),
+            "shape",
+        ),
         (lambda m: tile_table(EDNN(build_net("dense", tile=5, hidden=[4]), 1, 2)), "at most 16 pixels"),
         (lambda m: tile_table(EDNN(build_net("dense", tile=3, outputs=2, hidden=[4]), 1, 1, outputs=2)), "outputs"),
         (lambda m: tile_table(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, padding="zeros")), "periodic"),
-        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, ndim=1, hidden=[4]), 1, 1, ndim=1)),
-         "2-D one-channel"),
+        (
+            lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, ndim=1, hidden=[4]), 1, 1, ndim=1)),
+            "2-D one-channel",
+        ),
         (lambda m: tile_table(EDNN(build_net("dense", tile=3, channels=2, hidden=[4]), 1, 1, channels=2)), "18 pixels"),
-        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
-                                              targets=["magnetisation"])), "trained on 'magnetisation'"),
-        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
-                                              info={"data": {"input_values": [0.0, 1.0]}})), "holding 0, 1"),
-        (lambda m: TileEnergy.from_model(EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1,
-                                              info={"data": {"input_values": None}})), "many distinct values"),
+        (
+            lambda m: TileEnergy.from_model(
+                EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, targets=["magnetisation"])
+            ),
+            "trained on 'magnetisation'",
+        ),
+        (
+            lambda m: TileEnergy.from_model(
+                EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, info={"data": {"input_values": [0.0, 1.0]}})
+            ),
+            "holding 0, 1",
+        ),
+        (
+            lambda m: TileEnergy.from_model(
+                EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, info={"data": {"input_values": None}})
+            ),
+            "many distinct values",
+        ),
         (lambda m: exact_tile_table(1, 0), "context >= 1"),
         (lambda m: tile_codes(np.zeros((1, 4, 4)), 1, 1), "±1"),
         (lambda m: binder_crossings({8: None}, [2.2, 2.3]), "two lattice sizes"),
@@ -267,9 +302,27 @@ def test_atom_models_are_refused():
 
 @pytest.mark.slow
 def test_cli_transition_prints_crossings_and_writes_json_and_plots(ednn_cli, tmp_path):
-    run = ednn_cli("ising", "transition", FLAGSHIP, "--sizes", "4,8", "--t-step", 1.0, "--fine-min", 2.1,
-                   "--fine-max", 2.5, "--fine-step", 0.2, "--effort", 0.1, "--json", tmp_path / "t.json",
-                   "--plots", tmp_path / "fig")
+    run = ednn_cli(
+        "ising",
+        "transition",
+        FLAGSHIP,
+        "--sizes",
+        "4,8",
+        "--t-step",
+        1.0,
+        "--fine-min",
+        2.1,
+        "--fine-max",
+        2.5,
+        "--fine-step",
+        0.2,
+        "--effort",
+        0.1,
+        "--json",
+        tmp_path / "t.json",
+        "--plots",
+        tmp_path / "fig",
+    )
     assert run.returncode == 0, run.stderr
     assert "Onsager" in run.stdout and run.stdout.count("4/8") == 2
     result = json.loads((tmp_path / "t.json").read_text())
