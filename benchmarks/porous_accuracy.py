@@ -38,9 +38,9 @@ from ednn.analysis.descriptors import feature_matrix, fit_linear
 from ednn.analysis.metrics import atom_error_summary
 from ednn.analysis.plots import pyplot
 from ednn.core.errors import EDNNError
+from ednn.io.paths import file_digest
 from ednn.io.structures import StructureFile
 from ednn.train.structures import areas, evaluate_structures, labelled_split
-from ednn.train.workflow import file_digest
 
 PAPER_MEDIAN = 1.685
 """The paper's median absolute error on its 349 held-out geometries (DFT), meV/Å²."""

@@ -1,6 +1,7 @@
 """ednn: extensive deep neural networks for periodic systems of any size.
 
-Public surface: `ednn.load(path, device="cpu")` returns a trained model:
+Public surface: `ednn.load(path, device="cpu")` returns a trained model (an `EDNN`, or for
+atoms an `AtomEDNN`):
 
 - `model.predict(x)`: float64 totals of grids (N, *spatial[, C]) of any size that is a whole
   number of focus regions; `model.contributions(x)`: the map of each focus region's share.
@@ -20,18 +21,19 @@ from typing import Any
 
 from ednn.core.errors import EDNNError
 
-__all__ = ["EDNN", "EDNNError", "load", "save_model"]
+__all__ = ["EDNN", "AtomEDNN", "EDNNError", "load", "save_model"]
 __version__ = version("ednn")
 
 _LAZY = {
     "EDNN": ("ednn.core.model", "EDNN"),
+    "AtomEDNN": ("ednn.atoms.model", "AtomEDNN"),
     "load": ("ednn.io.model_file", "load"),
     "save_model": ("ednn.io.model_file", "save_model"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    """`ednn.load`, `ednn.save_model`, `ednn.EDNN`, imported on first use (they need torch)."""
+    """`ednn.load`, `ednn.save_model`, `ednn.EDNN`, `ednn.AtomEDNN`, imported on first use (they need torch)."""
     if name not in _LAZY:
         raise AttributeError(f"module 'ednn' has no attribute {name!r}")
     from importlib import import_module

@@ -39,4 +39,4 @@ def test_quickstart_trains_predicts_and_reports(tmp_path):
     again = CliRunner().invoke(main, ["quickstart", "--run-dir", str(run_dir), "--epochs", "25"])
     assert again.exit_code == 0 and "reusing" in again.output
     changed = CliRunner().invoke(main, ["quickstart", "--run-dir", str(run_dir), "--epochs", "30"])
-    assert changed.exit_code != 0 and "was made with --epochs 25" in str(changed.exception)
+    assert changed.exit_code != 0 and "was made with other settings (--epochs: 25 in file" in str(changed.exception)

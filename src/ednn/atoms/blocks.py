@@ -25,8 +25,7 @@ from tqdm import tqdm
 from ednn.atoms.bins import AtomBins
 from ednn.atoms.images import unknown_elements_error, z_spread
 from ednn.atoms.render import render, stencil_halfwidth
-from ednn.core.errors import EDNNError
-from ednn.core.model import EDNN
+from ednn.core.model import EDNN, grids_only
 
 DEFAULT_BLOCK_PIXELS = 1024
 """Block edge aimed at, in pixels (rounded to whole focus regions): 4 MB of float32 per channel."""
@@ -56,7 +55,7 @@ class BlockPlan:
 def plan_blocks(model: EDNN, bins: AtomBins, block_pixels: int = DEFAULT_BLOCK_PIXELS) -> BlockPlan:
     """Check the structure's cell against the model (one-line errors) and plan its blocks."""
     if model.imaging is None:
-        raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
+        raise grids_only("use predict() with grids")
     probe = Atoms(numbers=[model.imaging.elements[0]], positions=[[0.0, 0.0, 0.0]], cell=bins.cell, pbc=True)
     shape = model.imaging.grid_shape(probe, model.focus)
     unknown = sorted(set(bins.element_counts()) - set(model.imaging.elements))

@@ -18,7 +18,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from ednn.atoms.render import render
 from ednn.core.errors import EDNNError
-from ednn.core.model import EDNN
+from ednn.core.model import EDNN, grids_only
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -78,7 +78,7 @@ class EDNNCalculator(Calculator):
     ):
         super().__init__(**kwargs)
         if getattr(model, "imaging", None) is None:
-            raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+            raise grids_only("it has no energy of atoms, and no forces")
         dtype = _dtype(dtype)
         device = model.device if device is None else torch.device(device)
         identity = model.identity()  # of the model as given, before any copy

@@ -49,8 +49,8 @@ def evaluate(
     import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.io.giant import is_giant_file
-    from ednn.io.paths import make_parent
-    from ednn.train.workflow import evaluate_on_file, file_digest
+    from ednn.io.paths import file_digest, make_parent
+    from ednn.train.workflow import evaluate_on_file
 
     loaded = ednn.load(model, device=device)
     check_data_kind(loaded, model, data)

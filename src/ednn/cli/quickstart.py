@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from ednn.core.errors import EDNNError
 from ednn.io.atomic import write_text
+from ednn.io.run_record import check_resume
 
 #: (file name, lattice edge, configurations, T range) of the quickstart's data sets.
 TRAIN_SET = ("ising-8x8.h5", 8, 20_000, (1.0, 5.0))
@@ -57,11 +57,13 @@ def run_quickstart(run_dir: Path, *, epochs: int, seed: int, echo: Callable[[str
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     settings, record = {"epochs": epochs, "seed": seed}, run_dir / "quickstart.json"
-    if record.is_file() and json.loads(record.read_text()) != settings:
-        made = json.loads(record.read_text())
-        raise EDNNError(
-            f"{run_dir} was made with --epochs {made['epochs']} --seed {made['seed']}; "
-            "repeat those to reuse it, or choose another --run-dir"
+    if record.is_file():
+        check_resume(
+            json.loads(record.read_text()),
+            settings,
+            f"{run_dir} was made",
+            "repeat those to reuse it, or choose another --run-dir",
+            names={"epochs": ("--epochs", ""), "seed": ("--seed", "")},
         )
     write_text(record, json.dumps(settings))
     clock = time.perf_counter()

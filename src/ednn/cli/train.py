@@ -105,6 +105,12 @@ class TrainCommand(click.Command):
                     )
                 rows.append((kind, ", ".join(texts)))
             formatter.write_dl(rows)
+            formatter.write_paragraph()
+            formatter.write_text(
+                "These defaults are starting points, not the recipes of the recommended "
+                "models, which train for hours (models/README.md; e.g. "
+                "benchmarks/train_hexsheets.sh hexsheets-gfn1xtb)."
+            )
         with formatter.section("Tile networks (--net NAME) and their options (--net-option KEY=VALUE)"):
             formatter.write_dl(
                 [(name, f"{_summary(net)} Options: {options_text(name)}.") for name, net in tile_nets().items()]

@@ -79,7 +79,7 @@ class LocalTileEnergy:
 
     def physical(self, sums: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
         """Physical totals (B,) from summed scaled outputs (B, sums) and channel intensities (B, C)."""
-        return self.model.target.total(sums, math.prod(self.shape), intensity)[:, 0]
+        return self.model.target.total(sums, math.prod(self.shape), intensity)[:, 0].cpu()
 
     def propose(self, chains: torch.Tensor, corners: torch.Tensor, patches: torch.Tensor) -> Proposal:
         """Energy change of writing `patches` (K, C, *b) into boxes at `corners` (K, ndim)
@@ -117,8 +117,13 @@ class LocalTileEnergy:
         old_box = self.values(chains, corners, tuple(box))
         intensity_change = (patches - old_box).sum(dim=tuple(range(2, 2 + ndim)))
         delta = self.model.target.change(
-            self.sums[chains], sums_change, self.intensity[chains], intensity_change, math.prod(self.shape)
-        )
+            self.sums[chains],
+            sums_change,
+            self.intensity[chains],
+            intensity_change,
+            math.prod(self.shape),
+            before=self.totals[chains],
+        ).cpu()
         return Proposal(chains, corners, patches, delta, index, new, sums_change, intensity_change)
 
     def accept(self, proposal: Proposal, accepted: torch.Tensor | None = None) -> None:

@@ -29,6 +29,11 @@ from ednn.core.tiling import Padding, check_geometry, check_spatial_shape, pad, 
 PREDICT_CHUNK_PIXELS = 2**19
 
 
+def grids_only(consequence: str) -> EDNNError:
+    """The one-line error for a model of grids asked for what only a model of atoms does."""
+    return EDNNError(f"this model was trained on grids, not atoms: {consequence}")
+
+
 class EDNN(nn.Module):
     """Extensive deep neural network around any tile network.
 
@@ -119,16 +124,17 @@ class EDNN(nn.Module):
         """Scaled totals (N, outputs) of a grid x (N, C, *spatial); the training target."""
         return self.target.combine(self.tile_outputs(x).flatten(1, self.ndim).sum(1))
 
-    #: How the model sees atoms: None here (grids); `ednn.atoms.model.AtomEDNN` sets it.
+    #: None: the model takes grids only. A subclass that renders its input from something else
+    #: (`ednn.atoms.model.AtomEDNN`: atoms) says here how, and offers `predict_atoms`, `calculator`.
     imaging = None
 
     def predict_atoms(self, structures: Any, placements: int = 1) -> np.ndarray:
-        """Grid models have no energy of atoms: a one-line error (see `AtomEDNN`)."""
-        raise EDNNError("this model was trained on grids, not atoms; use predict() with grids")
+        """A grid model has no energy of atoms: the one-line error `grids_only` gives."""
+        raise grids_only("use predict() with grids")
 
     def calculator(self, *args: Any, **kwargs: Any) -> Any:
-        """Grid models have no energy of atoms, and no forces: a one-line error (see `AtomEDNN`)."""
-        raise EDNNError("this model was trained on grids, not atoms: it has no energy of atoms, and no forces")
+        """A grid model has no energy of atoms, and no forces: the one-line error `grids_only` gives."""
+        raise grids_only("it has no energy of atoms, and no forces")
 
     def describe(self) -> dict[str, Any]:
         """What fixes the model's outputs besides its tensors (for `identity`)."""

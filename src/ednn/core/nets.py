@@ -36,7 +36,9 @@ def _plain(value: Any) -> Any:
 
 def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     """Class decorator: make a tile network buildable (and loadable) by `name`, recording the
-    arguments of each instance (defaults filled in from the signature) in `.config`."""
+    arguments of each instance (defaults filled in from the signature) in `.config`; a network
+    whose default depends on its geometry (a None resolved in `__init__`) records the resolved
+    value by setting `self.resolved_options` in its constructor."""
 
     def decorate(cls: type[nn.Module]) -> type[nn.Module]:
         init = cls.__init__
@@ -47,7 +49,8 @@ def register_net(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
             bound = signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             init(self, *args, **kwargs)
-            self.config = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}
+            arguments = {**dict(list(bound.arguments.items())[1:]), **getattr(self, "resolved_options", {})}
+            self.config = {k: _plain(v) for k, v in arguments.items()}
 
         cls.__init__ = recording_init
         cls.registered_name = name
@@ -144,6 +147,7 @@ class DenseTileNet(nn.Sequential):
     ):
         hidden = list(hidden) if hidden is not None else [32 * tile**ndim, 64, 64]
         super().__init__(nn.Flatten(), *_mlp([channels * tile**ndim, *hidden, outputs], activation))
+        self.resolved_options = {"hidden": hidden}
 
 
 @register_net("paper_cnn")

@@ -50,6 +50,14 @@ class Target(nn.Module):
         self.register_buffer("offset_per_site", 0 * ones + torch.as_tensor(offset_per_site, dtype=torch.float64))
         self.register_buffer("offset_per_intensity", torch.zeros(self.outputs, self.channels, dtype=torch.float64))
 
+    def _apply(self, fn, recurse=True):
+        """Moves (`model.to(device)`) apply; casts (`model.float()`, `model.to(torch.float32)`) do
+        not: the physical total stays float64 whatever the network's dtype."""
+        for name, buffer in self._buffers.items():
+            moved = fn(buffer)
+            self._buffers[name] = moved if moved.dtype == torch.float64 else buffer.to(moved.device)
+        return self
+
     @property
     def sums(self) -> int:
         """Terms each tile gives, summed over a structure: the outputs, or the readout's sums."""
@@ -96,18 +104,19 @@ class Target(nn.Module):
         intensity: torch.Tensor,
         intensity_change: torch.Tensor,
         n_sites: int,
+        before: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Change (N,) of the first output's physical total when the summed terms (N, sums) change by
         `sums_change` and the channel sums (N, C) by `intensity_change`; exact differences without a
-        readout (no cancellation of two large totals)."""
+        readout (no cancellation of two large totals); with one, the new total less `before` (N,), the
+        totals kept so far (default: computed from `sums`)."""
         if self.readout is None:
             return (
                 self.scale[0] * self._here(sums_change[:, 0])
                 + self._here(intensity_change) @ self.offset_per_intensity[0]
             )
-        before = self.total(sums, n_sites, intensity)
-        after = self.total(sums + sums_change, n_sites, intensity + intensity_change)
-        return (after - before)[:, 0]
+        after = self.total(sums + sums_change, n_sites, intensity + intensity_change)[:, 0]
+        return after - (self.total(sums, n_sites, intensity)[:, 0] if before is None else self._here(before))
 
     def tile_contributions(
         self, terms: torch.Tensor, region_sites: int, region_intensity: torch.Tensor

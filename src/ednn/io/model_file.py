@@ -34,7 +34,7 @@ def model_config(model: EDNN) -> dict[str, Any]:
     if name is None or not hasattr(model.net, "config"):
         raise EDNNError(
             f"cannot save a {type(model.net).__name__}: register it with ednn.core.nets.register_net "
-            "and give it a .config dict of its constructor arguments"
+            "(which records its constructor arguments)"
         )
     return {
         "format": FORMAT,
@@ -55,10 +55,11 @@ def model_config(model: EDNN) -> dict[str, Any]:
 
 
 def save_model(model: EDNN, path: str | os.PathLike) -> Path:
-    """Write `model` to `path` atomically (`ednn.io.atomic`), its tensors from the CPU."""
+    """Write `model` to `path` atomically (`ednn.io.atomic`), its tensors from the CPU; the target's
+    buffers under the names format v1 gave them (`scale`, …), so every ednn that reads v1 reads it."""
     path = Path(path)
     metadata = {_METADATA_KEY: json.dumps(model_config(model))}
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    tensors = {k.removeprefix("target."): v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -87,7 +88,7 @@ def _check_looks_like_model(path: Path) -> None:
         raise EDNNError(f"{path} is not a model file (ednn models are .safetensors files)")
 
 
-#: State-dict names of the target's buffers in files written before `Target` held them.
+#: File names of the target's buffers (`model.target.<name>` in the model).
 _TARGET_BUFFERS = ("scale", "offset_per_site", "offset_per_intensity")
 
 
@@ -126,13 +127,15 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
         focus, context = config["focus"], config["context"]
     except KeyError as missing:
         raise EDNNError(f"{path} has damaged ednn metadata (no {missing})") from None
+    except EDNNError as error:  # a network its metadata cannot build
+        raise EDNNError(f"{path} has damaged ednn metadata ({error})") from None
     imaging = config.get("imaging")
     model = (
         EDNN(net, focus, context, **options)
         if imaging is None
         else AtomEDNN(net, focus, context, imaging=imaging, **options)
     )
-    for name in _TARGET_BUFFERS:  # files from before `Target`; the oldest lack offset_per_intensity
+    for name in _TARGET_BUFFERS:  # the oldest files lack offset_per_intensity
         if name in tensors:
             tensors[f"target.{name}"] = tensors.pop(name)
     tensors.setdefault("target.offset_per_intensity", model.target.offset_per_intensity)

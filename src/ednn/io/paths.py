@@ -1,7 +1,8 @@
-"""Output paths: the folders above an output file, made before the work that fills it."""
+"""Paths: the folders above an output file, made before the work that fills it; a file's digest."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ednn.core.errors import EDNNError
@@ -14,3 +15,12 @@ def make_parent(path: str | Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
+
+
+def file_digest(path: str | Path) -> str:
+    """First 16 hex digits of the SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ednn.atoms.render import channel_weights, render, single_atom_boxes, stencil_halfwidth
 from ednn.core.errors import EDNNError
 from ednn.core.local import LocalTileEnergy
-from ednn.core.model import EDNN
+from ednn.core.model import EDNN, grids_only
 from ednn.io.run_record import check_resume, structure_difference
 
 MAX_STEP = 0.5
@@ -73,7 +73,7 @@ class AtomMetropolis:
         positions: np.ndarray | None = None,
     ):
         if model.imaging is None:
-            raise EDNNError("this model was trained on grids, not atoms: it cannot drive Monte Carlo of atoms")
+            raise grids_only("it cannot drive Monte Carlo of atoms")
         _check(temperature_K, step, chains)
         self.imaging = imaging = model.imaging
         self.shape = imaging.grid_shape(atoms, model.focus)

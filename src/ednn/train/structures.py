@@ -18,9 +18,10 @@ from ednn.atoms.images import AtomImaging, z_spread_limit
 from ednn.atoms.model import shifted
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
+from ednn.io.paths import file_digest
 from ednn.io.splits import split_indices
 from ednn.io.structures import StructureFile
-from ednn.train.workflow import build_model, file_digest, recorded_split, train_arrays
+from ednn.train.workflow import build_model, recorded_split, train_arrays
 
 #: Tile-network options used for atoms unless given: a smooth MLP (continuous forces).
 DEFAULT_NET_OPTIONS = {"dense": {"hidden": [256, 64], "activation": "silu"}}
@@ -221,6 +222,7 @@ def train_on_structures(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         extra_train=[e["sha256_16"] for e in extra_info] or None,
+        devices=devices,  # processes share each epoch's batches: another count is another run
     )
     data_info = {
         "file": data.name,
@@ -264,7 +266,7 @@ def train_on_structures(
 
 
 def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.ndarray, placements: int = 1) -> dict:
-    """Predict structures (averaged over `placements`, see `EDNN.predict_atoms`) and compare
+    """Predict structures (averaged over `placements`, see `AtomEDNN.predict_atoms`) and compare
     with reference energies (eV): {'summary', 'predicted', 'true', 'seconds'}; summary is
     `atom_error_summary` plus seconds per structure."""
     start = time.perf_counter()

@@ -7,7 +7,6 @@ evaluate_on_file: a model and a labelled grid file → error summary (and plots)
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import platform
@@ -30,7 +29,7 @@ from ednn.core.tiling import Padding
 from ednn.io.atomic import write_text
 from ednn.io.grids import read_grids
 from ednn.io.model_file import load, model_config, save_model
-from ednn.io.paths import make_parent
+from ednn.io.paths import file_digest, make_parent
 from ednn.io.run_record import check_resume
 from ednn.io.splits import split_indices
 from ednn.train.fit import GridSet, RefreshGrids, fit, fit_target_scaling
@@ -41,15 +40,6 @@ def discrete_values(x: np.ndarray, at_most: int = 16) -> list[float] | None:
     a model trained on them knows no others), else None."""
     values = np.unique(x)
     return values.astype(float).tolist() if len(values) <= at_most else None
-
-
-def file_digest(path: Path) -> str:
-    """First 16 hex digits of the SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def build_model(
@@ -70,7 +60,7 @@ def build_model(
     `ndim` says how many axes are spatial; by default all axes after N, except a
     trailing axis of size 1 or one that would make more than 3 spatial axes (channels).
     `net_options`: the tile network's constructor options (`ednn.core.nets.net_options`).
-    `readout`: see `EDNN` (the net then gives the readout's raw values); `imaging`: the
+    `readout`: see `ednn.core.target.Target` (the net then gives the readout's raw values); `imaging`: the
     `AtomImaging` that rendered x, for a model of atoms (an `AtomEDNN`).
     """
     if ndim is None:
@@ -154,7 +144,8 @@ def train_on_file(
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
     from its last checkpoint and refuses settings that differ. `init`: start from that
-    trained model file (see `warm_start`); `readout`: see `EDNN`; `accelerator`, `devices`: see `fit`.
+    trained model file (see `warm_start`); `readout`: see `ednn.core.target.Target`; `accelerator`,
+    `devices`: see `fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
@@ -166,7 +157,7 @@ def train_on_file(
         focus=focus,
         context=context,
         net=net,
-        net_options=net_options,
+        net_options=dict(net_options or {}),
         ndim=ndim,
         padding=padding,
         readout=readout,
@@ -177,6 +168,7 @@ def train_on_file(
         seed=seed,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
+        devices=devices,  # processes share each epoch's batches: another count is another run
     )
     if limit is not None:
         x, y = x[:limit], y[:limit]

@@ -10,10 +10,16 @@ def test_config_records_every_constructor_argument_and_rebuilds_the_same_network
     torch.manual_seed(0)
     net = build_tile_net(name, 8, 8, ndim=2, channels=2)
     assert set(net.config) == set(net_options(name)) | {k for k in GEOMETRY_ARGUMENTS if k in net.config}
-    assert {k: net.config[k] for k in net_options(name)} == net_options(name)  # defaults, as the signature says
+    resolved = getattr(net, "resolved_options", {})  # geometry-dependent defaults, as built
+    assert {k: net.config[k] for k in net_options(name)} == {**net_options(name), **resolved}
     again = build_net(name, **net.config)
     assert again.config == net.config
     assert [p.shape for p in again.parameters()] == [p.shape for p in net.parameters()]
+
+
+def test_the_dense_default_is_recorded_as_built_so_older_files_compare_equal():
+    assert build_net("dense", tile=3).config["hidden"] == [288, 64, 64]
+    assert build_net("dense", tile=3, hidden=(8,)).config["hidden"] == [8]
 
 
 def test_options_given_are_recorded_as_plain_lists():

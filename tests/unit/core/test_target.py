@@ -57,3 +57,17 @@ def test_change_equals_the_difference_of_two_totals(readout, seed):
     change = t.change(before, after - before, intensity, new_intensity - intensity, 24)
     expected = (t.total(after, 24, new_intensity) - t.total(before, 24, intensity))[:, 0]
     torch.testing.assert_close(change, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_casting_a_model_casts_its_network_only_and_predictions_keep_float64_offsets():
+    from ednn.core.model import EDNN
+    from ednn.core.nets import build_net
+
+    torch.manual_seed(0)
+    model = EDNN(build_net("dense", tile=3, hidden=[4]), 1, 1, scale=2.0, offset_per_site=-1234.5678901234)
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(2, 4, 4))
+    before = model.predict(x)
+    model.double().float()  # a float32 offset would lose ~1e-4 of it
+    assert model.target.offset_per_site.dtype == torch.float64
+    assert model.target.offset_per_site.item() == -1234.5678901234
+    np.testing.assert_array_equal(model.predict(x), before)
