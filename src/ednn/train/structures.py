@@ -244,11 +244,6 @@ def train_on_structures(
         run_dir,
         settings=settings,
         data_info=data_info,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        lr_min=lr_min,
-        seed=seed,
         resume=resume,
         progress=progress,
         offsets="intensity",
@@ -257,7 +252,6 @@ def train_on_structures(
         huber=huber,
         init=init,
         accelerator=accelerator,
-        devices=devices,
         test_metrics=lambda trained: evaluate_structures(
             trained, [structures[i] for i in local["test"]], y[local["test"]]
         )["summary"],

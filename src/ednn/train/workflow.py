@@ -195,16 +195,10 @@ def train_on_file(
         run_dir,
         settings=settings,
         data_info=data_info,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        lr_min=lr_min,
-        seed=seed,
         resume=resume,
         progress=progress,
         init=init,
         accelerator=accelerator,
-        devices=devices,
     )
 
 
@@ -218,11 +212,6 @@ def train_arrays(
     *,
     settings: dict,
     data_info: dict,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    lr_min: float,
-    seed: int,
     resume: bool,
     progress: bool,
     offsets: str = "site",
@@ -232,14 +221,14 @@ def train_arrays(
     test_metrics: Callable[[EDNN], dict] | None = None,
     init: str | Path | None = None,
     accelerator: str = "cpu",
-    devices: int | str = 1,
 ) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
     from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
     `test_metrics(model)` replaces the default per-site summary of split['test'];
-    `accelerator`, `devices`: see `fit`."""
+    `accelerator`: see `fit`. The run's schedule (epochs, batch_size, lr, lr_min, seed, devices) is
+    read from `settings`, the record a resume is checked against: one place for each value."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     started_from = None
     if init is None:
@@ -255,11 +244,11 @@ def train_arrays(
         train,
         val,
         run_dir,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        lr_min=lr_min,
-        seed=seed,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        lr=settings["lr"],
+        lr_min=settings["lr_min"],
+        seed=settings["seed"],
         resume=resume,
         progress=progress,
         augment=augment,
@@ -267,7 +256,7 @@ def train_arrays(
         huber=huber,
         initialise=init is None,
         accelerator=accelerator,
-        devices=devices,
+        devices=settings["devices"],
     )
     model.eval()
     sessions = run_dir / "sessions.json"  # wall time of every session of this run, resumes included
@@ -277,7 +266,7 @@ def train_arrays(
     model.info = {
         "data": data_info,
         "split": {
-            "seed": seed,
+            "seed": settings["seed"],
             "val_fraction": settings["val_fraction"],
             "test_fraction": settings["test_fraction"],
             "n_train": len(split["train"]),
@@ -285,13 +274,13 @@ def train_arrays(
             "n_test": len(test),
         },
         "training": {
-            "epochs": epochs,
-            "batch_size": batch_size,
+            "epochs": settings["epochs"],
+            "batch_size": settings["batch_size"],
             "optimizer": "Adam",
             "loss": f"Huber (delta {huber} × scale)" if huber else "MSE",
             "augment": "periodic pixel shifts and axis flips" if augment else None,
-            "lr": lr,
-            "lr_min": lr_min,
+            "lr": settings["lr"],
+            "lr_min": settings["lr_min"],
             "schedule": "cosine per step",
             "wall_seconds": round(sum(seconds), 1),
             "sessions": len(seconds),
