@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import signal
 import sys
 import time
@@ -452,7 +453,13 @@ def fit(
                 _loader(train, model, batch_size, seed, True, processes),
                 _loader(val, model, batch_size, seed, False),
                 ckpt_path=str(last) if resume else None,
+                weights_only=True,  # a checkpoint is data: loading one never runs code
             )
+    except pickle.UnpicklingError as error:
+        raise EDNNError(
+            f"{last} holds more than training state ({str(error).splitlines()[0][:80]}…): refused, "
+            "checkpoints are loaded without running code"
+        ) from None
     except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
         if not trainer.interrupted:
             raise
@@ -465,7 +472,7 @@ def fit(
         signal.signal(signal.SIGINT, sigint)  # Lightning leaves Ctrl-C ignored
         model.cpu()
     # forked processes hand back the weights, not the loop's state: their last checkpoint has the epoch
-    epochs = trainer.current_epoch if processes == 1 else torch.load(last, weights_only=False)["epoch"] + 1
+    epochs = trainer.current_epoch if processes == 1 else torch.load(last, weights_only=True)["epoch"] + 1
     return {
         "epochs": epochs,
         "seconds": time.perf_counter() - start,

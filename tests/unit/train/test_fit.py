@@ -247,3 +247,29 @@ def test_progress_off_a_terminal_is_a_line_per_epoch(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"], lines
     assert "train loss" in lines[0] and "validation median |error|" in lines[0] and "nan" not in lines[1]
+
+
+class _RunsCode:
+    """Unpickling this would call `mark.touch()`: what a crafted checkpoint does to run a command."""
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __reduce__(self):
+        return (type(self.mark).touch, (self.mark,))
+
+
+def test_a_crafted_checkpoint_is_refused_without_running_its_code(tmp_path):
+    x = random_spins(100, 4, 4)
+    model = build_model(x, 1, 1, net_options={"hidden": [4]})
+    data = GridSet.from_numpy(model, x, ising_energy(x))
+    fit(model, data, data, tmp_path, epochs=1, progress=False)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)
+    mark = tmp_path / "code-ran"
+    state["payload"] = _RunsCode(mark)
+    last.unlink()  # a link to the epoch's file: replace it by the crafted one
+    torch.save(state, last)
+    with pytest.raises(EDNNError, match="holds more than training state .*refused"):
+        fit(model, data, data, tmp_path, epochs=2, resume=True, progress=False)
+    assert not mark.exists()
