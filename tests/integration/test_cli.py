@@ -391,3 +391,24 @@ def test_predict_takes_a_device_and_refuses_one_that_is_not_there(ednn_cli, tmp_
     assert cpu.returncode == 0 and cpu.stdout == ednn_cli("predict", model, tmp_path / "x.npz").stdout
     wrong = ednn_cli("predict", model, tmp_path / "x.npz", "--device", "toaster")
     assert wrong.returncode != 0 and "onto device 'toaster'" in wrong.stderr and len(wrong.stderr.splitlines()) == 1
+
+
+def test_outputs_never_replace_an_input_a_link_or_a_device(ednn_cli, tmp_path):
+    model = MODELS / "ising-8x8-f1c1.safetensors"
+    np.savez(tmp_path / "x.npz", x=np.random.default_rng(0).choice([-1, 1], size=(3, 8, 8)))
+    data = tmp_path / "x.npz"
+    before = data.read_bytes()
+    refused = ednn_cli("predict", model, data, "--csv", data)
+    assert refused.returncode != 0 and "is one of this command's inputs" in refused.stderr
+    assert data.read_bytes() == before
+    to_stdout = ednn_cli("predict", model, data, "--csv", "-")
+    assert to_stdout.returncode == 0 and to_stdout.stdout.count("\n") == 4 and not (Path.cwd() / "-").exists()
+    target = tmp_path / "target.csv"
+    target.write_text("old")
+    (tmp_path / "link.csv").symlink_to(target)
+    assert ednn_cli("predict", model, data, "--csv", tmp_path / "link.csv").returncode == 0
+    assert (tmp_path / "link.csv").is_symlink() and target.read_text() == to_stdout.stdout
+    if Path("/dev/full").exists():
+        full = ednn_cli("predict", model, data, "--csv", "/dev/full")
+        assert full.returncode != 0 and "cannot write /dev/full" in full.stderr and "wrote" not in full.stdout
+        assert Path("/dev/full").is_char_device()

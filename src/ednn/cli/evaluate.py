@@ -97,5 +97,5 @@ def evaluate(
         )
         click.echo(f"wrote {plot}")
     if json_out:
-        write_output(json_out, json_text(summary))
+        write_output(json_out, json_text(summary), inputs=(model, data))
         click.echo(f"wrote {json_out}")

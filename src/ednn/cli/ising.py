@@ -174,7 +174,7 @@ def ising_transition(
     )
     click.echo("\n".join(summary_lines(result)))
     if json_out is not None:
-        write_output(json_out, json_text(result))
+        write_output(json_out, json_text(result), inputs=(model,))
         click.echo(f"wrote {json_out}")
     if plots is not None:
         from ednn.systems.ising.plots import transition_plots

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -31,15 +33,26 @@ def require_new_structure_file(path: Path) -> None:
         raise EDNNError(f"{path} exists; structure files are never overwritten (delete it first)")
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write an output text file atomically (a temporary file renamed into place), creating
-    missing parent folders."""
+def write_output(path: Path, text: str, inputs: Sequence[Path] = ()) -> None:
+    """Write an output text file: `-` to standard output; a device or FIFO as a stream; a symbolic
+    link's target (the link stays); any other file atomically (a temporary file renamed into place),
+    creating missing parent folders. Refuses a path that is one of the command's `inputs`."""
     from ednn.io.atomic import write_text
     from ednn.io.paths import make_parent
 
-    make_parent(path)
+    if str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    if path.exists() and any(Path(given).exists() and os.path.samefile(path, given) for given in inputs):
+        raise EDNNError(f"{path} is one of this command's inputs: write the output to another file")
+    target = path.resolve() if path.is_symlink() else path
     try:
-        write_text(path, text)
+        if target.exists() and not target.is_file():  # /dev/stdout, a FIFO: no rename onto it
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        make_parent(target)
+        write_text(target, text)
     except OSError as exc:
         raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -94,8 +94,9 @@ def predict(
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(["index", *names])
         writer.writerows([i, *(repr(float(v)) for v in row)] for i, row in enumerate(rows))
-        write_output(csv_out, text.getvalue())
-        click.echo(f"wrote {len(rows)} predictions to {csv_out}")
+        write_output(csv_out, text.getvalue(), inputs=(model, data))
+        if str(csv_out) != "-":
+            click.echo(f"wrote {len(rows)} predictions to {csv_out}")
     else:
         for row in rows:
             click.echo(" ".join(f"{v:.10g}" for v in row))
