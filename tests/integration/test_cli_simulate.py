@@ -2,6 +2,7 @@
 
 import shutil
 
+import ase.io
 from ase.io import read, write
 
 import ednn
@@ -42,6 +43,7 @@ def test_md_resumes_only_with_the_same_settings(ednn_cli, tmp_path):
             and message in result.stderr
         )
         assert len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "c.h5").exists() and not (tmp_path / "h.h5").exists()  # no empty sample file left
     result = ednn_cli("md", "-c", MODEL, *args, "2")
     assert result.returncode == 0 and "already holds 3 steps (--steps 2): nothing run" in result.stdout
     shutil.copy(MODEL, tmp_path / "renamed.safetensors")
@@ -74,6 +76,10 @@ def test_mc_writes_samples_and_resumes(ednn_cli, tmp_path):
 
 
 def test_one_line_errors(ednn_cli, tmp_path):
+    boron = honeycomb((5, 3))[0]
+    boron.numbers[0] = 5
+    ase.io.write(tmp_path / "boron.xyz", boron)
+    porous = "models/porous-graphene-rebo.safetensors"
     cases = [
         (["mc", MODEL, "-o", tmp_path / "a.h5", "--steps", "5", "-T", "0"], "temperature must be > 0"),
         (["mc", MODEL, "-o", tmp_path / "b.h5", "--steps", "5", "--step", "0"], "MC step"),
@@ -82,8 +88,10 @@ def test_one_line_errors(ednn_cli, tmp_path):
         (["md", tmp_path / "missing.xyz", "-c", MODEL, "-o", tmp_path / "e.traj", "--steps", "5"], "no such file"),
         (["md", "-c", "no-such-method", "-o", tmp_path / "f.traj", "--steps", "5"], "unknown reference method"),
         (["md", "--cells", "4x3", "-c", MODEL, "-o", tmp_path / "g.traj", "--steps", "5"], "nearest valid cell"),
+        (["mc", porous, tmp_path / "boron.xyz", "-o", tmp_path / "h.h5", "--steps", "5"], "element B is unknown"),
     ]
     for args, message in cases:
         result = ednn_cli(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "c.h5").exists() and not (tmp_path / "h.h5").exists()  # no empty sample file

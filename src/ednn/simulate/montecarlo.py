@@ -206,6 +206,12 @@ def run_atom_mc(
         "natoms": len(atoms),
         "model": model.identity(),
     }
+    # a new run's model, elements and cell are checked before its file exists (no empty file left)
+    fresh = (
+        None
+        if Path(out).exists()
+        else AtomMetropolis(model, atoms, chains, temperature_K, step, np.random.default_rng(seed))
+    )
     with _open_samples(Path(out), settings, atoms) as samples:
         if len(samples["step"]):
             done = int(samples["step"][-1])
@@ -220,7 +226,7 @@ def run_atom_mc(
             )
         else:
             done = 0
-            mc = AtomMetropolis(model, atoms, chains, temperature_K, step, np.random.default_rng(seed))
+            mc = fresh or AtomMetropolis(model, atoms, chains, temperature_K, step, np.random.default_rng(seed))
             _append(samples, 0, mc, float("nan"))
         window = window_steps = since_sample = 0
         with tqdm(total=steps, initial=done, unit="step", disable=not progress, desc="MC") as bar:
