@@ -80,6 +80,7 @@ def test_one_line_errors(ednn_cli, tmp_path):
     boron.numbers[0] = 5
     ase.io.write(tmp_path / "boron.xyz", boron)
     porous = "models/porous-graphene-rebo.safetensors"
+    ase.io.write(tmp_path / "two.xyz", [honeycomb((5, 3))[0]] * 2)
     cases = [
         (["mc", MODEL, "-o", tmp_path / "a.h5", "--steps", "5", "-T", "0"], "temperature must be > 0"),
         (["mc", MODEL, "-o", tmp_path / "b.h5", "--steps", "5", "--step", "0"], "MC step"),
@@ -89,6 +90,7 @@ def test_one_line_errors(ednn_cli, tmp_path):
         (["md", "-c", "no-such-method", "-o", tmp_path / "f.traj", "--steps", "5"], "unknown reference method"),
         (["md", "--cells", "4x3", "-c", MODEL, "-o", tmp_path / "g.traj", "--steps", "5"], "nearest valid cell"),
         (["mc", porous, tmp_path / "boron.xyz", "-o", tmp_path / "h.h5", "--steps", "5"], "element B is unknown"),
+        (["mc", MODEL, tmp_path / "two.xyz", "-o", tmp_path / "i.h5", "--steps", "5"], "holds several structures"),
     ]
     for args, message in cases:
         result = ednn_cli(*args)

@@ -20,9 +20,12 @@ def _starting_structure(structure: Path | None, cells_text: str):
     if not structure.exists():
         raise EDNNError(f"{structure}: no such file")
     try:
-        return read(structure)
+        frames = read(structure, index=":2")
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise EDNNError(f"{structure}: ASE cannot read it ({exc})") from None
+    if len(frames) != 1:
+        raise EDNNError(f"{structure} holds {'several structures' if frames else 'no structure'}: give a file of one")
+    return frames[0]
 
 
 def _calculator(spec: str) -> tuple[object, str]:

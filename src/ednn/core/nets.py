@@ -119,6 +119,8 @@ def _mlp(sizes: Sequence[int], activation: str = "relu") -> list[nn.Module]:
     """Dense layers of the given sizes with `activation` between them, none after the last."""
     if activation not in _ACTIVATIONS:
         raise EDNNError(f"unknown activation {activation!r}; known: {', '.join(_ACTIVATIONS)}")
+    if any(int(size) != size or size < 1 for size in sizes):
+        raise EDNNError(f"layer sizes must be whole numbers >= 1, got {list(sizes[1:-1])} hidden")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))

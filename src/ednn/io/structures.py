@@ -324,7 +324,7 @@ def read_structures(
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise EDNNError(f"ASE cannot read {path}: {message}") from None
         if not structures:
-            raise EDNNError(f"{path} holds no structures")
+            raise EDNNError(f"{path} holds no structures" + (f" in frames {frames!r}" if frames != ":" else ""))
         _check_finite(structures, f"{path}: ")  # first: ASE drops the energy of a structure with NaN positions
         found = [_energy_of(s) for s in structures]
         energies = (

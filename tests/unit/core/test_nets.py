@@ -32,3 +32,9 @@ def test_unknown_network_or_option_is_a_one_line_error():
         net_options("nope")
     with pytest.raises(EDNNError, match="tile network 'dense': .*unexpected keyword.*its options"):
         build_net("dense", tile=3, depth=4)
+
+
+@pytest.mark.parametrize("hidden", [[0], [8, 0], [2.5]])
+def test_a_layer_of_no_width_is_a_one_line_error(hidden):
+    with pytest.raises(EDNNError, match="layer sizes must be whole numbers >= 1"):
+        build_net("dense", tile=3, hidden=hidden)

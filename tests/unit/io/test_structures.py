@@ -345,6 +345,8 @@ def test_cli_import_some_frames_of_a_trajectory(ednn_cli, tmp_path):
     np.testing.assert_allclose(StructureFile(out).energy, [-401.0, -403.0])
     bad = ednn_cli("import", source, tmp_path / "bad.h5", "--frames", "1:x")
     assert bad.returncode == 2 and "slice" in bad.stderr and not (tmp_path / "bad.h5").exists()
+    empty = ednn_cli("import", source, tmp_path / "empty.h5", "--frames", "5:2")
+    assert empty.returncode == 2 and "holds no structures in frames '5:2'" in empty.stderr
 
 
 def test_cli_import_refuses_a_file_without_energies(ednn_cli, tmp_path):
