@@ -138,6 +138,7 @@ class EDNN(nn.Module):
 
     def describe(self) -> dict[str, Any]:
         """What fixes the model's outputs besides its tensors (for `identity`)."""
+        # "imaging" is part of every description so that identities made before AtomEDNN existed stay equal
         return {"net": type(self.net).__qualname__, "focus": self.focus, "context": self.context, "imaging": None}
 
     def identity(self) -> str:

@@ -63,11 +63,6 @@ class Target(nn.Module):
         """Terms each tile gives, summed over a structure: the outputs, or the readout's sums."""
         return self.outputs if self.readout is None else self.readout.sums
 
-    @property
-    def raw(self) -> int:
-        """Values the tile network gives per site: the outputs, or the readout's raw values."""
-        return self.outputs if self.readout is None else self.readout.raw
-
     def site_terms(self, raw: torch.Tensor, dim: int) -> torch.Tensor:
         """The readout's summable terms of raw site values along `dim` (no readout: raw)."""
         return raw if self.readout is None else self.readout.site_terms(raw, dim)

@@ -15,7 +15,8 @@ def target(readout=None, seed=0):
 
 def terms(t, n_tiles=6, seed=0):
     rng = np.random.default_rng(seed + 1)
-    raw = torch.tensor(rng.normal(size=(3, n_tiles, t.raw)))
+    width = t.outputs if t.readout is None else t.readout.raw  # what the tile network gives per site
+    raw = torch.tensor(rng.normal(size=(3, n_tiles, width)))
     return t.site_terms(raw, -1)
 
 
