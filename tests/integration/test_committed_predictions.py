@@ -1,5 +1,5 @@
-"""Every committed model gives the numbers recorded before the re-layout of issue 21, to 1e-6 relative
-(tests/data/committed_predictions.json, made by tests/data/record_committed_predictions.py and keyed
+"""Every committed model gives the numbers recorded before the re-layout of issue 21, to 1e-6 relative,
+forces to 2e-5 of the largest (tests/data/committed_predictions.json, made by tests/data/record_committed_predictions.py and keyed
 by the models' file names then; ednn.io.shelf maps them to where they are now)."""
 
 import json
@@ -19,6 +19,9 @@ from ednn.systems.ising.tile_energy import TileEnergy
 ROOT = Path(__file__).parents[2]
 RECORDED = json.loads((ROOT / "tests/data/committed_predictions.json").read_text())["models"]
 RTOL = 1e-6
+#: Forces are float32 gradients: another CPU's vector kernels (AVX2 against AVX-512) move them by
+#: up to ~6e-6 of the largest force (measured on an AMD EPYC against the recording machine).
+FORCES_RTOL = 2e-5
 
 
 def shelf_path(old_name: str) -> Path:
@@ -91,7 +94,7 @@ def test_committed_model_gives_the_recorded_numbers(old_name, inputs, one_thread
             wrong.append(f"{quantity}: shape {after.shape}, recorded {before.shape}")
             continue
         scale = np.abs(before).max() if quantity == "forces" else np.abs(before)
-        tolerance = RTOL * scale + (1e-9 if quantity == "forces" else 0.0)
+        tolerance = FORCES_RTOL * scale + 1e-9 if quantity == "forces" else RTOL * scale
         if not np.all(np.abs(after - before) <= tolerance):
             excess = np.abs(after - before) - tolerance
             worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), before.shape))

@@ -11,6 +11,9 @@ from ednn.cli.data_checks import check_data_kind, check_energy_method
 from ednn.cli.output import json_text, print_atom_summary, print_grid_summary, write_output
 from ednn.core.errors import EDNNError
 
+#: File endings --plot accepts (formats matplotlib writes).
+PICTURE_SUFFIXES = (".png", ".pdf", ".svg")
+
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
@@ -25,7 +28,7 @@ from ednn.core.errors import EDNNError
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write parity and error plots to this PNG.",
+    help="Write parity and error plots to this picture (.png, .pdf or .svg).",
 )
 @click.option(
     "--json",
@@ -49,9 +52,13 @@ def evaluate(
     import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.io.giant import is_giant_file
-    from ednn.io.paths import file_digest, make_parent
+    from ednn.io.paths import make_parent
     from ednn.train.workflow import evaluate_on_file
 
+    if plot is not None and plot.suffix.lower() not in PICTURE_SUFFIXES:
+        raise EDNNError(f"--plot {plot}: a picture's name ends in {', '.join(PICTURE_SUFFIXES)}")
+    if plot is not None:
+        make_parent(plot)  # an unwritable folder fails now, not after the evaluation
     loaded = ednn.load(model, device=device)
     check_data_kind(loaded, model, data)
     check_energy_method(loaded, model, data)
@@ -76,15 +83,10 @@ def evaluate(
         print_grid_summary(summary, label)
         quantity = loaded.info.get("data", {}).get("target", "energy")
         sites, unit, site = summary["n_sites"], "J" if quantity == "energy" else "", "site"
-    trained_on = loaded.info.get("data", {}).get("sha256_16")
-    if split is None and trained_on and file_digest(data) == trained_on:
-        click.echo(
-            f"note: {data.name} is this model's training file, so most of these examples were trained on; "
-            "`--split test` gives the held-out ones",
-            err=True,
-        )
+    note = _seen_note(loaded, data, result["fingerprints"], split)
+    if note:
+        click.echo(note, err=True)
     if plot:
-        make_parent(plot)
         parity_plot(
             result["predicted"],
             result["true"],
@@ -99,3 +101,28 @@ def evaluate(
     if json_out:
         write_output(json_out, json_text(summary), inputs=(model, data))
         click.echo(f"wrote {json_out}")
+
+
+def _seen_note(model, data: Path, found, split: str | None) -> str | None:
+    """A note when examples of `data` (their fingerprints `found`) are ones the model was trained
+    or validated on, matched by content; for older models without fingerprints, by file."""
+    from ednn.io.fingerprints import overlap
+    from ednn.io.paths import file_digest
+
+    trained_on = model.info.get("data", {}).get("sha256_16")
+    own_file = bool(trained_on) and file_digest(data) == trained_on
+    hint = "errors on those are not held-out"
+    if own_file and split is None:
+        hint = "`--split test` gives the held-out ones"
+    seen = model.training_fingerprints
+    if not seen:
+        if own_file and split is None:
+            return f"note: {data.name} is this model's training file, so most of these examples were trained on; {hint}"
+        return None
+    trained, validated = (overlap(found, seen[key]) for key in ("train", "val"))
+    if not trained + validated:
+        return None
+    return (
+        f"note: of the {len(found)} examples evaluated, this model was trained on {trained} and validated on "
+        f"{validated} (matched by content); {hint}"
+    )

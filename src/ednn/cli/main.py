@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -35,8 +36,14 @@ for command in (ising, train, evaluate, predict, info, quickstart, sheets, porou
     main.add_command(command)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on standard error, without the source line Python adds."""
+    click.echo(f"warning: {str(message).splitlines()[0]}", err=True)
+
+
 def run() -> None:
-    """Entry point: one-line errors instead of tracebacks for user mistakes."""
+    """Entry point: one-line errors instead of tracebacks for user mistakes, one-line warnings."""
+    warnings.showwarning = _show_warning
     try:
         main(standalone_mode=False)
     except EDNNError as exc:

@@ -9,6 +9,26 @@ import click
 from ednn.cli.arguments import parse_pair
 from ednn.cli.output import command_line, require_new_structure_file
 
+#: Training sets on the model shelf, by the (cells, seed) that regenerate them: (file, structures, models).
+COMMITTED_TRAINING_SETS = {
+    ((5, 3), 0): ("datasets/hexsheets-60.h5", 7000, "models/hexsheets-gfn1xtb and its ablations"),
+    ((5, 3), 1): ("datasets/hexsheets-60-extra.h5", 2000, "models/hexsheets-gfn1xtb"),
+}
+
+
+def training_set_warning(cells: tuple[int, int], count: int, seed: int) -> str | None:
+    """A warning when `sheets generate` with these settings regenerates a committed training set
+    (structure k depends only on cells, seed and k, so the first `count` are the same)."""
+    known = COMMITTED_TRAINING_SETS.get((tuple(cells), seed))
+    if known is None:
+        return None
+    path, size, models = known
+    return (
+        f"warning: --cells {cells[0]}x{cells[1]} --seed {seed} regenerates the first {min(count, size)} "
+        f"structures of {path}, the training data of {models}: errors of those models on them are not "
+        "held-out errors (choose another --seed for new sheets)"
+    )
+
 
 @click.group()
 def sheets() -> None:
@@ -50,5 +70,9 @@ def sheets_generate(out: Path, cells_text: str, count: int, seed: int, decimals:
     from ednn.systems.sheets import generate_sheet_file
 
     require_new_structure_file(out)
-    generate_sheet_file(out, parse_pair(cells_text), count, seed, command=command_line(), decimals=decimals)
+    cells = parse_pair(cells_text)
+    warning = training_set_warning(cells, count, seed)
+    if warning:
+        click.echo(warning, err=True)
+    generate_sheet_file(out, cells, count, seed, command=command_line(), decimals=decimals)
     click.echo(f"wrote {count} structures to {out}")

@@ -75,6 +75,9 @@ class EDNN(nn.Module):
         if len(self.targets) != self.outputs:
             raise EDNNError(f"{len(self.targets)} target names for {self.outputs} outputs")
         self.info: dict[str, Any] = dict(info or {})
+        #: Fingerprints of the examples trained and validated on: {'kind', 'train', 'val'} (uint64
+        #: arrays, see `ednn.io.fingerprints`); empty when unknown. Kept out of `info`: they are long.
+        self.training_fingerprints: dict[str, Any] = {}
         self.target = Target(self.outputs, self.channels, scale=scale, offset_per_site=offset_per_site, readout=readout)
 
     @property

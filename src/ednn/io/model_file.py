@@ -1,13 +1,17 @@
 """One file per model: safetensors weights, the JSON configuration in its metadata.
 
 Loading never unpickles. A missing, truncated or foreign file, a directory or a data file
-gives a one-line error.
+gives a one-line error. The metadata holds a SHA-256 of the weights (`weights_digest`),
+checked on load: damaged weights are named as damaged instead of giving a number (files
+written before the digest existed load with a warning).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +23,14 @@ from ednn.atoms.model import AtomEDNN
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.nets import build_net
+from ednn.io import fingerprints
 from ednn.io.atomic import atomic_path
 from ednn.io.shelf import moved_model_error
 
 FORMAT = "ednn-model-v1"
 _METADATA_KEY = "ednn"
+_DIGEST_KEY = "ednn_weights_sha256"
+_FINGERPRINTS_KEY = "ednn_training_fingerprints"
 _DATA_SIGNATURES = {b"\x89HDF\r\n\x1a\n": "an HDF5 data file", b"PK\x03\x04": "an .npz (zip) data file"}
 """Leading bytes of data files that are sometimes given where a model is expected."""
 
@@ -54,12 +61,31 @@ def model_config(model: EDNN) -> dict[str, Any]:
     }
 
 
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (hex) of tensors by name, dtype, shape and bytes, in name order (as stored in a file)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+class UnverifiedModelWarning(UserWarning):
+    """A model file without a digest of its weights (written before ednn stored one)."""
+
+
 def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     """Write `model` to `path` atomically (`ednn.io.atomic`), its tensors from the CPU; the target's
     buffers under the names format v1 gave them (`scale`, …), so every ednn that reads v1 reads it."""
     path = Path(path)
-    metadata = {_METADATA_KEY: json.dumps(model_config(model))}
     tensors = {k.removeprefix("target."): v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    metadata = {_METADATA_KEY: json.dumps(model_config(model)), _DIGEST_KEY: weights_digest(tensors)}
+    seen = model.training_fingerprints
+    if seen:
+        metadata[_FINGERPRINTS_KEY] = json.dumps(
+            {key: value if key == "kind" else fingerprints.encode(value) for key, value in seen.items()}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -88,6 +114,35 @@ def _check_looks_like_model(path: Path) -> None:
         raise EDNNError(f"{path} is not a model file (ednn models are .safetensors files)")
 
 
+def _check_digest(path: Path, tensors: dict[str, torch.Tensor], stored: str | None) -> None:
+    """Refuse weights whose SHA-256 differs from the one saved with them; warn when none was saved."""
+    if stored is None:
+        warnings.warn(
+            f"{path} holds no digest of its weights (written by an older ednn), so damage to them "
+            "cannot be detected; save it again with ednn.save_model to add one",
+            UnverifiedModelWarning,
+            stacklevel=3,
+        )
+    elif weights_digest(tensors) != stored:
+        raise EDNNError(
+            f"{path} is damaged: its weights do not match the SHA-256 saved with them "
+            "(the file was changed after it was written; get a fresh copy)"
+        )
+
+
+def _read_fingerprints(path: Path, text: str | None) -> dict:
+    """The training fingerprints stored in a model file's metadata ({} if none)."""
+    if text is None:
+        return {}
+    try:
+        stored = json.loads(text)
+        if stored.get("kind") not in fingerprints.KINDS:
+            raise EDNNError(f"unknown kind {stored.get('kind')!r}")
+        return {key: value if key == "kind" else fingerprints.decode(value) for key, value in stored.items()}
+    except (json.JSONDecodeError, AttributeError, EDNNError) as error:
+        raise EDNNError(f"{path} has damaged ednn metadata (training fingerprints: {error})") from None
+
+
 #: File names of the target's buffers (`model.target.<name>` in the model).
 _TARGET_BUFFERS = ("scale", "offset_per_site", "offset_per_intensity")
 
@@ -105,6 +160,7 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
         raise EDNNError(f"{path} is not a readable model file (truncated or corrupt?): {exc}".splitlines()[0]) from None
     if _METADATA_KEY not in metadata:
         raise EDNNError(f"{path} is a safetensors file but not an ednn model (no '{_METADATA_KEY}' metadata)")
+    _check_digest(path, tensors, metadata.get(_DIGEST_KEY))
     try:
         config = json.loads(metadata[_METADATA_KEY])
     except json.JSONDecodeError:
@@ -143,6 +199,7 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> EDNN:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError:
         raise EDNNError(f"{path}: weights do not match the network its metadata describes") from None
+    model.training_fingerprints = _read_fingerprints(path, metadata.get(_FINGERPRINTS_KEY))
     try:
         return model.to(device).eval()
     except (RuntimeError, AssertionError) as exc:  # no such device, or torch built without it

@@ -18,6 +18,7 @@ from ednn.atoms.images import AtomImaging, z_spread_limit
 from ednn.atoms.model import shifted
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
+from ednn.io import fingerprints
 from ednn.io.paths import file_digest
 from ednn.io.splits import split_indices
 from ednn.io.structures import StructureFile
@@ -189,6 +190,8 @@ def train_on_structures(
         per_element=per_element,
         max_z_spread=z_spread_limit(structures),
     )
+    found = fingerprints.structure_fingerprints(structures)
+    seen = {"kind": "structures-v1", "train": found[local["train"]], "val": found[local["val"]]}
     if translate:
         structures = translated(structures, np.random.default_rng([seed, 0]))
     x = render_structures(structures, imaging, focus, progress, names)
@@ -252,6 +255,7 @@ def train_on_structures(
         huber=huber,
         init=init,
         accelerator=accelerator,
+        seen=seen,
         test_metrics=lambda trained: evaluate_structures(
             trained, [structures[i] for i in local["test"]], y[local["test"]]
         )["summary"],
@@ -280,14 +284,18 @@ def evaluate_structures(model: EDNN, structures: Sequence[Atoms], energies: np.n
 
 def evaluate_structure_file(model: EDNN, data: str | Path, split: str | None = None, placements: int = 1) -> dict:
     """`evaluate_structures` on a labelled structure file or ASE-readable file with energies;
-    split='test' (or 'val', 'train') uses the model's own split of its training file."""
+    split='test' (or 'val', 'train') uses the model's own split of its training file; the result
+    also holds the structures' `fingerprints` (`ednn.io.fingerprints`)."""
     from ednn.io.structures import read_structures
 
     data = Path(data)
     if split is None:
         structures, energies = read_structures(data, require_energy=True)
-        return evaluate_structures(model, structures, energies, placements)
-    recorded = recorded_split(model, data)
-    source = StructureFile(data)
-    index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
-    return evaluate_structures(model, source.structures(index), source.energy[index], placements)
+    else:
+        recorded = recorded_split(model, data)
+        source = StructureFile(data)
+        index = labelled_split(source, recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
+        structures, energies = source.structures(index), source.energy[index]
+    result = evaluate_structures(model, structures, energies, placements)
+    result["fingerprints"] = fingerprints.structure_fingerprints(structures)
+    return result

@@ -26,6 +26,7 @@ from ednn.core.model import EDNN
 from ednn.core.nets import build_tile_net
 from ednn.core.readout import make_readout
 from ednn.core.tiling import Padding
+from ednn.io import fingerprints
 from ednn.io.atomic import write_text
 from ednn.io.grids import read_grids
 from ednn.io.model_file import load, model_config, save_model
@@ -221,14 +222,17 @@ def train_arrays(
     test_metrics: Callable[[EDNN], dict] | None = None,
     init: str | Path | None = None,
     accelerator: str = "cpu",
+    seen: dict | None = None,
 ) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
     from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
     `test_metrics(model)` replaces the default per-site summary of split['test'];
-    `accelerator`: see `fit`. The run's schedule (epochs, batch_size, lr, lr_min, seed, devices) is
-    read from `settings`, the record a resume is checked against: one place for each value."""
+    `accelerator`: see `fit`. `seen`: the training and validation examples' fingerprints
+    (`EDNN.training_fingerprints`; by default those of the grids x). The run's schedule (epochs,
+    batch_size, lr, lr_min, seed, devices) is read from `settings`, the record a resume is checked
+    against: one place for each value."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     started_from = None
     if init is None:
@@ -296,6 +300,10 @@ def train_arrays(
             "date": datetime.date.today().isoformat(),
         },
     }
+    model.training_fingerprints = seen or {
+        "kind": "grids-v1",
+        **{key: fingerprints.grid_fingerprints(x[split[key]]) for key in ("train", "val")},
+    }
     save_model(model, out)
     return model
 
@@ -330,7 +338,8 @@ def recorded_split(model: EDNN, data: str | Path) -> dict:
 
 
 def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | None = None) -> dict:
-    """`errors` of `model` on a labelled grid file; `split='test'` uses the model's own test split."""
+    """`errors` of `model` on a labelled grid file, with the grids' `fingerprints`
+    (`ednn.io.fingerprints`); `split='test'` uses the model's own test split."""
     model = load(model) if not isinstance(model, EDNN) else model
     x, y, _ = read_grids(data, target=model.info.get("data", {}).get("target", "energy"), require_target=True)
     if split is not None:
@@ -338,4 +347,4 @@ def evaluate_on_file(model: EDNN | str | Path, data: str | Path, split: str | No
         x, y = x[: model.info["data"]["n_examples"]], y[: model.info["data"]["n_examples"]]
         index = split_indices(len(x), recorded["seed"], recorded["val_fraction"], recorded["test_fraction"])[split]
         x, y = x[index], y[index]
-    return errors(model, x, y)
+    return {**errors(model, x, y), "fingerprints": fingerprints.grid_fingerprints(x)}

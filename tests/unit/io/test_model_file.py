@@ -119,6 +119,7 @@ def test_load_onto_a_device_and_refuse_one_that_is_not_there(model, tmp_path):
         ednn.load(path, device="toaster")
 
 
+@pytest.mark.filterwarnings("ignore::ednn.io.model_file.UnverifiedModelWarning")
 def test_metadata_without_focus_or_with_an_unknown_net_option_is_named_damaged(model, tmp_path):
     import json
 
@@ -140,3 +141,61 @@ def test_metadata_without_focus_or_with_an_unknown_net_option_is_named_damaged(m
 def test_a_model_that_moved_on_the_shelf_is_named_with_its_new_path():
     with pytest.raises(EDNNError, match="moved: it is now models/hexsheets-gfn1xtb.safetensors"):
         ednn.load("models/hexsheets-gfn1xtb-qeq-extra.safetensors")
+
+
+def _rewrite(path, tensors=None, metadata=None):
+    """Write the model file at `path` again with some tensors or metadata replaced."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        old_metadata, old = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    save_file({**old, **(tensors or {})}, str(path), metadata={**old_metadata, **(metadata or {})})
+    return old
+
+
+def test_damaged_weights_are_named_as_damaged_not_predicted(model, tmp_path):
+    path = ednn.save_model(model, tmp_path / "m.safetensors")
+    old = _rewrite(path)
+    name = next(k for k in old if k.startswith("net."))
+    flipped = old[name].clone()
+    flipped.view(-1)[0] = -flipped.view(-1)[0] + 1.0
+    _rewrite(path, tensors={name: flipped})
+    with pytest.raises(EDNNError, match=r"m.safetensors is damaged: its weights do not match the SHA-256"):
+        ednn.load(path)
+
+
+def test_a_file_without_a_digest_loads_with_a_warning_and_gets_one_when_saved_again(model, tmp_path):
+    from safetensors import safe_open
+
+    from ednn.io.model_file import UnverifiedModelWarning
+
+    path = ednn.save_model(model, tmp_path / "m.safetensors")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata, tensors = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    del metadata["ednn_weights_sha256"]
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    with pytest.warns(UnverifiedModelWarning, match="no digest of its weights"):
+        old = ednn.load(tmp_path / "old.safetensors")
+    x = np.random.default_rng(2).choice([-1, 1], size=(2, 8, 8))
+    np.testing.assert_array_equal(old.predict(x), model.predict(x))
+    ednn.save_model(old, tmp_path / "again.safetensors")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(ednn.load(tmp_path / "again.safetensors").predict(x), model.predict(x))
+
+
+def test_training_fingerprints_round_trip_and_damaged_ones_are_named(model, tmp_path):
+    model.training_fingerprints = {
+        "kind": "grids-v1",
+        "train": np.array([5, 1, 5], np.uint64),
+        "val": np.array([], np.uint64),
+    }
+    path = ednn.save_model(model, tmp_path / "m.safetensors")
+    loaded = ednn.load(path)
+    np.testing.assert_array_equal(loaded.training_fingerprints["train"], [1, 5])
+    assert loaded.training_fingerprints["kind"] == "grids-v1" and not len(loaded.training_fingerprints["val"])
+    _rewrite(path, metadata={"ednn_training_fingerprints": '{"kind": "grids-v1", "train": "%%%"}'})
+    with pytest.raises(EDNNError, match="m.safetensors has damaged ednn metadata .training fingerprints"):
+        ednn.load(path)
