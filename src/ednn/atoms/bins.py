@@ -112,14 +112,24 @@ class AtomBins:
                 first_bin, last_bin = i * self.counts[1] + j0, i * self.counts[1] + j1
                 start, stop = self.offsets[first_bin], self.offsets[last_bin + 1]
                 if stop > start:
-                    pieces_xyz.append(np.asarray(self.positions[start:stop]))
-                    pieces_z.append(np.asarray(self.numbers[start:stop]))
+                    pieces_xyz.append(self._read(self.positions, start, stop))
+                    pieces_z.append(self._read(self.numbers, start, stop))
                     spans.append((first_bin, last_bin))
         if not pieces_xyz:
             return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
         positions = np.concatenate(pieces_xyz)
         self._check_stored_bins(positions, spans)
         return positions, np.concatenate(pieces_z).astype(np.int64)
+
+    def _read(self, rows, start: int, stop: int) -> np.ndarray:
+        """rows[start:stop] as an array; a stored file that cannot give them (a damaged chunk, whose
+        checksum fails, or a truncated file) is an EDNNError naming the file and the atoms."""
+        try:
+            return np.asarray(rows[start:stop])
+        except OSError as exc:
+            raise EDNNError(
+                f"{self.source} is damaged: atoms {start}–{stop - 1} cannot be read ({str(exc).splitlines()[0]})"
+            ) from None
 
     def _check_stored_bins(self, positions: np.ndarray, spans: list[tuple[int, int]]) -> None:
         """Raise unless every atom read (rows of the bins first…last of each span, in order) lies
@@ -145,7 +155,7 @@ class AtomBins:
         """Atoms of each element, read in chunks."""
         counts: dict[int, int] = {}
         for start in range(0, len(self), _COUNT_ROWS):
-            values, found = np.unique(np.asarray(self.numbers[start : start + _COUNT_ROWS]), return_counts=True)
+            values, found = np.unique(self._read(self.numbers, start, start + _COUNT_ROWS), return_counts=True)
             for z, n in zip(values.tolist(), found.tolist()):
                 counts[z] = counts.get(z, 0) + n
         return counts

@@ -2,11 +2,11 @@
 
 Layout (`format` = "ednn-giant-v1"): `positions` (N, 3) float64 and `numbers` (N,) uint8,
 in uncompressed chunks of 16 384 rows (gzip made reading the atoms near a block cost as much
-as evaluating it); `offsets` (bx·by + 1,) int64; `cell` (3, 3) in Å; attribute `bins`
-(bx, by). Files are written bin column by bin column (`GiantWriter`), so a structure larger
-than memory never has to exist in memory at once; a file is complete only when `complete`
-is set. Stored x, y lie in [0, Lx) × [0, Ly) (writers wrap them). Opening checks `offsets`
-against the datasets.
+as evaluating it), each with a fletcher32 checksum (files written before have none);
+`offsets` (bx·by + 1,) int64; `cell` (3, 3) in Å; attribute `bins` (bx, by). Files are
+written bin column by bin column (`GiantWriter`), so a structure larger than memory never
+has to exist in memory at once; a file is complete only when `complete` is set. Stored x, y
+lie in [0, Lx) × [0, Ly) (writers wrap them). Opening checks `offsets` against the datasets.
 """
 
 from __future__ import annotations
@@ -90,8 +90,15 @@ class GiantWriter:
         h = self.handle
         h.attrs.update({"format": FORMAT, "bins": list(self.counts), "complete": False, **(attrs or {})})
         h["cell"] = self.cell
-        h.create_dataset("positions", (0, 3), maxshape=(None, 3), chunks=(_CHUNK_ROWS, 3), dtype=np.float64)
-        h.create_dataset("numbers", (0,), maxshape=(None,), chunks=(_CHUNK_ROWS,), dtype=np.uint8)
+        for name, columns, dtype in (("positions", (3,), np.float64), ("numbers", (), np.uint8)):
+            h.create_dataset(
+                name,
+                (0, *columns),
+                maxshape=(None, *columns),
+                chunks=(_CHUNK_ROWS, *columns),
+                dtype=dtype,
+                fletcher32=True,
+            )
         self.offsets = [0]
         self.next_column = 0
 

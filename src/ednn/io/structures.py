@@ -11,6 +11,11 @@ records, files without it read as all ''), optionally ``group`` (N,) int64 (stru
 share a group, e.g. the frames of one MD run, belong on the same side of a train/test split;
 files without it read as one group per structure). Attributes record how the file was made.
 
+Checksums: files written by this ednn store every numeric dataset with HDF5's fletcher32
+checksum per chunk (positions rounded by `decimals`, whose scale-offset filter HDF5 does not
+combine with it, carry a SHA-256 of the stored values in their ``sha256`` attribute instead); a
+read that meets a damaged chunk is named as damage. Files written before have no checksums.
+
 An extendable file (`write_structures(..., extendable=True)`) grows by `append_structures`;
 its ``offsets`` are written last, so structures appended by an interrupted write are not in
 the file (readers take N from ``offsets`` and ignore anything past it).
@@ -18,8 +23,10 @@ the file (readers take N from ``offsets`` and ignore anything past it).
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -112,23 +119,49 @@ def write_structures(
         del columns["group"]
     make_parent(path)
     space = {"fs_strategy": "fsm", "fs_persist": True} if extendable else {}  # appends reuse freed space
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", **space) as f:
-        f.attrs["format"] = FORMAT
-        for key, value in (attrs or {}).items():
-            f.attrs[key] = value
-        if decimals is not None:
-            columns["positions"] = np.round(columns["positions"], decimals)
-        for name, data in columns.items():
-            options = {"dtype": _STRING} if name == "kind" else {}
-            if name in (_PER_ATOM if extendable else _COMPRESSED):
-                options.update(compression="gzip", compression_opts=6, shuffle=True)
-            if name == "positions" and decimals is not None:
-                options["scaleoffset"] = decimals
-            if extendable:
-                rows = 16384 if name in _PER_ATOM else 1024
-                options.update(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
-            f.create_dataset(name, data=data, **options)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", **space) as f:
+            f.attrs["format"] = FORMAT
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
+            if decimals is not None:
+                columns["positions"] = np.round(columns["positions"], decimals)
+            for name, data in columns.items():
+                options = {"dtype": _STRING} if name == "kind" else {}
+                if name in (_PER_ATOM if extendable else _COMPRESSED):
+                    options.update(compression="gzip", compression_opts=6, shuffle=True)
+                if name == "positions" and decimals is not None:
+                    options["scaleoffset"] = decimals
+                elif name != "kind":  # HDF5 filters do not apply to variable-length strings
+                    options["fletcher32"] = True
+                if extendable:
+                    rows = 16384 if name in _PER_ATOM else 1024
+                    options.update(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
+                f.create_dataset(name, data=data, **options)
+        if decimals is not None:  # the digest of the values as stored, read back from the closed file
+            with h5py.File(tmp, "r+") as f:
+                f["positions"].attrs["sha256"] = _digest(f["positions"][()])
     return path
+
+
+def _digest(values: np.ndarray) -> str:
+    """SHA-256 (hex) of an array's values as little-endian float64."""
+    return hashlib.sha256(np.ascontiguousarray(values, "<f8").tobytes()).hexdigest()
+
+
+@contextmanager
+def _damage_named(path: Path, what: str = "") -> Iterator[None]:
+    """Turn HDF5's errors on reading a damaged or truncated file into one line naming the file."""
+    try:
+        yield
+    except (KeyError, OSError, RuntimeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "filter" in message or "checksum" in message:
+            raise EDNNError(
+                f"{path} is damaged: a checksum of its {what or 'data'} does not match (the file changed after "
+                "it was written; get or make a fresh copy)"
+            ) from None
+        raise EDNNError(f"{path} is not a readable ednn structure file (truncated or corrupt?): {message}") from None
 
 
 def append_structures(
@@ -187,24 +220,21 @@ class StructureFile:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with _open(self.path) as f:
-            try:
-                self.offsets = f["offsets"][()]
-                n = len(self.offsets) - 1  # an interrupted append may have left rows past n
-                self.cell = f["cell"][:n]
-                self.kind = np.array([k.decode() if isinstance(k, bytes) else k for k in f["kind"][:n]], dtype=str)
-                self.energy = f["energy"][:n]
-                self.label_seconds = f["label_seconds"][:n]
-                self.failed = f["failed"][:n]
-                self.failure_reason = (
-                    np.array([r.decode() for r in f["failure_reason"][:n]], dtype=str)
-                    if "failure_reason" in f
-                    else np.full(n, "", dtype=str)
-                )
-                self.group = f["group"][:n] if "group" in f else np.arange(n)
-                self.attrs = dict(f.attrs)
-            except (KeyError, OSError, RuntimeError):
-                raise EDNNError(f"{self.path} is not a readable ednn structure file (truncated or corrupt?)") from None
+        with _open(self.path) as f, _damage_named(self.path, "labels or cells"):
+            self.offsets = f["offsets"][()]
+            n = len(self.offsets) - 1  # an interrupted append may have left rows past n
+            self.cell = f["cell"][:n]
+            self.kind = np.array([k.decode() if isinstance(k, bytes) else k for k in f["kind"][:n]], dtype=str)
+            self.energy = f["energy"][:n]
+            self.label_seconds = f["label_seconds"][:n]
+            self.failed = f["failed"][:n]
+            self.failure_reason = (
+                np.array([r.decode() for r in f["failure_reason"][:n]], dtype=str)
+                if "failure_reason" in f
+                else np.full(n, "", dtype=str)
+            )
+            self.group = f["group"][:n] if "group" in f else np.arange(n)
+            self.attrs = dict(f.attrs)
         self._numbers: np.ndarray | None = None
         self._positions: np.ndarray | None = None
 
@@ -223,8 +253,15 @@ class StructureFile:
 
     def _load_atoms(self) -> None:
         if self._numbers is None:
-            with _open(self.path) as f:
-                self._numbers, self._positions = f["numbers"][()], f["positions"][()]
+            with _open(self.path) as f, _damage_named(self.path, "atoms"):
+                numbers, positions = f["numbers"][()], f["positions"][()]
+                stored = f["positions"].attrs.get("sha256")
+            if stored is not None and _digest(positions) != stored:
+                raise EDNNError(
+                    f"{self.path} is damaged: its positions do not match the SHA-256 stored with them "
+                    "(the file changed after it was written; get or make a fresh copy)"
+                )
+            self._numbers, self._positions = numbers, positions
 
     def structures(self, indices: Sequence[int] | None = None) -> list[Atoms]:
         """ase.Atoms of the given structures (all by default), energies in info['energy']."""

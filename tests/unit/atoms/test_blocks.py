@@ -175,3 +175,17 @@ def test_unwrapped_positions_are_stored_wrapped(model, sheet, tmp_path):
         assert np.all((stored[:, :2] >= 0) & (stored[:, :2] < giant.bins.lengths))
         for block_pixels in (32, 4096):
             assert stream_energy(model, giant.bins, block_pixels) == pytest.approx(expected, rel=1e-8)
+
+
+def test_a_damaged_chunk_of_a_giant_file_is_named_not_predicted(model, sheet, tmp_path, ednn_cli):
+    path = write_giant(tmp_path / "giant.h5", sheet, bin_size=10.0)
+    with h5py.File(path, "r") as handle:
+        offset = handle["positions"].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 100] ^= 0x01  # a low bit of one coordinate: a plausible, silently wrong number without a checksum
+    path.write_bytes(bytes(data))
+    result = ednn_cli("predict", MODEL, path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.fullmatch(
+        rf"error: {re.escape(str(path))} is damaged: atoms \d+–\d+ cannot be read \(.*\)\n", result.stderr
+    )

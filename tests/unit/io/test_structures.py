@@ -414,3 +414,41 @@ def test_structures_that_are_not_periodic_in_the_plane_are_refused(tmp_path):
         write_structures(tmp_path / "s.h5", written)
     one_line_error(excinfo)
     assert not (tmp_path / "s.h5").exists()
+
+
+def flip_byte_in_chunk(path, dataset, at=5):
+    """Flip one bit inside the first stored chunk of `dataset` (as a disk error would)."""
+    with h5py.File(path, "r") as handle:
+        offset = handle[dataset].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + at] ^= 0x04
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("extendable", [False, True])
+def test_a_flipped_bit_in_the_energies_is_named_as_damage_not_read_as_a_number(tmp_path, extendable):
+    path = write_structures(
+        tmp_path / "s.h5", sheets(3), energies=[-1.0, -2.0, -3.0], groups=[0, 1, 2], extendable=extendable
+    )
+    if extendable:
+        append_structures(path, sheets(1, seed=1), energies=[-4.0], groups=[9])
+    store_labels(path, [1], [-2.5], [0.1], [False])  # a rewritten label gets a new checksum
+    assert StructureFile(path).energy[1] == -2.5
+    flip_byte_in_chunk(path, "energy")
+    with pytest.raises(EDNNError, match=r"s.h5 is damaged: a checksum of its labels or cells does not match") as info:
+        read_structures(path)
+    one_line_error(info)
+
+
+def test_damaged_atoms_are_named_in_gzip_chunks_and_in_rounded_positions(tmp_path):
+    plain = write_structures(tmp_path / "plain.h5", sheets(2))
+    flip_byte_in_chunk(plain, "positions", at=40)
+    with pytest.raises(EDNNError, match="plain.h5 is (damaged|not a readable)") as info:
+        StructureFile(plain).structures()
+    one_line_error(info)
+    rounded = write_structures(tmp_path / "rounded.h5", sheets(2), decimals=4)
+    assert len(StructureFile(rounded).structures()) == 2  # its digest matches as written
+    flip_byte_in_chunk(rounded, "positions", at=40)
+    with pytest.raises(EDNNError, match="rounded.h5 is (damaged|not a readable)") as info:
+        StructureFile(rounded).structures()
+    one_line_error(info)
