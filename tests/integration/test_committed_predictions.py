@@ -1,6 +1,7 @@
-"""Every committed model gives the numbers recorded before the re-layout of issue 21, to 1e-6 relative,
-forces to 2e-5 of the largest (tests/data/committed_predictions.json, made by tests/data/record_committed_predictions.py and keyed
-by the models' file names then; ednn.io.shelf maps them to where they are now)."""
+"""Every committed model gives the numbers recorded before the re-layout of issue 21: to 1e-6
+relative, forces to 2e-5 of the largest (tests/data/committed_predictions.json, made by
+tests/data/record_committed_predictions.py and keyed by the models' file names then;
+ednn.io.shelf maps them to where they are now)."""
 
 import json
 from pathlib import Path
