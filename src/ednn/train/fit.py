@@ -376,7 +376,8 @@ def _resume_point(folder: Path) -> None:
     copy = last.is_file() and not last.is_symlink()  # where links are not allowed
     candidates = [last] * copy + _epoch_checkpoints(folder)
     if not candidates:
-        raise EDNNError(f"nothing to resume: {last} does not exist")
+        missing = f"names {os.readlink(last)}, which does not exist" if last.is_symlink() else "does not exist"
+        raise EDNNError(f"nothing to resume: {last} {missing}")
     damaged = []
     for path in candidates:
         reason = _damage(path)

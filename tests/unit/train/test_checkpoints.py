@@ -107,6 +107,10 @@ def test_a_missing_or_dangling_last_ckpt_resumes_from_the_newest_whole_epoch(two
     (warning,) = _resumes_at_epoch_2(two_epochs, capsys)
     assert "resuming from epoch0001.ckpt" in warning
     assert ("named epoch0000.ckpt" if state == "dangling" else "was missing") in warning
+    for epoch in (two_epochs / "checkpoints").glob("epoch*.ckpt"):
+        epoch.unlink()  # last.ckpt now dangles, with nothing whole left
+    with pytest.raises(EDNNError, match="nothing to resume: .*last.ckpt names epoch0002.ckpt, which does not exist"):
+        _train(two_epochs, 4, resume=True, progress=False)
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a checkpoint", "half"])
