@@ -1,6 +1,7 @@
 """Training with Lightning: loss (MSE) on the summed, scaled tile outputs.
 
-A run folder holds `checkpoints/` (the latest epoch's, linked as `last.ckpt` to resume), CSV logs in
+A run folder holds `checkpoints/` (the latest epoch's, linked as `last.ckpt` to resume; each file
+written under a temporary name and renamed, so a killed run leaves a whole one), CSV logs in
 `logs/version_<k>/metrics.csv`, one per session (and TensorBoard ones when tensorboard
 is installed). Shuffling depends only on
 (seed, epoch), so a run killed mid-epoch and resumed from its last checkpoint
@@ -13,6 +14,8 @@ import logging
 import math
 import os
 import pickle
+import re
+import shutil
 import signal
 import sys
 import time
@@ -35,6 +38,7 @@ from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
 from ednn.core.tile_codes import decode_tiles, encode_tiles
 from ednn.core.tiling import pad
+from ednn.io.atomic import atomic_path
 
 #: Training grids a network's data-dependent `initialise` (if it has one) sees.
 INITIALISE_EXAMPLES = 48
@@ -292,10 +296,107 @@ class EDNNTask(L.LightningModule):
 
 
 class _EpochBar(TQDMProgressBar):
-    """Lightning's progress bar without the flashing per-epoch validation bar."""
+    """Lightning's progress bar without the flashing per-epoch validation bar, counting epochs
+    from 1 like the log lines ("epoch 3/300"), without the logger's version number."""
 
     def init_validation_tqdm(self) -> Tqdm:
         return Tqdm(disable=True)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: object) -> None:
+        bar = self.train_progress_bar
+        bar.set_description(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}", refresh=False)
+        bar.reset(total=self.total_train_batches)  # batches of this epoch; shown once, already named
+
+    def get_metrics(self, trainer: L.Trainer, task: L.LightningModule) -> dict:
+        metrics = super().get_metrics(trainer, task)
+        metrics.pop("v_num", None)
+        return metrics
+
+
+class _AtomicCheckpoint(ModelCheckpoint):
+    """Lightning's epoch checkpoints, each written under a temporary name and renamed, and
+    `last.ckpt` moved onto each new one (by a rename too) before the one before is removed: a run
+    killed at any moment leaves `last.ckpt` naming a whole epoch."""
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        if trainer.is_global_zero:  # the one process that writes
+            with atomic_path(filepath) as partial:
+                super()._save_checkpoint(trainer, str(partial))
+            _relink(Path(filepath).with_name("last.ckpt"), Path(filepath))
+        else:
+            super()._save_checkpoint(trainer, filepath)
+        self._last_checkpoint_saved = filepath
+
+
+def _relink(link: Path, target: Path) -> None:
+    """Make `link` a symbolic link to `target` (a copy where links are not allowed) by a rename:
+    it names the old target or the new one, never nothing."""
+    partial = link.with_name(link.name + ".tmp")
+    partial.unlink(missing_ok=True)
+    try:
+        partial.symlink_to(os.path.relpath(target, link.parent))
+    except OSError:  # Windows without the right to make links
+        shutil.copyfile(target, partial)
+    os.replace(partial, link)
+
+
+def _epoch_order(path: Path) -> tuple[int, int] | None:
+    """(epoch, version) of a checkpoint named epoch<k>[-v<n>].ckpt, else None."""
+    match = re.fullmatch(r"epoch(\d+)(?:-v(\d+))?\.ckpt", path.name)
+    return None if match is None else (int(match[1]), int(match[2] or 0))
+
+
+def _epoch_checkpoints(folder: Path) -> list[Path]:
+    """The epoch checkpoints in `folder`, newest first."""
+    found = [path for path in folder.glob("epoch*.ckpt") if _epoch_order(path) is not None]
+    return sorted(found, key=_epoch_order, reverse=True)
+
+
+def _damage(path: Path) -> str | None:
+    """Why `path` is not a whole training checkpoint (loaded without running code), or None."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated, empty, overwritten, crafted: whatever the reader trips on
+        crafted = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        if isinstance(error, pickle.UnpicklingError) and crafted:
+            raise EDNNError(
+                f"{path} holds more than training state (it calls {crafted[1]}): refused, "
+                "checkpoints are loaded without running code"
+            ) from None
+        return (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0][:80]
+    if not isinstance(state, dict) or not {"epoch", "state_dict", "loops"} <= state.keys():
+        return "not a training checkpoint"
+    return None
+
+
+def _resume_point(folder: Path) -> None:
+    """Make `folder`/last.ckpt name the newest whole epoch checkpoint there, with a line on stderr
+    when it named another (a run killed while saving) or a damaged one; a one-line error when none is whole."""
+    last = folder / "last.ckpt"
+    copy = last.is_file() and not last.is_symlink()  # where links are not allowed
+    candidates = [last] * copy + _epoch_checkpoints(folder)
+    if not candidates:
+        missing = f"names {os.readlink(last)}, which does not exist" if last.is_symlink() else "does not exist"
+        raise EDNNError(f"nothing to resume: {last} {missing}")
+    damaged = []
+    for path in candidates:
+        reason = _damage(path)
+        if reason is None:
+            break
+        linked = last.is_symlink() and last.resolve() == path.resolve()
+        damaged.append(f"{last.name} → {path.name} ({reason})" if linked else f"{path.name} ({reason})")
+    else:
+        raise EDNNError(
+            f"cannot resume: damaged checkpoint in {folder}: {'; '.join(damaged)}; no older epoch is whole: "
+            f"delete {folder} to train this run from the start"
+        )
+    if damaged:
+        print(f"warning: damaged checkpoint {'; '.join(damaged)}: resuming from {path.name}", file=sys.stderr)
+    if path != last and not (last.is_file() and last.resolve() == path.resolve()):
+        if not damaged:
+            named = f"named {os.readlink(last)}" if last.is_symlink() else "was missing"
+            print(f"warning: {last} {named} (a run killed while saving): resuming from {path.name}", file=sys.stderr)
+        _relink(last, path)
 
 
 class _EpochLines(L.Callback):
@@ -389,7 +490,8 @@ def fit(
     Huber loss with this threshold (in units of the target scale) instead of the MSE, so that
     a few wrong labels cannot dominate the gradient; validation loss stays the MSE.
     Checkpoints go to run_dir/checkpoints every epoch; `resume=True` continues from
-    run_dir/checkpoints/last.ckpt (error if none). Call `fit_target_scaling` first. progress:
+    run_dir/checkpoints/last.ckpt, or from the newest whole epoch there if it is missing or damaged
+    (error if none). Call `fit_target_scaling` first. progress:
     a bar on a terminal, else a line per epoch on stderr.
     `callbacks` are extra Lightning callbacks. initialise: give a network with a
     data-dependent `initialise` its start from the training grids (off to keep weights
@@ -406,9 +508,9 @@ def fit(
         raise EDNNError("training and validation sets must both hold examples")
     run_dir = Path(run_dir)
     last = run_dir / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise EDNNError(f"nothing to resume: {last} does not exist")
-    if not resume and last.is_file():
+    if resume:
+        _resume_point(last.parent)
+    elif last.is_file() or _epoch_checkpoints(last.parent):
         raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
     L.seed_everything(seed, verbose=False)
     if initialise and not resume and hasattr(model.net, "initialise"):
@@ -416,11 +518,10 @@ def fit(
     if initialise and not resume and model.target.readout is not None:
         _break_symmetry(model)
     bar = progress and sys.stderr.isatty()  # a progress bar on a terminal, a line per epoch in a log
-    checkpoints = ModelCheckpoint(
+    checkpoints = _AtomicCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="epoch{epoch:04d}",
         auto_insert_metric_name=False,
-        save_last="link",
         save_top_k=1,
         every_n_epochs=1,
     )
@@ -455,11 +556,6 @@ def fit(
                 ckpt_path=str(last) if resume else None,
                 weights_only=True,  # a checkpoint is data: loading one never runs code
             )
-    except pickle.UnpicklingError as error:
-        raise EDNNError(
-            f"{last} holds more than training state ({str(error).splitlines()[0][:80]}…): refused, "
-            "checkpoints are loaded without running code"
-        ) from None
     except SystemExit:  # Lightning exits on Ctrl-C after a graceful shutdown
         if not trainer.interrupted:
             raise
