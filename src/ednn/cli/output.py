@@ -45,9 +45,9 @@ def output_place(path: Path) -> Iterator[None]:
     make_parent(path)
     try:
         try:
-            if path.exists():
+            if path.is_file():
                 open(path, "ab").close()  # opened only to prove it can be written
-            else:
+            elif not path.exists():  # a device or FIFO is left alone: opening one may block
                 tempfile.TemporaryFile(dir=path.parent).close()
         except OSError as exc:
             raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
