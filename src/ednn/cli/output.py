@@ -44,6 +44,8 @@ def output_place(path: Path) -> Iterator[None]:
     made = [folder for folder in path.parents if not folder.exists()]  # nearest first
     make_parent(path)
     try:
+        if path.is_dir():
+            raise EDNNError(f"cannot write {path}: it is a folder")
         try:
             if path.is_file():
                 open(path, "ab").close()  # opened only to prove it can be written

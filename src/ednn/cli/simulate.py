@@ -27,6 +27,7 @@ def _check_positive(value: float, name: str, unit: str) -> None:
 
 def _starting_structure(structure: Path | None, cells_text: str):
     from ase.io import read
+    from ase.io.formats import UnknownFileTypeError
 
     from ednn.systems.sheets import honeycomb
 
@@ -34,6 +35,10 @@ def _starting_structure(structure: Path | None, cells_text: str):
         return honeycomb(parse_pair(cells_text))[0]
     try:
         frames = read(structure, index=":2")
+    except UnknownFileTypeError:
+        raise EDNNError(
+            f"{structure}: not a format ASE reads; give one structure as extxyz, POSCAR, an ASE trajectory, ..."
+        ) from None
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise EDNNError(f"{structure}: ASE cannot read it ({exc})") from None
     if len(frames) != 1:
