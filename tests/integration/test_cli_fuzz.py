@@ -55,6 +55,8 @@ def inputs(tmp_path_factory) -> Path:
     sheets = [random_sheet((5, 3), 0, k)[0] for k in range(2)]
     write_structures(folder / "sheets.h5", sheets, {"energy_method": "gfn1-xtb"}, energies=[-420.0, -421.0])
     write_structures(folder / "unlabelled.h5", sheets, {})
+    many = [random_sheet((5, 3), 0, k)[0] for k in range(20)]  # enough to split: --extra-train is read
+    write_structures(folder / "sheets20.h5", many, {"energy_method": "gfn1-xtb"}, energies=[-420.0] * 20)
     ase.io.write(folder / "sheets.extxyz", [_with_energy(s, -420.0) for s in sheets])
     ase.io.write(folder / "sheet.traj", honeycomb((5, 3))[0])
     write_giant(folder / "giant.h5", honeycomb((5, 3))[0])
@@ -154,7 +156,15 @@ def _cases() -> list:
     )
     train = ["train", "BAD", "-o", "m.safetensors", "--epochs", "1", "--run-dir", "run"]
     add("train", "data", {**GRIDS_BAD, **{f"structures-{k}": v for k, v in STRUCTURES_BAD.items() if "h5" in k}}, train)
+    add("train", "data", {"unlabelled": "unlabelled.h5"}, train)
+    add("evaluate", "structures", {"unlabelled": "unlabelled.h5"}, ["evaluate", str(ATOM_MODEL), "BAD"])
     add("train", "out", _outputs("m.safetensors"), ["train", "@grids.h5", "-o", "BAD", "--epochs", "1"])
+    add(
+        "train",
+        "extra-train",
+        {k: STRUCTURES_BAD[k] for k in ("missing", "text-h5", "truncated-h5", "grids")},
+        ["train", "@sheets20.h5", "-o", "m.safetensors", "--epochs", "1", "--run-dir", "run", "--extra-train", "BAD"],
+    )
     add("train", "init", MODEL_BAD, ["train", "@grids.h5", "-o", "m.safetensors", "--init", "BAD", "--run-dir", "run"])
     for command in ("evaluate", "predict"):
         add(command, "model", MODEL_BAD, [command, "BAD", "@grids.h5"])
