@@ -22,7 +22,7 @@ def _check_structure(structure: Path | None) -> None:
 def _check_positive(value: float, name: str, unit: str) -> None:
     """Refuse a setting that is not a finite number above zero, before anything slow is imported."""
     if not (math.isfinite(value) and value > 0):
-        raise EDNNError(f"{name} must be > 0{' ' + unit if unit else ''}, got {value}")
+        raise EDNNError(f"{name} must be > 0 {unit}, got {value}")
 
 
 def _starting_structure(structure: Path | None, cells_text: str):
@@ -122,9 +122,12 @@ def md(
     _check_structure(structure)
     if calculator_spec.endswith(".safetensors"):
         require_file(Path(calculator_spec), "model file")
-    for value, name, unit in ((temperature, "temperature", "K"), (timestep, "time step", "fs")):
+    for value, name, unit in (
+        (temperature, "temperature", "K"),
+        (timestep, "time step", "fs"),
+        (friction, "Langevin friction", "per fs"),
+    ):
         _check_positive(value, name, unit)
-    _check_positive(friction, "Langevin friction", "per fs")
     with output_place(out):
         from ednn.simulate.dynamics import run_planar_md
 
