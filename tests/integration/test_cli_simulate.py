@@ -97,3 +97,38 @@ def test_one_line_errors(ednn_cli, tmp_path):
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "c.h5").exists() and not (tmp_path / "h.h5").exists()  # no empty sample file
+
+
+def test_mc_without_steps_after_equilibration_says_so_instead_of_nan(ednn_cli, tmp_path):
+    args = ["mc", MODEL, "-o", tmp_path / "mc.h5", "--chains", "1", "--steps", "3", "--equilibration", "5"]
+    result = ednn_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "no steps after equilibration" in result.stdout and "nan" not in result.stdout
+
+
+def test_mc_reports_no_acceptance_rate_when_the_library_gives_none(ednn_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        "ednn.simulate.montecarlo.run_atom_mc", lambda *a, **k: {"steps_run": 3, "step_size": 0.05, "acceptance": None}
+    )
+    result = ednn_cli("mc", MODEL, "-o", tmp_path / "mc.h5", "--steps", "3")
+    assert result.returncode == 0 and "no steps after equilibration" in result.stdout, result.stderr
+
+
+def test_mc_and_md_refuse_an_unwritable_output_before_any_work(ednn_cli, tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the simulation ran")
+
+    monkeypatch.setattr("ednn.simulate.montecarlo.run_atom_mc", never)
+    monkeypatch.setattr("ednn.simulate.dynamics.run_planar_md", never)
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n")
+    cases = [
+        (["mc", MODEL, "-o", "/proc/ednn-test/mc.h5", "--steps", "3"], "cannot make the folder /proc/ednn-test"),
+        (["mc", MODEL, "-o", tmp_path / "notes.txt" / "mc.h5", "--steps", "3"], "cannot make the folder"),
+        (["md", "-c", MODEL, "-o", "/proc/md.traj", "--steps", "3"], "cannot write /proc/md.traj"),
+        (["md", "-c", MODEL, "-o", tmp_path / "notes.txt" / "md.traj", "--steps", "3"], "cannot make the folder"),
+    ]
+    for args, message in cases:
+        result = ednn_cli(*args)
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {message}"), (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

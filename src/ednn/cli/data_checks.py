@@ -1,4 +1,4 @@
-"""Refusals, in one line, of data a trained model cannot be evaluated on."""
+"""Refusals, in one line, of missing input files and of data a trained model cannot be evaluated on."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from ednn.core.errors import EDNNError
 
 if TYPE_CHECKING:
     from ednn.core.model import EDNN
+
+
+def require_file(path: Path, what: str) -> None:
+    """Refuse an input `path` that is not a file, before anything slow is imported; `what` names it ('model file')."""
+    if not path.is_file():
+        raise EDNNError(f"{what} {path} {'is not a file' if path.exists() else 'does not exist'}")
 
 
 def check_data_kind(loaded: EDNN, model: Path, data: Path) -> None:

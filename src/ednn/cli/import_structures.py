@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.output import command_line, require_new_structure_file
+from ednn.cli.data_checks import require_file
+from ednn.cli.output import command_line, output_place, require_new_structure_file
 
 
 @click.command("import")
@@ -27,16 +28,18 @@ def import_structures(source: Path, out: Path, frames: str) -> None:
     file (keeping its groups; with --frames, a thinned copy), ... — every structure must
     carry its total energy (eV).
     """
-    from ednn.io.structures import read_structures, write_structures
-
     require_new_structure_file(out)
-    structures, energies = read_structures(source, require_energy=True, frames=frames)
-    groups = [s.info.get("group") for s in structures]
-    write_structures(
-        out,
-        structures,
-        {"imported_from": source.name, "energy_method": "imported", "command": command_line()},
-        energies,
-        groups=None if None in groups else groups,
-    )
+    require_file(source, "structure file")
+    with output_place(out):
+        from ednn.io.structures import read_structures, write_structures
+
+        structures, energies = read_structures(source, require_energy=True, frames=frames)
+        groups = [s.info.get("group") for s in structures]
+        write_structures(
+            out,
+            structures,
+            {"imported_from": source.name, "energy_method": "imported", "command": command_line()},
+            energies,
+            groups=None if None in groups else groups,
+        )
     click.echo(f"wrote {len(structures)} labelled structures to {out}")

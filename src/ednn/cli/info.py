@@ -7,12 +7,15 @@ from pathlib import Path
 
 import click
 
+from ednn.cli.data_checks import require_file
+
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 def info(model: Path) -> None:
     """Show what MODEL is: geometry, network and its parameter count, scaling, training data
     and metrics (JSON)."""
+    require_file(model, "model file")
     from ednn.io.model_file import load, model_config
 
     loaded = load(model)

@@ -7,7 +7,9 @@ import math
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -31,6 +33,34 @@ def require_new_structure_file(path: Path) -> None:
     require_suffix(path, (".h5", ".hdf5"))
     if path.exists():
         raise EDNNError(f"{path} exists; structure files are never overwritten (delete it first)")
+
+
+@contextmanager
+def output_place(path: Path) -> Iterator[None]:
+    """Make the missing folders above the output file `path` and check that it can be written there, before any
+    work is done; when the block raises, the (still empty) folders it made are removed again."""
+    from ednn.io.paths import make_parent
+
+    made = [folder for folder in path.parents if not folder.exists()]  # nearest first
+    make_parent(path)
+    try:
+        if path.is_dir():
+            raise EDNNError(f"cannot write {path}: it is a folder")
+        try:
+            if path.is_file():
+                open(path, "ab").close()  # opened only to prove it can be written
+            elif not path.exists():  # a device or FIFO is left alone: opening one may block
+                tempfile.TemporaryFile(dir=path.parent).close()
+        except OSError as exc:
+            raise EDNNError(f"cannot write {path}: {exc.strerror or exc}") from None
+        yield
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # it holds what the block wrote: kept
+                break
+        raise
 
 
 def write_output(path: Path, text: str, inputs: Sequence[Path] = ()) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ednn.cli.arguments import parse_pair
-from ednn.cli.output import command_line
+from ednn.cli.data_checks import require_file
+from ednn.cli.output import command_line, output_place, require_suffix
 from ednn.core.errors import EDNNError
 
 
@@ -82,21 +83,24 @@ def porous_generate(
     group. Finished geometries are written at once; after an interruption run the same
     command again (or one with more --starts) and only the missing ones are computed.
     """
-    import numpy as np
+    require_suffix(out, (".h5", ".hdf5"))
+    cells = parse_pair(cells_text)
+    with output_place(out):
+        import numpy as np
 
-    from ednn.systems.porous import generate_porous_file
+        from ednn.systems.porous import generate_porous_file
 
-    data = generate_porous_file(
-        out,
-        starts=starts,
-        frames=frames,
-        every=every,
-        seed=seed,
-        cells=parse_pair(cells_text),
-        equilibration=equilibrate,
-        workers=workers,
-        command=command_line(),
-    )
+        data = generate_porous_file(
+            out,
+            starts=starts,
+            frames=frames,
+            every=every,
+            seed=seed,
+            cells=cells,
+            equilibration=equilibrate,
+            workers=workers,
+            command=command_line(),
+        )
     failed = np.unique(data.group[data.failed])
     seconds = data.label_seconds[data.labelled] * frames
     median = np.median(seconds) if len(seconds) else float("nan")
@@ -146,12 +150,16 @@ def porous_sheet(out: Path, patches_text: str, pool: int, seed: int, blend: floa
     patches' thermal displacement fields are blended into one continuous field. Evaluate it with
     `ednn predict MODEL OUT [--workers N]` and its exact energy with `ednn porous exact OUT`.
     """
-    from ednn.io.giant import GiantFile
-    from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
-
+    require_suffix(out, (".h5", ".hdf5"))
     if out.exists():
         raise EDNNError(f"{out} exists; delete it first to make it again")
-    path = write_porous_sheet(out, parse_pair(patches_text), patch_pool(pool, seed), seed=seed, blend=blend)
+    patches = parse_pair(patches_text)
+    with output_place(out):  # before the patch pool's minutes of MD
+        from ednn.systems.porous_sheet import patch_pool, write_porous_sheet
+
+        path = write_porous_sheet(out, patches, patch_pool(pool, seed), seed=seed, blend=blend)
+    from ednn.io.giant import GiantFile
+
     with GiantFile(path) as giant:
         lengths = giant.bins.lengths
         click.echo(
@@ -176,6 +184,7 @@ def area_text(area: float) -> str:
 )
 def porous_exact(sheet: Path, block: float) -> None:
     """The exact REBO energy (eV) of a giant-structure file, block by block with LAMMPS."""
+    require_file(sheet, "giant structure file")
     from ednn.io.giant import GiantFile
     from ednn.references.rebo_blocks import rebo_block_energy
 

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from ednn.cli.arguments import parse_pair
+from ednn.cli.data_checks import require_file
+from ednn.cli.output import output_place, require_suffix
 from ednn.core.errors import EDNNError
+
+
+def _check_structure(structure: Path | None) -> None:
+    """Refuse a STRUCTURE that is not there, before anything slow is imported."""
+    if structure is not None and not structure.is_file():
+        raise EDNNError(f"{structure}: {'not a file' if structure.exists() else 'no such file'}")
+
+
+def _check_positive(value: float, name: str, unit: str) -> None:
+    """Refuse a setting that is not a finite number above zero, before anything slow is imported."""
+    if not (math.isfinite(value) and value > 0):
+        raise EDNNError(f"{name} must be > 0 {unit}, got {value}")
 
 
 def _starting_structure(structure: Path | None, cells_text: str):
     from ase.io import read
+    from ase.io.formats import UnknownFileTypeError
 
     from ednn.systems.sheets import honeycomb
 
     if structure is None:
         return honeycomb(parse_pair(cells_text))[0]
-    if not structure.exists():
-        raise EDNNError(f"{structure}: no such file")
     try:
         frames = read(structure, index=":2")
+    except UnknownFileTypeError:
+        raise EDNNError(
+            f"{structure}: not a format ASE reads; give one structure as extxyz, POSCAR, an ASE trajectory, ..."
+        ) from None
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise EDNNError(f"{structure}: ASE cannot read it ({exc})") from None
     if len(frames) != 1:
@@ -99,23 +117,33 @@ def md(
     from the last frame. A run that turns unstable (non-finite, or hotter than the larger of
     10 × -T and 10 000 K) stops with an error; the frames before it stay in OUT.
     """
-    from ednn.simulate.dynamics import run_planar_md
-
     if out.suffix != ".traj":
         raise EDNNError(f"{out}: the trajectory file name must end in .traj")
-    atoms = _starting_structure(structure, cells_text)
-    calculator, calculator_name = _calculator(calculator_spec)
-    ran, held = run_planar_md(
-        atoms,
-        calculator,
-        out,
-        temperature_K=temperature,
-        timestep_fs=timestep,
-        steps=steps,
-        friction_per_fs=friction,
-        seed=seed,
-        calculator_name=calculator_name,
-    )
+    _check_structure(structure)
+    if calculator_spec.endswith(".safetensors"):
+        require_file(Path(calculator_spec), "model file")
+    for value, name, unit in (
+        (temperature, "temperature", "K"),
+        (timestep, "time step", "fs"),
+        (friction, "Langevin friction", "per fs"),
+    ):
+        _check_positive(value, name, unit)
+    with output_place(out):
+        from ednn.simulate.dynamics import run_planar_md
+
+        atoms = _starting_structure(structure, cells_text)
+        calculator, calculator_name = _calculator(calculator_spec)
+        ran, held = run_planar_md(
+            atoms,
+            calculator,
+            out,
+            temperature_K=temperature,
+            timestep_fs=timestep,
+            steps=steps,
+            friction_per_fs=friction,
+            seed=seed,
+            calculator_name=calculator_name,
+        )
     if ran:
         click.echo(f"{out}: {ran} steps run now, {held} in all")
     else:
@@ -123,7 +151,7 @@ def md(
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @structure_argument
 @click.option(
     "--out",
@@ -196,23 +224,36 @@ def mc(
     tiles whose window they touch. Samples (positions, energies) go to OUT as they are made;
     after an interruption run the same command again and it continues from the last one.
     """
-    from ednn.io.model_file import load
-    from ednn.simulate.montecarlo import run_atom_mc
+    require_file(model, "model file")
+    _check_structure(structure)
+    require_suffix(out, (".h5", ".hdf5"))
+    _check_positive(temperature, "temperature", "K")
+    _check_positive(step_size, "MC step", "Å")
+    if not 0 < acceptance < 1:
+        raise EDNNError(f"target acceptance must lie strictly between 0 and 1, got {acceptance}")
+    with output_place(out):
+        from ednn.io.model_file import load
+        from ednn.simulate.montecarlo import run_atom_mc
 
-    summary = run_atom_mc(
-        load(model),
-        _starting_structure(structure, cells_text),
-        out,
-        temperature_K=temperature,
-        steps=steps,
-        chains=chains,
-        step=step_size,
-        target_acceptance=acceptance,
-        equilibration=equilibration,
-        sample_every=sample_every,
-        seed=seed,
-    )
+        summary = run_atom_mc(
+            load(model),
+            _starting_structure(structure, cells_text),
+            out,
+            temperature_K=temperature,
+            steps=steps,
+            chains=chains,
+            step=step_size,
+            target_acceptance=acceptance,
+            equilibration=equilibration,
+            sample_every=sample_every,
+            seed=seed,
+        )
+    rate = summary["acceptance"]
     click.echo(
         f"{out}: {summary['steps_run']} steps per chain run now; step {summary['step_size']:.4f} Å, "
-        f"acceptance after equilibration {summary['acceptance']:.3f}"
+        + (
+            "no steps after equilibration (no acceptance rate to report; --steps beyond --equilibration give one)"
+            if rate is None or math.isnan(rate)
+            else f"acceptance after equilibration {rate:.3f}"
+        )
     )

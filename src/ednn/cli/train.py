@@ -16,8 +16,9 @@ import click
 from click.core import ParameterSource
 
 from ednn.cli.arguments import parse_pair
+from ednn.cli.data_checks import require_file
 from ednn.cli.net_options import options_text, parse_net_options, shown, tile_nets
-from ednn.cli.output import print_atom_summary, print_grid_summary, require_suffix
+from ednn.cli.output import output_place, print_atom_summary, print_grid_summary, require_suffix
 from ednn.core.errors import EDNNError
 
 GRIDS, ATOMS = "grids", "atoms"
@@ -170,7 +171,7 @@ def _summary(net: Callable) -> str:
 @click.option(
     "--init",
     "init",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Start from the weights and energy scaling of this trained model (fine-tuning, e.g. with "
     "a lower --lr on more data); the other options must describe the same network and images.",
@@ -352,63 +353,79 @@ def train(
     Test-split errors are printed and stored in MODEL.
     """
     require_suffix(out, (".safetensors",))
-    from ednn.io.sniff import ase_readable
-    from ednn.io.structures import is_structure_file
+    require_file(data, "data file")
+    for path, what in ((init, "model file"), *((path, "structure file") for path in extra_train)):
+        if path is not None:
+            require_file(path, what)
+    if val_fraction + test_fraction >= 1:
+        raise EDNNError(
+            f"--val-fraction {val_fraction:g} and --test-fraction {test_fraction:g} must sum to less than 1"
+        )
+    with output_place(out):  # a bad output path fails now, and a refused run leaves no folder
+        from ednn.io.sniff import ase_readable
+        from ednn.io.structures import is_structure_file
 
-    run_dir = run_dir or Path("runs") / out.stem
-    kind = ATOMS if is_structure_file(data) else GRIDS
-    if kind == GRIDS and data.is_file() and ase_readable(data):
-        raise EDNNError(
-            f"{data} holds atomic structures in a format ASE reads; convert them first with "
-            f"`ednn import {data} OUT.h5`, then train on OUT.h5"
+        run_dir = run_dir or Path("runs") / out.stem
+        kind = ATOMS if is_structure_file(data) else GRIDS
+        if kind == GRIDS and data.is_file() and ase_readable(data):
+            raise EDNNError(
+                f"{data} holds atomic structures in a format ASE reads; convert them first with "
+                f"`ednn import {data} OUT.h5`, then train on OUT.h5"
+            )
+        wrong = given_of_other_kind(ctx, kind)
+        if wrong and kind == ATOMS:
+            raise EDNNError(
+                f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to atomic "
+                "structures (energies in eV, periodic 2-D images)"
+            )
+        if wrong:
+            raise EDNNError(
+                f"{', '.join(wrong)} {'applies' if len(wrong) == 1 else 'apply'} only to atomic "
+                f"structures; {data} holds grids"
+            )
+        given = {name: value for name, value in by_kind.items() if value is not None}
+        net = given.get("net", kind_defaults(kind)["net"])
+        net_options = {**default_net_options(kind).get(net, {}), **parse_net_options(net, net_option)}
+        common = dict(
+            net_options=net_options,
+            init=init,
+            readout="qeq" if charge_equilibration else None,
+            epochs=epochs,
+            lr=lr,
+            lr_min=lr_min,
+            seed=seed,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            resume=resume,
+            progress=True,
+            **given,
         )
-    wrong = given_of_other_kind(ctx, kind)
-    if wrong and kind == ATOMS:
-        raise EDNNError(
-            f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to atomic "
-            "structures (energies in eV, periodic 2-D images)"
-        )
-    if wrong:
-        raise EDNNError(
-            f"{', '.join(wrong)} {'applies' if len(wrong) == 1 else 'apply'} only to atomic "
-            f"structures; {data} holds grids"
-        )
-    given = {name: value for name, value in by_kind.items() if value is not None}
-    net = given.get("net", kind_defaults(kind)["net"])
-    net_options = {**default_net_options(kind).get(net, {}), **parse_net_options(net, net_option)}
-    common = dict(
-        net_options=net_options,
-        init=init,
-        readout="qeq" if charge_equilibration else None,
-        epochs=epochs,
-        lr=lr,
-        lr_min=lr_min,
-        seed=seed,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-        resume=resume,
-        progress=True,
-        **given,
-    )
-    if kind == ATOMS:
-        model = trainers()[ATOMS](
-            data,
-            out,
-            run_dir,
-            grid=parse_pair(grid),
-            per_element=not z_weighted,
-            gamma=gamma,
-            translate=not fixed_placement,
-            huber=huber,
-            augment=augment,
-            extra_train=extra_train,
-            **common,
-        )
-        click.echo(f"wrote {out} (run folder {run_dir})")
-        print_atom_summary(model.info["test_metrics"], "test split")
-    else:
-        model = trainers()[GRIDS](
-            data, out, run_dir, limit=limit, target=target, ndim=ndim, padding=padding, **{**GRID_GEOMETRY, **common}
-        )
-        click.echo(f"wrote {out} (run folder {run_dir})")
-        print_grid_summary(model.info["test_metrics"], "test split")
+        if kind == ATOMS:
+            model = trainers()[ATOMS](
+                data,
+                out,
+                run_dir,
+                grid=parse_pair(grid),
+                per_element=not z_weighted,
+                gamma=gamma,
+                translate=not fixed_placement,
+                huber=huber,
+                augment=augment,
+                extra_train=extra_train,
+                **common,
+            )
+            click.echo(f"wrote {out} (run folder {run_dir})")
+            print_atom_summary(model.info["test_metrics"], "test split")
+        else:
+            model = trainers()[GRIDS](
+                data,
+                out,
+                run_dir,
+                limit=limit,
+                target=target,
+                ndim=ndim,
+                padding=padding,
+                **{**GRID_GEOMETRY, **common},
+            )
+            click.echo(f"wrote {out} (run folder {run_dir})")
+            print_grid_summary(model.info["test_metrics"], "test split")

@@ -59,6 +59,11 @@ def read_datasets(path: str | Path, required: Sequence[str], optional: Sequence[
     for name in required:
         if name not in data:
             raise EDNNError(f"{path} has no dataset {name!r}")
+    for name, array in data.items():
+        if array.ndim == 0:
+            raise EDNNError(f"{path}: dataset {name!r} is a single value; it needs one entry per example")
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+            raise EDNNError(f"{path}: dataset {name!r} holds {array.dtype} values, not numbers")
     lengths = {name: len(array) for name, array in data.items()}
     if len(set(lengths.values())) > 1:
         raise EDNNError(f"{path} has datasets of different lengths {lengths}")
@@ -72,7 +77,13 @@ def read_grids(
     required = ["x", target] if require_target and target else ["x"]
     optional = [target] if target and not require_target else []
     data, attrs = read_datasets(path, required, optional)
-    y = data.get(target) if target else None
+    x, y = data["x"], data.get(target) if target else None
+    if x.ndim < 2:
+        raise EDNNError(
+            f"{path}: 'x' has shape {x.shape}; grids need (N, *spatial) or (N, *spatial, C), one grid per example"
+        )
+    if y is not None and y.ndim > 2:
+        raise EDNNError(f"{path}: {target!r} has shape {y.shape}; a target needs (N,) or (N, outputs)")
     if y is not None and not np.isfinite(np.asarray(y, dtype=np.float64)).all():
         raise EDNNError(f"{path}: {target!r} contains NaN or infinite values")
-    return data["x"], y, attrs
+    return x, y, attrs

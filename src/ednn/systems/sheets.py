@@ -109,8 +109,10 @@ def generate_sheet_file(
 ) -> Path:
     """Write structures 0..count-1 of the stream (seed, reps), unlabelled, to an HDF5 structure
     file, positions rounded to `decimals` of an Å if given (see `write_structures`)."""
+    from ednn.io.paths import make_parent
     from ednn.io.structures import write_structures
 
+    make_parent(path)  # a bad output path fails now, not after generating
     structures = [random_sheet(reps, seed, k)[0] for k in range(count)]
     # the generator's recorded name (committed data carry it; files of one stream compare it)
     attrs = {

@@ -98,3 +98,26 @@ def test_bad_files_are_refused_in_one_line_naming_the_file(tmp_path):
             read_grids(path)
         text = one_line(excinfo)
         assert message in text and path.name in text, text
+
+
+@pytest.mark.parametrize(
+    ("datasets", "message"),
+    [
+        ({"x": np.float64(1.0)}, "dataset 'x' is a single value"),
+        ({"x": np.ones(4), "energy": np.zeros(4)}, "'x' has shape (4,); grids need (N, *spatial)"),
+        ({"x": spins(3), "energy": np.float64(0.0)}, "dataset 'energy' is a single value"),
+        ({"x": spins(3), "energy": np.zeros(2)}, "different lengths {'x': 3, 'energy': 2}"),
+        ({"x": spins(3), "energy": np.zeros((3, 2, 2))}, "'energy' has shape (3, 2, 2); a target needs (N,)"),
+        ({"x": np.array([b"a", b"b"]), "energy": np.zeros(2)}, "dataset 'x' holds |S1 values, not numbers"),
+    ],
+    ids=["scalar-x", "x-without-spatial-axes", "scalar-target", "target-too-short", "target-3d", "text-x"],
+)
+def test_datasets_of_the_wrong_shape_are_refused_naming_the_file(tmp_path, datasets, message):
+    path = tmp_path / "shape.h5"
+    with h5py.File(path, "w") as f:
+        for name, value in datasets.items():
+            f[name] = value
+    with pytest.raises(EDNNError) as excinfo:
+        read_grids(path)
+    text = one_line(excinfo)
+    assert message in text and "shape.h5" in text, text

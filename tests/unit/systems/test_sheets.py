@@ -7,6 +7,7 @@ from ase.neighborlist import neighbor_list
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ednn.core.errors import EDNNError
 from ednn.io.structures import StructureFile
 from ednn.systems.sheets import (
     KINDS,
@@ -148,3 +149,13 @@ def test_cli_generate_records_its_command_and_rounds_positions_when_asked(ednn_c
         )
     result = ednn_cli("sheets", "generate", out, "-n", "3")
     assert result.returncode != 0 and "never overwritten" in result.stderr
+
+
+def test_a_bad_output_path_is_refused_before_any_sheet_is_made(tmp_path, monkeypatch):
+    def never(*args):
+        raise AssertionError("a sheet was made")
+
+    monkeypatch.setattr("ednn.systems.sheets.random_sheet", never)
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n")
+    with pytest.raises(EDNNError, match="cannot make the folder"):
+        generate_sheet_file(tmp_path / "notes.txt" / "s.h5", (5, 3), 7000, seed=0)
