@@ -17,6 +17,16 @@ def require_file(path: Path, what: str) -> None:
         raise EDNNError(f"{what} {path} {'is not a file' if path.exists() else 'does not exist'}")
 
 
+def require_model_file(path: Path) -> None:
+    """`require_file` for a model: a name that moved on the model shelf is named with its new path."""
+    from ednn.io.shelf import moved_model_error
+
+    moved = moved_model_error(path)
+    if moved is not None:
+        raise moved
+    require_file(path, "model file")
+
+
 def check_data_kind(loaded: EDNN, model: Path, data: Path) -> None:
     """Refuse atomic structures for a grid model and grids for an atom model."""
     from ednn.io.sniff import holds_grids, holds_structures

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
 from ednn.cli.arguments import device_option, placements_option
-from ednn.cli.data_checks import check_data_kind, check_energy_method
-from ednn.cli.output import json_text, print_atom_summary, print_grid_summary, write_output
+from ednn.cli.data_checks import check_data_kind, check_energy_method, require_file, require_model_file
+from ednn.cli.output import json_text, output_place, print_atom_summary, print_grid_summary, write_output
 from ednn.core.errors import EDNNError
 
 #: File endings --plot accepts (formats matplotlib writes).
@@ -49,16 +50,23 @@ def evaluate(
     is an ednn structure file or any ASE-readable file with energies (extxyz, ASE db,
     OUTCAR); errors in meV/Å², meV/atom and eV per structure.
     """
+    require_model_file(model)
+    require_file(data, "data file")
+    if plot is not None and plot.suffix.lower() not in PICTURE_SUFFIXES:
+        raise EDNNError(f"--plot {plot}: a picture's name ends in {', '.join(PICTURE_SUFFIXES)}")
+    with output_place(plot) if plot is not None else nullcontext():  # a bad folder fails now, not after the work
+        _evaluate(model, data, split, plot, json_out, placements, device)
+
+
+def _evaluate(
+    model: Path, data: Path, split: str | None, plot: Path | None, json_out: Path | None, placements: int, device: str
+) -> None:
+    """The evaluation once the arguments are checked: summary printed, plot and JSON written."""
     import ednn
     from ednn.analysis.plots import parity_plot
     from ednn.io.giant import is_giant_file
-    from ednn.io.paths import make_parent
     from ednn.train.workflow import evaluate_on_file
 
-    if plot is not None and plot.suffix.lower() not in PICTURE_SUFFIXES:
-        raise EDNNError(f"--plot {plot}: a picture's name ends in {', '.join(PICTURE_SUFFIXES)}")
-    if plot is not None:
-        make_parent(plot)  # an unwritable folder fails now, not after the evaluation
     loaded = ednn.load(model, device=device)
     check_data_kind(loaded, model, data)
     check_energy_method(loaded, model, data)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.data_checks import require_file
+from ednn.cli.data_checks import require_model_file
 
 
 @click.command()
@@ -15,7 +15,7 @@ from ednn.cli.data_checks import require_file
 def info(model: Path) -> None:
     """Show what MODEL is: geometry, network and its parameter count, scaling, training data
     and metrics (JSON)."""
-    require_file(model, "model file")
+    require_model_file(model)
     from ednn.io.model_file import load, model_config
 
     loaded = load(model)

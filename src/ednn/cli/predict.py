@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ednn.cli.arguments import device_option, placements_option
-from ednn.cli.data_checks import check_data_kind, require_file
+from ednn.cli.data_checks import check_data_kind, require_file, require_model_file
 from ednn.cli.output import output_place, write_output
 from ednn.core.errors import EDNNError
 
@@ -63,7 +63,7 @@ def predict(
     ASE db, OUTCAR, ...); totals in eV. One line (or CSV row) per grid or structure, in
     the unit of the model's target.
     """
-    require_file(model, "model file")
+    require_model_file(model)
     require_file(data, "data file")
     with output_place(csv_out) if csv_out and str(csv_out) != "-" else nullcontext():  # a bad --csv fails now
         import ednn

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ednn.cli.arguments import parse_pair
-from ednn.cli.data_checks import require_file
+from ednn.cli.data_checks import require_model_file
 from ednn.cli.output import output_place, require_suffix
 from ednn.core.errors import EDNNError
 
@@ -121,7 +121,7 @@ def md(
         raise EDNNError(f"{out}: the trajectory file name must end in .traj")
     _check_structure(structure)
     if calculator_spec.endswith(".safetensors"):
-        require_file(Path(calculator_spec), "model file")
+        require_model_file(Path(calculator_spec))
     for value, name, unit in (
         (temperature, "temperature", "K"),
         (timestep, "time step", "fs"),
@@ -224,7 +224,7 @@ def mc(
     tiles whose window they touch. Samples (positions, energies) go to OUT as they are made;
     after an interruption run the same command again and it continues from the last one.
     """
-    require_file(model, "model file")
+    require_model_file(model)
     _check_structure(structure)
     require_suffix(out, (".h5", ".hdf5"))
     _check_positive(temperature, "temperature", "K")

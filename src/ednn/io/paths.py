@@ -14,7 +14,9 @@ def make_parent(path: str | Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {exc.strerror}") from None
+        blocking = next((p for p in path.parents if p.is_file()), None)  # a file where a folder must go
+        reason = f"{blocking} is a file" if blocking is not None else exc.strerror
+        raise EDNNError(f"cannot make the folder {path.parent} for {path.name}: {reason}") from None
 
 
 def file_digest(path: str | Path) -> str:

@@ -355,8 +355,15 @@ def read_structures(
             raise EDNNError(f"structure file {path} does not exist")
         import ase.io
 
+        from ase.io.formats import UnknownFileTypeError
+
         try:
             structures = ase.io.read(path, index=_frame_slice(frames))
+        except UnknownFileTypeError:
+            raise EDNNError(
+                f"{path} is not a structure file: give an ednn structure file (.h5) or one ASE reads "
+                "(extxyz, ASE database, VASP OUTCAR or POSCAR, trajectory, ...)"
+            ) from None
         except Exception as exc:  # ASE raises many types for unreadable files
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise EDNNError(f"ASE cannot read {path}: {message}") from None

@@ -34,7 +34,7 @@ def test_folders_that_hold_what_the_work_wrote_stay(tmp_path):
 @pytest.mark.parametrize(
     ("out", "message"),
     [
-        ("notes.txt/out.h5", "cannot make the folder"),
+        ("notes.txt/out.h5", "cannot make the folder notes.txt for out.h5: notes.txt is a file"),
         ("/proc/ednn-test/out.h5", "cannot make the folder /proc/ednn-test for out.h5"),
         ("/proc/out.h5", "cannot write /proc/out.h5"),
         ("folder", "cannot write folder: it is a folder"),
