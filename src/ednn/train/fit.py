@@ -352,6 +352,13 @@ def _epoch_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=_epoch_order, reverse=True)
 
 
+def holds_run(run_dir: str | Path) -> bool:
+    """True when `run_dir` holds checkpoints of a run (`last.ckpt`, or an epoch one that a kill
+    while saving left without it): a new run there needs --resume or another folder."""
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    return last.is_file() or bool(_epoch_checkpoints(last.parent))
+
+
 def _damage(path: Path) -> str | None:
     """Why `path` is not a whole training checkpoint (loaded without running code), or None."""
     try:
@@ -510,7 +517,7 @@ def fit(
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume:
         _resume_point(last.parent)
-    elif last.is_file() or _epoch_checkpoints(last.parent):
+    elif holds_run(run_dir):
         raise EDNNError(f"{run_dir} already holds a run; pass --resume to continue it or choose another run folder")
     L.seed_everything(seed, verbose=False)
     if initialise and not resume and hasattr(model.net, "initialise"):
