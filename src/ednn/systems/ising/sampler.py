@@ -213,8 +213,8 @@ def proposal_rate(
 
 @dataclass(frozen=True)
 class SweepCost:
-    """Measured wall times (s) of one set of chains: building the sampler, one sweep, one
-    measurement (`sample_moments`' sums) and the exact energy's share of a measurement."""
+    """Measured wall times (s) of `chains` chains: building their sampler, one sweep, one
+    measurement (`sample_moments`' sums) and what measuring the exact energy too adds to it."""
 
     chains: int
     start: float
