@@ -311,12 +311,14 @@ def test_transition_says_what_it_runs_before_it_starts(ednn_cli, monkeypatch):
     monkeypatch.setattr("ednn.systems.ising.transition.run_transition", stop)
     result = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--sizes", "8,4")
     assert result.stderr.splitlines()[0].startswith("sampling L = 4, 8: 4 stages with the model's energy")
-    assert result.stderr.splitlines()[0].endswith("(a minute or so on one core)")
+    assert " here, from " in result.stderr.splitlines()[0]
+    assert result.stderr.splitlines()[0].endswith(" s of timed sweeps)")
     assert result.stderr.splitlines()[1] == "error: stopped"
-    defaults = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors")
-    assert defaults.stderr.splitlines()[0].endswith("(about 15 minutes on one core)")
-    low_effort = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors", "--effort", 0.05)
-    assert "(about 7 minutes on one core)" in low_effort.stderr
+    # the estimate is the warm-up's (tests/unit/systems/ising), told in a unit that reads well
+    for seconds, said in ((40.4, "about 40 s"), (900, "about 15 minutes"), (9000, "about 2.5 hours")):
+        monkeypatch.setattr("ednn.systems.ising.transition.estimate_seconds", lambda *a, s=seconds, **k: s)
+        defaults = ednn_cli("ising", "transition", MODELS / "ising-8x8-f1c1.safetensors")
+        assert f"({said} here, from " in defaults.stderr.splitlines()[0]
 
 
 def test_transition_explains_nan_and_writes_it_as_null(ednn_cli, monkeypatch, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -68,11 +69,6 @@ def ising_generate(
         progress=True,
     )
     click.echo(f"wrote {out}")
-
-
-_TRANSITION_RATE = 3.3e7
-"""Spin-flip proposals per second of `ising transition` on one core, measurements included
-(docs/ising.md, L = 16-64; smaller lattices run slower): for the run-time estimate."""
 
 
 @ising.command("transition")
@@ -143,7 +139,12 @@ def ising_transition(
     from ednn.io.paths import make_parent
     from ednn.systems.ising.sampler import sublattices
     from ednn.systems.ising.tile_energy import TileEnergy
-    from ednn.systems.ising.transition import run_transition, temperature_grid, transition_stages
+    from ednn.systems.ising.transition import (
+        estimate_seconds,
+        run_transition,
+        temperature_grid,
+        transition_stages,
+    )
     from ednn.systems.ising.transition_report import summary_lines
 
     model_energy, exact = TileEnergy.from_model(ednn.load(model)), TileEnergy.exact()
@@ -155,11 +156,13 @@ def ising_transition(
     for path in (json_out, plots):  # a bad output path fails now, not after the run
         if path is not None:
             make_parent(path)
-    minutes = 2 * sum(stage.proposals for stage in stages) / _TRANSITION_RATE / 60
+    warm_up = time.perf_counter()
+    seconds = estimate_seconds(model_energy, stages, exact=exact)
+    warm_up = time.perf_counter() - warm_up
     click.echo(
         f"sampling L = {', '.join(map(str, sorted(size_list)))}: {len(stages)} stages with the model's "
-        "energy, then the same with the exact energy "
-        f"({'about ' + format(minutes, '.0f') + ' minutes' if minutes >= 2 else 'a minute or so'} on one core)",
+        f"energy, then the same with the exact energy (about {_duration(seconds)} here, "
+        f"from {warm_up:.1f} s of timed sweeps)",
         err=True,
     )
     terminal = sys.stderr.isatty()
@@ -181,3 +184,12 @@ def ising_transition(
 
         for path in transition_plots(result, plots):
             click.echo(f"wrote {path}")
+
+
+def _duration(seconds: float) -> str:
+    """seconds as '40 s', '3 minutes' or '1.5 hours'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"

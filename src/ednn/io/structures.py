@@ -354,7 +354,6 @@ def read_structures(
         if not path.is_file():
             raise EDNNError(f"structure file {path} does not exist")
         import ase.io
-
         from ase.io.formats import UnknownFileTypeError
 
         try:

@@ -185,7 +185,8 @@ def run_atom_mc(
     size, the acceptance since the last sample and the random generator's state are appended
     and flushed: a killed run, started again with the same arguments, continues from its last
     sample; the settings and `model.identity()` are stored, and a resume with others raises
-    EDNNError. Returns {"steps_run", "step_size", "acceptance"} (acceptance after equilibration).
+    EDNNError. Returns {"steps_run", "step_size", "acceptance"}: acceptance is the fraction of moves
+    accepted after equilibration, None while the run has taken no step after it.
     """
     _check(temperature_K, step, chains)
     if steps < 1 or equilibration < 0:
@@ -245,7 +246,7 @@ def run_atom_mc(
                     bar.update(k - bar.n)
         production = samples["step"][:] > equilibration
         rates, counts = samples["acceptance"][:][production], np.diff(samples["step"][:])[production[1:]]
-        acceptance = float(np.sum(rates * counts) / counts.sum()) if counts.sum() else float("nan")
+        acceptance = float(np.sum(rates * counts) / counts.sum()) if counts.sum() else None
     return {"steps_run": max(0, steps - done), "step_size": mc.step_size, "acceptance": acceptance}
 
 

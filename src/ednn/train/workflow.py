@@ -11,9 +11,10 @@ import json
 import math
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 
@@ -140,13 +141,14 @@ def train_on_file(
     readout: str | None = None,
     accelerator: str = "cpu",
     devices: int | str = 1,
+    callbacks: Sequence[L.Callback] = (),
 ) -> EDNN:
     """Train on the train split of `data`, save to `out`; test metrics go into the model's info.
 
     The run's settings are kept in run_dir/settings.json; `resume` continues the run
     from its last checkpoint and refuses settings that differ. `init`: start from that
     trained model file (see `warm_start`); `readout`: see `ednn.core.target.Target`; `accelerator`,
-    `devices`: see `fit`.
+    `devices`, `callbacks` (e.g. progress lines of one's own): see `fit`.
     """
     data, run_dir = Path(data), Path(run_dir)
     x, y, _ = read_grids(data, target=target, require_target=True)
@@ -200,6 +202,7 @@ def train_on_file(
         progress=progress,
         init=init,
         accelerator=accelerator,
+        callbacks=callbacks,
     )
 
 
@@ -223,16 +226,17 @@ def train_arrays(
     init: str | Path | None = None,
     accelerator: str = "cpu",
     seen: dict | None = None,
+    callbacks: Sequence[L.Callback] = (),
 ) -> EDNN:
     """Fit target scaling (`offsets`, see `fit_target_scaling`) or take weights and scaling
     from the trained model file `init` (`warm_start`), train on split['train']
     (with `augment` and `huber`, see `fit`; `refresh_train(epoch)` gives new training grids each epoch),
     monitor split['val'], record provenance and test metrics in model.info, save to `out`.
     `test_metrics(model)` replaces the default per-site summary of split['test'];
-    `accelerator`: see `fit`. `seen`: the training and validation examples' fingerprints
-    (`EDNN.training_fingerprints`; by default those of the grids x). The run's schedule (epochs,
-    batch_size, lr, lr_min, seed, devices) is read from `settings`, the record a resume is checked
-    against: one place for each value."""
+    `accelerator`, `callbacks` (extra Lightning callbacks): see `fit`. `seen`: the training and
+    validation examples' fingerprints (`EDNN.training_fingerprints`; by default those of the grids
+    x). The run's schedule (epochs, batch_size, lr, lr_min, seed, devices) is read from `settings`,
+    the record a resume is checked against: one place for each value."""
     train, val = (GridSet.from_numpy(model, x[split[k]], y[split[k]]) for k in ("train", "val"))
     started_from = None
     if init is None:
@@ -242,7 +246,7 @@ def train_arrays(
         settings = {**settings, "init": started_from}
     make_parent(out)  # a bad output path fails now, not after training
     _check_run_settings(run_dir, settings, resume)  # only once every input has been checked
-    callbacks = [RefreshGrids(train, refresh_train)] if refresh_train else []
+    callbacks = [*([RefreshGrids(train, refresh_train)] if refresh_train else []), *callbacks]
     run = fit(
         model,
         train,

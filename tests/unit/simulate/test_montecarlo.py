@@ -149,3 +149,12 @@ def test_bad_input(model, tmp_path):
         run_atom_mc(other, atoms, tmp_path / "a.h5", temperature_K=300.0, steps=10, chains=1, progress=False)
     with h5py.File(tmp_path / "a.h5") as samples:
         assert samples.attrs["model"] == model.identity() and len(samples["step"]) == 2
+
+
+def test_acceptance_is_none_until_a_step_after_equilibration(model, tmp_path):
+    atoms = honeycomb((5, 3))[0]
+    settings = dict(temperature_K=1000.0, chains=2, equilibration=100, sample_every=30, seed=0, progress=False)
+    for steps in (40, 100):  # equilibration only: no acceptance to tell, not NaN
+        assert run_atom_mc(model, atoms, tmp_path / "short.h5", steps=steps, **settings)["acceptance"] is None
+    acceptance = run_atom_mc(model, atoms, tmp_path / "short.h5", steps=101, **settings)["acceptance"]
+    assert acceptance is not None and 0 <= acceptance <= 1

@@ -21,6 +21,8 @@ offset is one vectorised gather over sites × chains.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -150,6 +152,16 @@ class TileMetropolis:
             self._spins[sites] = np.where(flip, -spins, spins)
 
 
+def _measurements(chains: TileMetropolis, measure_exact: bool) -> list[np.ndarray]:
+    """E, E², |m|, m², m⁴ of each chain (chains,), then E_exact, E_exact² when `measure_exact`."""
+    e, m = chains.energies(), chains.magnetisations()
+    values = [e, e * e, np.abs(m), m * m, m**4]
+    if measure_exact:
+        exact = ising_energy(chains.spins)
+        values += [exact, exact * exact]
+    return values
+
+
 def sample_moments(
     energy: TileEnergy,
     size: int,
@@ -175,12 +187,7 @@ def sample_moments(
         chains.sweep()
         if step < equilibration:
             continue
-        e, m = chains.energies(), chains.magnetisations()
-        values = [e, e * e, np.abs(m), m * m, m**4]
-        if measure_exact:
-            exact = ising_energy(chains.spins)
-            values += [exact, exact * exact]
-        for name, value in zip(names, values):
+        for name, value in zip(names, _measurements(chains, measure_exact)):
             sums[name] += value
     return ChainMoments(
         size,
@@ -202,3 +209,45 @@ def proposal_rate(
     for _ in range(sweeps):
         sampler.sweep()
     return sweeps * chains * size**2 / (time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class SweepCost:
+    """Measured wall times (s) of `chains` chains: building their sampler, one sweep, one
+    measurement (`sample_moments`' sums) and what measuring the exact energy too adds to it."""
+
+    chains: int
+    start: float
+    sweep: float
+    measurement: float
+    exact_measurement: float
+
+
+def sweep_cost(
+    energy: TileEnergy,
+    size: int,
+    chains: int,
+    *,
+    rng: np.random.Generator,
+    clock: Callable[[], float] = time.perf_counter,
+    budget: float = 0.1,
+    most: int = 5,
+) -> SweepCost:
+    """Time `chains` chains on L×L lattices at Tc here: the sampler's start, sweeps (at least 2,
+    up to `most` while under `budget` seconds; their median) and one measurement with and without
+    the exact energy. `clock`: seconds, e.g. a fake one in tests."""
+    before = clock()
+    sampler = TileMetropolis(energy, size, np.full(chains, ONSAGER_TC), rng)
+    start = clock() - before
+    sweeps: list[float] = []
+    while len(sweeps) < 2 or (len(sweeps) < most and sum(sweeps) < budget):
+        before = clock()
+        sampler.sweep()
+        sweeps.append(clock() - before)
+    before = clock()
+    _measurements(sampler, False)
+    measurement = clock() - before
+    before = clock()
+    ising_energy(sampler.spins)
+    exact = clock() - before
+    return SweepCost(chains, start, float(np.median(sweeps)), measurement, exact)

@@ -9,6 +9,7 @@ model's energy and with the exact one.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from ednn.core.errors import EDNNError
 from ednn.systems.ising.energy import ONSAGER_TC
-from ednn.systems.ising.sampler import sample_moments
+from ednn.systems.ising.sampler import SweepCost, sample_moments, sweep_cost
 from ednn.systems.ising.statistics import ChainMoments, binder_crossings, observables
 from ednn.systems.ising.tile_energy import TileEnergy
 
@@ -77,6 +78,41 @@ def transition_stages(
             )
         )
     return stages
+
+
+ESTIMATE_SITES = 250_000
+"""Chains × spins of the largest sampler the run-time estimate times (a sweep of a few ms);
+stages with more chains scale its times by their number of chains."""
+
+
+def estimate_seconds(
+    model: TileEnergy,
+    stages: Sequence[Stage],
+    *,
+    exact: TileEnergy | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    most_sites: int = ESTIMATE_SITES,
+) -> float:
+    """Seconds `run_transition(model, stages, exact=exact)` will take on this machine, from a
+    timed warm-up (`sweep_cost`, about 0.2 s per lattice size and tile geometry) rather than a rate
+    measured elsewhere. Per stage and energy: its chains' share of the timed sampler start,
+    equilibration + sweeps sweeps and `sweeps` measurements (the exact energy's included in the
+    model's pass). `clock`: seconds, e.g. a fake one in tests."""
+    exact = TileEnergy.exact() if exact is None else exact
+    costs: dict[tuple[int, int, int], SweepCost] = {}
+    total = 0.0
+    for energy, measure_exact in ((model, True), (exact, False)):
+        for stage in stages:
+            key = (energy.focus, energy.context, stage.size)
+            if key not in costs:  # time the size's largest stage, up to most_sites chains × spins
+                largest = max(s.chains * len(s.temperatures) for s in stages if s.size == stage.size)
+                timed = max(1, min(largest, most_sites // stage.size**2))
+                costs[key] = sweep_cost(energy, stage.size, timed, rng=np.random.default_rng(0), clock=clock)
+            cost = costs[key]
+            measurement = cost.measurement + (cost.exact_measurement if measure_exact else 0.0)
+            seconds = cost.start + (stage.equilibration + stage.sweeps) * cost.sweep + stage.sweeps * measurement
+            total += stage.chains * len(stage.temperatures) / cost.chains * seconds
+    return total
 
 
 def run_transition(

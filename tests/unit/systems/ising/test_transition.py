@@ -1,3 +1,4 @@
+import itertools
 import json
 import time
 
@@ -15,7 +16,7 @@ from ednn.systems.ising import ONSAGER_TC, ising_energy
 from ednn.systems.ising.sampler import TileMetropolis, sample_moments, sublattices
 from ednn.systems.ising.statistics import ChainMoments, binder_crossing, binder_crossings, observables
 from ednn.systems.ising.tile_energy import TileEnergy, exact_tile_table, tile_codes, tile_table
-from ednn.systems.ising.transition import Stage, run_transition, transition_stages
+from ednn.systems.ising.transition import Stage, estimate_seconds, run_transition, transition_stages
 from ednn.systems.ising.transition_report import summary_lines
 
 FLAGSHIP = "models/ising-8x8-f1c1.safetensors"
@@ -351,3 +352,38 @@ def test_cli_transition_refuses_bad_input_in_one_line(ednn_cli, arguments, messa
 def test_cli_transition_explains_itself(ednn_cli):
     run = ednn_cli("ising", "transition", "--help")
     assert run.returncode == 0 and "Binder" in run.stdout and "--effort" in run.stdout
+
+
+def ticking_clock(step: float):
+    """A clock that moves on by `step` seconds each time it is read."""
+    ticks = itertools.count()
+    return lambda: next(ticks) * step
+
+
+def test_estimate_is_the_timed_work_of_each_stage():
+    stage = Stage(8, (2.0, 2.5), 4, 10, 20)  # one size: its 8 chains are timed once for both energies
+    # a fake clock makes every timed start, sweep and measurement take one tick: per energy,
+    # start + 30 sweeps + 20 measurements, each of the model's with the exact energy's too
+    for tick in (0.01, 0.02):
+        seconds = estimate_seconds(TileEnergy.exact(), [stage], exact=TileEnergy.exact(), clock=ticking_clock(tick))
+        assert seconds == pytest.approx((1 + 30 + 20 * 2) * tick + (1 + 30 + 20) * tick)
+    # twice the sweeps, about twice the time (the start does not double)
+    stages = transition_stages([4, 8], (1.5, 3.5), (2.2, 2.3), effort=0.1, sweep_factor=0.05)
+    once, twice = (
+        estimate_seconds(TileEnergy.exact(), s, exact=TileEnergy.exact(), clock=ticking_clock(0.01))
+        for s in (stages, transition_stages([4, 8], (1.5, 3.5), (2.2, 2.3), effort=0.1, sweep_factor=0.1))
+    )
+    assert 1.9 < twice / once < 2
+
+
+def test_estimate_of_a_small_run_is_close_to_its_time(flagship):
+    fine = (2.1, 2.3, 2.5)
+    stages = [Stage(8, fine, 16, 100, 200), Stage(16, fine, 16, 100, 200)]
+    model = TileEnergy.from_model(flagship)
+    start = time.perf_counter()
+    estimate = estimate_seconds(model, stages)
+    warm_up = time.perf_counter() - start
+    result = run_transition(model, stages, fine, progress=False)
+    seconds = sum(run["seconds"] for run in result["energies"].values())
+    assert warm_up < 0.3 * seconds
+    assert seconds / 3 < estimate < 3 * seconds, (estimate, seconds)  # a loaded machine's noise, not a constant's error
