@@ -229,27 +229,8 @@ def _cases() -> list:
     return cases
 
 
-XFAIL = {
-    **{
-        f"ising-generate-out-{kind}": "src/ednn/systems/ising/dataset.py (_open_for_generation): the output's folder "
-        "is made with a bare mkdir, whose OSError escapes"
-        for kind in UNWRITABLE
-    },
-    **{
-        f"quickstart-run-dir-{kind}": "src/ednn/cli/quickstart.py (run_quickstart): run_dir.mkdir's OSError escapes"
-        for kind in UNWRITABLE
-    },
-    "mc-out-is-empty.h5": "src/ednn/simulate/montecarlo.py (_open_samples): h5py's mode 'a' turns an existing empty "
-    "file into an empty HDF5 file before the run is refused",
-}
-"""Case id -> why it still fails, naming the file (not this change's to edit) that the traceback comes from."""
-
-
 def _params() -> list:
-    return [
-        pytest.param(args, id=case, marks=[pytest.mark.xfail(strict=True, reason=XFAIL[case])] if case in XFAIL else [])
-        for case, args in _cases()
-    ]
+    return [pytest.param(args, id=case) for case, args in _cases()]
 
 
 def _snapshot(folder: Path) -> dict[Path, bytes | None]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ednn.io.atomic import write_text
+from ednn.io.paths import make_parent
 from ednn.io.run_record import check_resume
 
 if TYPE_CHECKING:
@@ -69,12 +70,13 @@ def run_quickstart(
     from ednn.analysis.plots import parity_plot
     from ednn.io.model_file import load
     from ednn.systems.ising import generate_ising_dataset
+    from ednn.train.fit import holds_run
     from ednn.train.workflow import evaluate_on_file, train_on_file
 
     terminal = sys.stdout.isatty() if terminal is None else terminal
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     settings, record = {"epochs": epochs, "seed": seed}, run_dir / "quickstart.json"
+    make_parent(record)  # the run folder, or one line why it cannot be made
     if record.is_file():
         check_resume(
             json.loads(record.read_text()),
@@ -117,7 +119,7 @@ def run_quickstart(
                 lr=1e-3,
                 lr_min=1e-6,
                 seed=seed,
-                resume=(run_dir / "train/checkpoints/last.ckpt").is_file(),
+                resume=holds_run(run_dir / "train"),
                 progress=terminal,
                 callbacks=() if terminal else [_training_lines(echo)],
             )

@@ -29,7 +29,12 @@ def _read_h5(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], d
             )
         try:
             return {n: handle[n][()] for n in names if isinstance(handle.get(n), h5py.Dataset)}, dict(handle.attrs)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError) as exc:
+            if "filter" in str(exc):  # a chunk whose checksum (or compression) fails
+                raise EDNNError(
+                    f"{path} is damaged: a chunk of its data fails its checksum or does not decompress "
+                    "(the file changed after it was written; make it again)"
+                ) from None
             raise EDNNError(f"{path} is not a readable HDF5 file (truncated or corrupt?)") from None
 
 

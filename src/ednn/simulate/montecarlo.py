@@ -256,12 +256,16 @@ def _open_samples(path: Path, settings: dict, atoms: Atoms) -> h5py.File:
         raise EDNNError(f"{path}: the MC sample file name must end in .h5 or .hdf5")
     if path.exists():
         try:
+            with h5py.File(path, "r") as existing:  # read first: mode "a" would turn any file into HDF5
+                ours = existing.attrs.get("format") == FORMAT and "numbers" in existing
+        except OSError:
+            ours = False
+        if not ours:
+            raise EDNNError(f"{path} holds no ednn MC run; choose a new file")
+        try:
             samples = h5py.File(path, "a")
         except OSError as exc:
             raise EDNNError(f"{path}: cannot open it as HDF5 ({exc})") from None
-        if samples.attrs.get("format") != FORMAT or "numbers" not in samples:
-            samples.close()
-            raise EDNNError(f"{path} holds no ednn MC run; choose a new file")
         start = None
         if samples.attrs["natoms"] == len(atoms):
             xy = samples["positions"][0, 0] if len(samples["step"]) else atoms.positions[:, :2]

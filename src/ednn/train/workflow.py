@@ -34,7 +34,7 @@ from ednn.io.model_file import load, model_config, save_model
 from ednn.io.paths import file_digest, make_parent
 from ednn.io.run_record import check_resume
 from ednn.io.splits import split_indices
-from ednn.train.fit import GridSet, RefreshGrids, fit, fit_target_scaling
+from ednn.train.fit import GridSet, RefreshGrids, fit, fit_target_scaling, holds_run
 
 
 def discrete_values(x: np.ndarray, at_most: int = 16) -> list[float] | None:
@@ -105,7 +105,7 @@ def _check_run_settings(run_dir: Path, settings: dict, resume: bool) -> None:
     record = run_dir / "settings.json"
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not (run_dir / "checkpoints" / "last.ckpt").is_file():
+        if not holds_run(run_dir):  # fit refuses to start over a run: keep the settings it was made with
             write_text(record, json.dumps(settings, indent=2))
         return
     if not record.is_file():

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from ednn.core.errors import EDNNError
 from ednn.io.grids import read_datasets
+from ednn.io.paths import make_parent
 from ednn.io.run_record import check_resume
 from ednn.systems.ising.energy import ising_energy
 from ednn.systems.ising.monte_carlo import sample_configurations
@@ -109,7 +110,7 @@ def _check_parameters(
 def _open_for_generation(path: Path, params: dict[str, int | float | bool]) -> h5py.File:
     """Open an existing dataset with the same parameters for appending, or create an empty one."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(path)
         return _create(path, params)
     try:
         f = h5py.File(path, "r+")
@@ -137,10 +138,18 @@ def _create(path: Path, params: dict[str, int | float | bool]) -> h5py.File:
         f.attrs.update({"format": FORMAT, "chunks_done": 0, "complete": False})
         rows = max(1, min(chunk_size, 2**18 // size**2))
         f.create_dataset(
-            "x", (0, size, size), np.int8, maxshape=(None, size, size), chunks=(rows, size, size), compression="gzip"
+            "x",
+            (0, size, size),
+            np.int8,
+            maxshape=(None, size, size),
+            chunks=(rows, size, size),
+            compression="gzip",
+            fletcher32=True,  # a damaged chunk is named as such on reading, not read as other spins
         )
         for name in ("energy", "T"):
-            f.create_dataset(name, (0,), np.float64, maxshape=(None,), chunks=(min(chunk_size, 2**15),))
+            f.create_dataset(
+                name, (0,), np.float64, maxshape=(None,), chunks=(min(chunk_size, 2**15),), fletcher32=True
+            )
         f.flush()
     except BaseException:
         f.close()

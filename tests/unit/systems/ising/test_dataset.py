@@ -208,3 +208,17 @@ def test_flat_energy_selection_with_many_distinct_energies_uses_equal_width_bins
     chosen = flat_energy_selection(energy, 200, np.random.default_rng(0))
     assert np.unique(chosen).size == 200
     np.testing.assert_array_equal(np.histogram(energy[chosen], bins=20, range=(0, 999))[0], 10)
+
+
+@pytest.mark.parametrize("dataset", ["x", "energy"])
+def test_a_flipped_bit_in_a_generated_file_is_named_as_damage(tmp_path, dataset):
+    from ednn.io.grids import read_grids
+
+    path = generate_ising_dataset(tmp_path / "d.h5", **PARAMS)
+    with h5py.File(path, "r") as handle:
+        offset = handle[dataset].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(EDNNError, match=r"d.h5 is damaged: a chunk of its data fails its checksum"):
+        read_grids(path)
