@@ -88,6 +88,12 @@ def test_info_shows_the_configuration_and_the_parameter_count(model_file):
     shown = json.loads(result.output)
     assert shown["net"]["name"] == "dense" and shown["focus"] == 2 and shown["context"] == 1
     assert shown["net"]["parameters"] == (16 * 8 + 8) + (8 + 1)  # dense 4×4 tile → 8 → 1
+    assert re.fullmatch("[0-9a-f]{64}", shown["weights_sha256"]) and shown["training_fingerprints"] is None
+
+
+def test_info_shows_the_committed_sheet_models_fingerprint_counts():
+    result = CliRunner().invoke(main, ["info", str(MODELS / "hexsheets-gfn1xtb.safetensors")])
+    assert json.loads(result.output)["training_fingerprints"] == {"kind": "structures-v1", "train": 7559, "val": 697}
 
 
 def structure_file(path, method):

@@ -93,6 +93,13 @@ def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     return path
 
 
+def stored_weights_digest(path: str | os.PathLike) -> str | None:
+    """The SHA-256 of the weights saved in a model file's metadata (None in files from before it);
+    `load` checks it against the weights."""
+    with safe_open(str(path), framework="pt") as handle:
+        return (handle.metadata() or {}).get(_DIGEST_KEY)
+
+
 def _check_looks_like_model(path: Path) -> None:
     """Refuse a directory, a data file or (unless named .safetensors) a file that does not
     start like a safetensors file: an 8-byte header length, then the JSON header."""
