@@ -16,7 +16,7 @@ import numpy as np
 
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
-from ednn.export.totals import check_agreement, export_program, net_name
+from ednn.export.totals import check_agreement, export_program, net_name, quiet_torch
 from ednn.io.atomic import atomic_path
 
 #: ONNX operator set of the exported graph.
@@ -39,15 +39,16 @@ def export_onnx(model: EDNN, path: str | os.PathLike) -> Path:
     program = export_program(model)
     spatial = [f"L{d + 1}" for d in range(model.ndim)]
     try:
-        onnx_program = torch.onnx.export(
-            program,
-            dynamo=True,
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_shapes=({0: "N", **{2 + d: name for d, name in enumerate(spatial)}},),
-            verbose=False,
-        )
+        with quiet_torch():
+            onnx_program = torch.onnx.export(
+                program,
+                dynamo=True,
+                opset_version=OPSET,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: "N", **{2 + d: name for d, name in enumerate(spatial)}},),
+                verbose=False,
+            )
     except Exception as error:  # the exporter raises its own types for ops it cannot translate
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise EDNNError(f"the {net_name(model)} tile network does not convert to ONNX ({reason})") from None

@@ -9,7 +9,11 @@ spatial sizes (each a whole number of focus regions) and checks the program agai
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -103,6 +107,22 @@ class GridTotals(nn.Module):
         )
 
 
+@contextlib.contextmanager
+def quiet_torch() -> Iterator[None]:
+    """Silence torch's own warnings and log lines while exporting (missing torchvision, internal
+    deprecations): they are not the user's to act on."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"torch(\.|$)")
+            warnings.simplefilter("ignore", FutureWarning)  # torch's deprecations, raised from copyreg too
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def sample_grids(model: EDNN, regions: int, count: int, seed: int) -> np.ndarray:
     """Random grids (count, *L, C) of `regions` focus regions per axis (at least the context), of the
     values the model was trained on where they are known (standard normal otherwise)."""
@@ -137,7 +157,7 @@ def export_program(model: EDNN) -> torch.export.ExportedProgram:
     spatial = {2 + d: model.focus * torch.export.Dim(f"regions{d}", min=1) for d in range(model.ndim)}
     grids = torch.from_numpy(np.moveaxis(sample_grids(model, TRACE_REGIONS, 2, seed=7), -1, 1).copy())
     try:
-        with torch.no_grad():
+        with torch.no_grad(), quiet_torch():
             program = torch.export.export(module, (grids,), dynamic_shapes=({0: batch, **spatial},))
     except Exception as error:  # torch raises many types for what does not trace
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
