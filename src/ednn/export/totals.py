@@ -10,6 +10,7 @@ spatial sizes (each a whole number of focus regions) and checks the program agai
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import warnings
@@ -152,7 +153,7 @@ def check_agreement(model: EDNN, totals: callable, what: str) -> None:
 def export_program(model: EDNN) -> torch.export.ExportedProgram:
     """`GridTotals` of `model` through `torch.export`, batch and spatial sizes dynamic (each spatial
     size f × a count of focus regions), checked against `predict`."""
-    module = GridTotals(model.cpu().eval()).eval()
+    module = GridTotals(copy.deepcopy(model).cpu().eval()).eval()  # the model itself stays where it is
     batch = torch.export.Dim("batch", min=1)
     spatial = {2 + d: model.focus * torch.export.Dim(f"regions{d}", min=1) for d in range(model.ndim)}
     grids = torch.from_numpy(np.moveaxis(sample_grids(model, TRACE_REGIONS, 2, seed=7), -1, 1).copy())
