@@ -14,7 +14,7 @@ import copy
 import logging
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -135,7 +135,7 @@ def sample_grids(model: EDNN, regions: int, count: int, seed: int) -> np.ndarray
     return grids.astype(np.float32)
 
 
-def check_agreement(model: EDNN, totals: callable, what: str) -> None:
+def check_agreement(model: EDNN, totals: Callable[[np.ndarray], np.ndarray], what: str) -> None:
     """Refuse an export whose `totals` (grids (N, C, *L) float32 numpy → (N, outputs)) disagree
     with `model.predict` on grids of CHECK_REGIONS focus regions per axis."""
     for i, regions in enumerate(CHECK_REGIONS):

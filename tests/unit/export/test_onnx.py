@@ -35,37 +35,32 @@ def domains(rng: np.random.Generator, n: int, shape: tuple[int, ...]) -> np.ndar
     return spins[..., None]
 
 
-def small_model(ndim: int, focus: int, context: int, net: str = "dense", **options) -> EDNN:
-    """A random EDNN of a registered tile network (scale 2.5, offset -0.3 per site)."""
+def small_model(
+    ndim: int,
+    focus: int,
+    context: int,
+    net: str = "dense",
+    *,
+    channels: int = 1,
+    outputs: int = 1,
+    padding: str = "periodic",
+    readout: str | None = None,
+    **options,
+) -> EDNN:
+    """A random EDNN of a registered tile network: scale 2.5, offsets -0.3 per site and 0.1·(c + 1)
+    per unit of channel c's intensity."""
     torch.manual_seed(0)
     geometry = {"context": context} if net == "local_density" else {}
-    channels, outputs, padding = (
-        options.pop("channels", 1),
-        options.pop("outputs", 1),
-        options.pop("padding", "periodic"),
-    )
-    readout = options.pop("readout", None)
+    raw = 3 if readout else outputs
     tile_net = build_net(
-        net,
-        tile=focus + 2 * context,
-        ndim=ndim,
-        channels=channels,
-        outputs=3 if readout else outputs,
-        **geometry,
-        **options,
+        net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=raw, **geometry, **options
     )
-    return EDNN(
-        tile_net,
-        focus,
-        context,
-        ndim=ndim,
-        channels=channels,
-        outputs=outputs,
-        padding=padding,
-        scale=[2.5] * outputs,
-        offset_per_site=[-0.3] * outputs,
-        readout=readout,
-    ).eval()
+    model = EDNN(
+        tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
+        scale=[2.5] * outputs, offset_per_site=[-0.3] * outputs, readout=readout,
+    )  # fmt: skip
+    model.target.offset_per_intensity.copy_(0.1 * torch.arange(1.0, channels + 1).expand(outputs, channels))
+    return model.eval()
 
 
 @pytest.fixture(scope="module")
