@@ -56,9 +56,17 @@ def small_model(
         net, tile=focus + 2 * context, ndim=ndim, channels=channels, outputs=raw, **geometry, **options
     )
     model = EDNN(
-        tile_net, focus, context, ndim=ndim, channels=channels, outputs=outputs, padding=padding,
-        scale=[2.5] * outputs, offset_per_site=[-0.3] * outputs, readout=readout,
-    )  # fmt: skip
+        tile_net,
+        focus,
+        context,
+        ndim=ndim,
+        channels=channels,
+        outputs=outputs,
+        padding=padding,
+        scale=[2.5] * outputs,
+        offset_per_site=[-0.3] * outputs,
+        readout=readout,
+    )
     model.target.offset_per_intensity.copy_(0.1 * torch.arange(1.0, channels + 1).expand(outputs, channels))
     return model.eval()
 
