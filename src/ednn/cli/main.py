@@ -8,6 +8,7 @@ import warnings
 import click
 
 from ednn.cli.evaluate import evaluate
+from ednn.cli.export import export
 from ednn.cli.import_structures import import_structures
 from ednn.cli.info import info
 from ednn.cli.ising import ising
@@ -32,7 +33,21 @@ def main() -> None:
     """
 
 
-for command in (ising, train, evaluate, predict, info, quickstart, sheets, porous, md, mc, label, import_structures):
+for command in (
+    ising,
+    train,
+    evaluate,
+    predict,
+    export,
+    info,
+    quickstart,
+    sheets,
+    porous,
+    md,
+    mc,
+    label,
+    import_structures,
+):
     main.add_command(command)
 
 
