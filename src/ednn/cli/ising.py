@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ednn.cli.arguments import int_list
+from ednn.cli.data_checks import require_model_file
 from ednn.cli.output import json_text, require_suffix, write_output
 
 
@@ -55,7 +56,7 @@ def ising_generate(
     command again: it resumes where it stopped.
     """
     require_suffix(out, (".h5", ".hdf5"))
-    from ednn.systems.ising import generate_ising_dataset
+    from ednn.systems.ising.dataset import generate_ising_dataset
 
     generate_ising_dataset(
         out,
@@ -135,6 +136,7 @@ def ising_transition(
     size_list = int_list(sizes)
     if len(size_list) < 2:
         raise click.BadParameter(f"give at least two sizes, e.g. 16,32,64; got {sizes!r}", param_hint="--sizes")
+    require_model_file(model)
     import ednn
     from ednn.io.paths import make_parent
     from ednn.systems.ising.sampler import sublattices
