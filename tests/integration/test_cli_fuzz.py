@@ -226,6 +226,14 @@ def _cases() -> list:
     add("label", "structures", label_bad, ["label", "BAD", "-m", "tersoff-bcn"])
     add("import", "source", STRUCTURES_BAD, ["import", "BAD", "out.h5"])
     add("import", "out", _outputs("out.h5", "sheets.h5"), ["import", "@sheets.extxyz", "BAD"])
+    add("export", "model", MODEL_BAD, ["export", "BAD", "-o", "m.onnx"])
+    add(
+        "export",
+        "out",
+        _outputs("m.onnx", "text.h5", "model.safetensors"),
+        ["export", "@model.safetensors", "-o", "BAD"],
+    )
+    cases.append(("export-model-atoms", ["export", str(ATOM_MODEL), "-o", "m.onnx"]))  # rendering does not export
     return cases
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ednn.cli.data_checks import require_model_file
+from ednn.cli.output import output_place, require_suffix
 from ednn.core.errors import EDNNError
 
 #: File name endings of each format.
@@ -39,22 +41,21 @@ def export(model: Path, file_format: str, output: Path) -> None:
     (N, outputs) in the unit of the model's target. The export is checked against `ednn predict` on
     two grid sizes before it is kept. Atom models do not export. See docs/export.md.
     """
-    from ednn.cli.output import require_suffix
-
+    require_model_file(model)
     require_suffix(output, (SUFFIXES[file_format],))
-    if output.exists() and model.exists() and os.path.samefile(output, model):
+    if output.exists() and os.path.samefile(output, model):
         raise EDNNError(f"{output} is the model being exported: write the export to another file")
+    with output_place(output):  # an unwritable place fails now, not after the export
+        import ednn
 
-    import ednn
+        loaded = ednn.load(model)
+        if file_format == "onnx":
+            from ednn.export.onnx import export_onnx
 
-    loaded = ednn.load(model)
-    if file_format == "onnx":
-        from ednn.export.onnx import export_onnx
+            export_onnx(loaded, output)
+        else:
+            from ednn.export.program import export_torch
 
-        export_onnx(loaded, output)
-    else:
-        from ednn.export.program import export_torch
-
-        export_torch(loaded, output)
+            export_torch(loaded, output)
     layout = f"grids (N, {loaded.channels}, *spatial) float32 → totals (N, {loaded.outputs}) float64"
     click.echo(f"wrote {output} ({file_format}: {layout})")
