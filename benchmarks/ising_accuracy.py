@@ -14,6 +14,8 @@ import datetime
 import json
 import os
 import platform
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +81,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/ising"))
     parser.add_argument("--out", type=Path, default=Path("docs"))
     args = parser.parse_args()
+    started = time.perf_counter()
     paths = ensure_data(args.data)
     rows, results, symmetry = [], {}, None
     for label_model, stem, c in MODELS:
@@ -153,6 +156,12 @@ def main() -> None:
             f"{'holds' if order[0] < order[1] < order[2] else 'does NOT hold'} "
             f"({' < '.join(f'{v:.3g}' for v in order)} J)"
         )
+    results.update(
+        command="python benchmarks/ising_accuracy.py " + " ".join(sys.argv[1:]),
+        date=datetime.date.today().isoformat(),
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
     (args.out / "results").mkdir(parents=True, exist_ok=True)
     (args.out / "results" / "ising_accuracy.json").write_text(json.dumps(results, indent=2))
 

@@ -233,6 +233,8 @@ def _cases() -> list:
         _outputs("m.onnx", "text.h5", "model.safetensors"),
         ["export", "@model.safetensors", "-o", "BAD"],
     )
+    add("report", "root", {"missing": "missing", "a-file": "notes.txt"}, ["report", "--root", "BAD"])
+    add("report", "root-check", {"missing": "missing"}, ["report", "--root", "BAD", "--check"])
     cases.append(("export-model-atoms", ["export", str(ATOM_MODEL), "-o", "m.onnx"]))  # rendering does not export
     return cases
 

@@ -16,6 +16,7 @@ from ednn.cli.label import label
 from ednn.cli.porous import porous
 from ednn.cli.predict import predict
 from ednn.cli.quickstart import quickstart
+from ednn.cli.report import report
 from ednn.cli.sheets import sheets
 from ednn.cli.simulate import mc, md
 from ednn.cli.train import train
@@ -41,6 +42,7 @@ for command in (
     export,
     info,
     quickstart,
+    report,
     sheets,
     porous,
     md,

@@ -93,6 +93,20 @@ def save_model(model: EDNN, path: str | os.PathLike) -> Path:
     return path
 
 
+def stored_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON configuration in a model file's metadata (`model_config`'s dict), without reading
+    the weights; a file that is not an ednn model is an EDNNError."""
+    path = Path(path)
+    _check_looks_like_model(path)
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            return json.loads((handle.metadata() or {})[_METADATA_KEY])
+    except (KeyError, json.JSONDecodeError):
+        raise EDNNError(f"{path} holds no readable ednn metadata") from None
+    except Exception as exc:  # safetensors raises several types for damaged files
+        raise EDNNError(f"{path} is not a readable model file (truncated or corrupt?): {exc}".splitlines()[0]) from None
+
+
 def stored_weights_digest(path: str | os.PathLike) -> str | None:
     """The SHA-256 of the weights saved in a model file's metadata (None in files from before it);
     `load` checks it against the weights."""
