@@ -233,6 +233,15 @@ def _cases() -> list:
         _outputs("m.onnx", "text.h5", "model.safetensors"),
         ["export", "@model.safetensors", "-o", "BAD"],
     )
+    labels_bad = {k: v for k, v in STRUCTURES_BAD.items() if "extxyz" not in k}
+    add(
+        "sheets-labels",
+        "structures",
+        {**labels_bad, "unlabelled": "unlabelled.h5"},
+        ["sheets", "labels", "BAD", "-o", "l.h5"],
+    )
+    add("sheets-labels", "out", _outputs("l.h5", "sheets.h5"), ["sheets", "labels", "@sheets.h5", "-o", "BAD"])
+    add("sheets-restore", "labels", {**labels_bad, "structures": "sheets.h5"}, ["sheets", "restore", "BAD", "r.h5"])
     add("report", "root", {"missing": "missing", "a-file": "notes.txt"}, ["report", "--root", "BAD"])
     add("report", "root-check", {"missing": "missing"}, ["report", "--root", "BAD", "--check"])
     cases.append(("export-model-atoms", ["export", str(ATOM_MODEL), "-o", "m.onnx"]))  # rendering does not export

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from ednn.cli.arguments import parse_pair
-from ednn.cli.output import command_line, require_new_structure_file
+from ednn.cli.data_checks import require_file
+from ednn.cli.output import command_line, output_place, require_new_structure_file, require_suffix
+from ednn.core.errors import EDNNError
 
 #: Training sets on the model shelf, by the (cells, seed) that regenerate them: (file, structures, models).
 COMMITTED_TRAINING_SETS = {
@@ -76,3 +78,37 @@ def sheets_generate(out: Path, cells_text: str, count: int, seed: int, decimals:
         click.echo(warning, err=True)
     generate_sheet_file(out, cells, count, seed, command=command_line(), decimals=decimals)
     click.echo(f"wrote {count} structures to {out}")
+
+
+@sheets.command("labels")
+@click.argument("structures", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Label file to write."
+)
+def sheets_labels(structures: Path, output: Path) -> None:
+    """Keep only the labels of generated sheets: a small file with each labelled sheet's index,
+    energy, label time and content fingerprint, from which `ednn sheets restore` regenerates the
+    structure file (a data set that regenerates from its seed need not store its atoms)."""
+    require_file(structures, "structure file")
+    require_suffix(output, (".h5", ".hdf5"))
+    if output.exists() and output.samefile(structures):
+        raise EDNNError(f"{output} is the structure file: write the labels to another file")
+    with output_place(output):
+        from ednn.io.labels import write_labels
+
+        write_labels(structures, output)
+    click.echo(f"wrote the labels of {structures} to {output}")
+
+
+@sheets.command("restore")
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def sheets_restore(labels: Path, out: Path) -> None:
+    """Regenerate the labelled sheets of the label file LABELS into a new structure file OUT, ready
+    to train on; each sheet must regenerate to the fingerprint it was labelled with."""
+    require_file(labels, "label file")
+    require_new_structure_file(out)
+    from ednn.systems.sheets import restore_sheet_file
+
+    restore_sheet_file(labels, out, progress=True)
+    click.echo(f"wrote {out}")

@@ -124,3 +124,38 @@ def generate_sheet_file(
         "command": command,
     }
     return write_structures(path, structures, attrs, decimals=decimals)
+
+
+def restore_sheet_file(labels: str | Path, out: str | Path, progress: bool = False) -> Path:
+    """Regenerate the labelled sheets of a label file (`ednn.io.labels`) into a new structure file
+    `out` with their energies, checking that each regenerates to the fingerprint it was labelled with."""
+    from tqdm.auto import tqdm
+
+    from ednn.core.errors import EDNNError
+    from ednn.io.fingerprints import structure_fingerprints
+    from ednn.io.labels import read_labels
+    from ednn.io.paths import make_parent
+    from ednn.io.structures import store_labels, write_structures
+
+    columns, attrs = read_labels(labels)
+    if attrs.get("generator") != "ednn.atoms.sheets.random_sheet":
+        raise EDNNError(f"{labels} holds labels of {attrs.get('generator')!r} structures, not of ednn's random sheets")
+    make_parent(out)
+    reps, seed, decimals = tuple(int(r) for r in attrs["reps"]), int(attrs["seed"]), attrs["decimals"]
+    structures = []
+    for k in tqdm(columns["index"], desc="regenerating", unit="sheet", disable=not progress):
+        sheet = random_sheet(reps, seed, int(k))[0]
+        if decimals is not None:
+            sheet.positions = np.round(sheet.positions, decimals)
+        structures.append(sheet)
+    wrong = np.flatnonzero(structure_fingerprints(structures) != columns["fingerprint"])
+    if len(wrong):
+        raise EDNNError(
+            f"{len(wrong)} of {len(structures)} sheets (first: index {columns['index'][wrong[0]]}) regenerate "
+            f"otherwise than when {labels} was labelled: the generator changed, so these labels do not apply"
+        )
+    kept = {key: value for key, value in attrs.items() if key not in ("format", "source", "decimals")}
+    write_structures(out, structures, {**kept, "restored_from": Path(labels).name}, decimals=decimals)
+    rows = np.arange(len(structures))
+    store_labels(out, rows, columns["energy"], columns["label_seconds"], columns["failed"], columns["failure_reason"])
+    return Path(out)
