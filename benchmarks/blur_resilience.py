@@ -14,6 +14,7 @@ docs/figures/blur-resilience-fig6.png.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import platform
@@ -43,12 +44,40 @@ MODELS = {
     ),
 }
 SIGMAS = (1.0, 2.0, 4.0)  # pixels (≈ 0.2 Å each)
+#: The untrained control: the same architecture with fresh random weights, on this many sheets, at this σ.
+CONTROL_STRUCTURES, CONTROL_SIGMA = 64, 2.0
 PAPER = "paper (Fig. 6): at equal area, context blur hurts less than focus blur"
 
 
 def mean_and_error(values: np.ndarray) -> tuple[float, float]:
     """Mean and its standard error over structures."""
     return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+def untrained_control(model: ednn.EDNN, x: np.ndarray, equal: tuple, seed: int) -> list[dict]:
+    """Mean |change| of the totals (eV) under focus and context blur at equal area, for the model's
+    architecture with fresh random weights (PyTorch's default start, float64): what the architecture alone
+    does to focus and context, before any learning."""
+    torch.manual_seed(seed)
+    fresh = copy.deepcopy(model).double()  # float64: an untrained net's changes are small
+    for module in fresh.net.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    masks = [blur_mask(model.focus, model.context, "focus", 0.0)] + [
+        blur_mask(model.focus, model.context, r, f) for f in equal for r in ("focus", "context")
+    ]
+    totals = blurred_totals_of_masks(fresh, x[:CONTROL_STRUCTURES], CONTROL_SIGMA, masks)[:, :, 0]
+    change = np.abs(totals[1:] - totals[0]).mean(1).reshape(len(equal), 2)
+    return [
+        {
+            "sigma_px": CONTROL_SIGMA,
+            "fraction": f,
+            "focus_change_eV": a,
+            "context_change_eV": b,
+            "focus_over_context": a / b,
+        }
+        for f, (a, b) in zip([float(m.mean()) for m in masks[1::2]], change.tolist())
+    ]
 
 
 def measure(path: str, equal: tuple, beyond: tuple, source: StructureFile, count: int, seed: int) -> dict:
@@ -113,6 +142,7 @@ def measure(path: str, equal: tuple, beyond: tuple, source: StructureFile, count
         "test_indices": index.tolist(),
         "rows": rows,
         "equal_area": pairs,
+        "untrained_control": untrained_control(model, x, equal, seed),
         "wall_s": round(time.perf_counter() - start, 1),
     }
 
@@ -126,6 +156,19 @@ def verdict(result: dict) -> str:
     more = sum(p["focus_minus_context_meV_per_A2"] < -2 * p["se"] for p in pairs)
     word = "reproduced" if less == len(pairs) and more == 0 else ("refuted" if 2 * more > len(pairs) else "mixed")
     return f"{word}: context blur hurts less in {less} of {len(pairs)} equal-area cases ({clearly} by > 2 s.e.)"
+
+
+def control_line(result: dict) -> str:
+    """One line: median focus/context ratio of the mean |change| at σ = CONTROL_SIGMA, trained and untrained."""
+    rows = {(r["region"], r["pixels"]): r for r in result["rows"] if r["sigma_px"] == CONTROL_SIGMA}
+    trained = [
+        rows["focus", k]["change_meV_per_A2"] / rows["context", k]["change_meV_per_A2"] for _, k in rows if _ == "focus"
+    ]
+    untrained = [c["focus_over_context"] for c in result["untrained_control"]]
+    return (
+        f"focus/context |change| at σ = {CONTROL_SIGMA:g} px, median over areas: trained {np.median(trained):.3g}, "
+        f"same net untrained {np.median(untrained):.3g}"
+    )
 
 
 def figure(results: dict, path: Path) -> None:
@@ -168,7 +211,14 @@ def figure(results: dict, path: Path) -> None:
             ax.legend(fontsize=6.5, ncol=2)
         top.axhline(sharp["mae_meV_per_A2"], color="0.3", lw=0.8)
         top.set_title(
-            f"{label}\n{result['structures']} test sheets, ± s.e. over them; grey line: unblurred\n{verdict(result)}",
+            "\n".join(
+                [
+                    label,
+                    f"{result['structures']} test sheets, ± s.e. over them; grey line: unblurred",
+                    verdict(result),
+                    control_line(result),
+                ]
+            ),
             fontsize=8.5,
         )
     fig.suptitle(PAPER, fontsize=10)
@@ -195,7 +245,7 @@ def main() -> None:
     for (label, (path, equal, beyond)), count in zip(MODELS.items(), counts):
         print(label, flush=True)
         results[label] = measure(path, equal, beyond, source, count, args.seed)
-        print(f"  {verdict(results[label])}", flush=True)
+        print(f"  {verdict(results[label])}\n  {control_line(results[label])}", flush=True)
         for row in results[label]["rows"]:
             print(
                 f"  {row['region']:8} σ {row['sigma_px']:3g} px  φ {row['fraction']:.4f}  "
@@ -211,7 +261,7 @@ def main() -> None:
         "wall_s": round(time.perf_counter() - start, 1),
         "sigmas_px": list(SIGMAS),
         "paper": PAPER,
-        "verdicts": {label: verdict(r) for label, r in results.items()},
+        "verdicts": {label: [verdict(r), control_line(r)] for label, r in results.items()},
         "models": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
