@@ -1,10 +1,11 @@
 """Blur resilience (paper §3.2.1, Fig. 6): a model's totals when part of every tile is blurred.
 
-Every tile (edge t = f + 2c, t^ndim pixels) of a grid gets its own copy, blurred by a Gaussian of
-width σ pixels (each channel on its own, reflected at the tile's edges) in one region, and the
-tile network sees that copy; the tile terms are summed to totals as usual. A pixel blurred in one
-tile is still sharp in the other tiles that see it, so a network that discounts its overlapping
-context should move little under context blur.
+Every tile (edge t = f + 2c, t^ndim pixels) of a grid gets its own copy in which the pixels of one
+region are replaced by those of the grid blurred by a Gaussian of width σ pixels (each channel on
+its own, over the model's padding: periodic images wrap around), and the tile network sees that
+copy; the tile terms are summed to totals as usual. Every pixel is blurred alike, wherever it lies
+in the tile, and a pixel blurred in one tile is still sharp in the other tiles that see it, so a
+network that discounts its overlapping context should move little under context blur.
 
 Regions, of k = round(φ · t^ndim) pixels, φ the blurred fraction of the tile's pixels. Pixels are
 ranked by the Chebyshev distance of their centre from the tile centre (square shells), then by the
@@ -30,6 +31,7 @@ from scipy import ndimage
 
 from ednn.core.errors import EDNNError
 from ednn.core.model import EDNN
+from ednn.core.tiling import pad, tiles_from_padded
 
 Region = Literal["focus", "context"]
 #: Tile pixels (tiles × channels × t^ndim) blurred and evaluated at once; bounds memory.
@@ -68,9 +70,15 @@ def blur_mask(focus: int, context: int, region: Region, fraction: float, ndim: i
     return mask.reshape((edge,) * ndim)
 
 
-def _blurred(tiles: np.ndarray, sigma: float) -> np.ndarray:
-    """Tiles (B, C, *t) blurred over their spatial axes by a Gaussian of σ pixels, reflected at the edges."""
-    return ndimage.gaussian_filter(tiles, sigma=[0, 0] + [sigma] * (tiles.ndim - 2), mode="reflect")
+def _blurred_padded(model: EDNN, grid: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The grid (N, C, *spatial) padded by the context as the model pads it, then blurred over its spatial
+    axes by a Gaussian of σ pixels (truncated at 4σ, as `scipy.ndimage.gaussian_filter`) with the padding
+    continued beyond the halo: (N, C, *(spatial + 2c))."""
+    reach = int(4 * sigma + 0.5)
+    wide = pad(grid, model.context + reach, model.padding).numpy()
+    blurred = ndimage.gaussian_filter(wide, sigma=[0, 0] + [sigma] * (wide.ndim - 2), mode="constant")
+    inner = (slice(None), slice(None), *(slice(reach, size - reach) for size in wide.shape[2:]))
+    return torch.from_numpy(np.ascontiguousarray(blurred[inner]))
 
 
 def blurred_totals_of_masks(model: EDNN, x: np.ndarray, sigma: float, masks: Sequence[np.ndarray]) -> np.ndarray:
@@ -90,11 +98,14 @@ def blurred_totals_of_masks(model: EDNN, x: np.ndarray, sigma: float, masks: Seq
     with torch.inference_mode():
         for i in range(0, x.shape[0], step):
             grid = torch.as_tensor(np.ascontiguousarray(x[i : i + step]), dtype=model.dtype).movedim(-1, 1)
-            tiles = model.tiles(grid.to(model.device)).cpu()
-            flat = tiles.reshape(-1, *tiles.shape[1 + model.ndim :]).numpy()
-            blurred = _blurred(flat, sigma)
+            sharp, blurred = (
+                tiles_from_padded(padded, model.focus, model.context)
+                .reshape(-1, model.channels, *(edge,) * model.ndim)
+                .numpy()
+                for padded in (pad(grid, model.context, model.padding), _blurred_padded(model, grid, sigma))
+            )
             for m, mask in enumerate(masks):
-                seen = torch.from_numpy(np.where(mask, blurred, flat)).to(model.device)
+                seen = torch.from_numpy(np.where(mask, blurred, sharp)).to(model.device)
                 terms = model.tile_terms(seen).double().cpu().numpy()
                 sums[m, i : i + step] = terms.reshape(len(grid), tiles_per_example, -1).sum(1)
     n_sites = math.prod(x.shape[1:-1])

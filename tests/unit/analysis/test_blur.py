@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from ednn.analysis.blur import blur_mask, blurred_totals, blurred_totals_of_masks, shell_order
 from ednn.core.errors import EDNNError
@@ -44,6 +45,14 @@ def test_density_network_unblurred_matches_predict():
     x = grids(size=8)
     np.testing.assert_allclose(blurred_totals(model, x, "context", 0.1, 0.0), model.predict(x), rtol=1e-5)
     assert not np.allclose(blurred_totals(model, x, "focus", 0.1, 2.0), model.predict(x), rtol=1e-5)
+
+
+def test_blurring_every_pixel_of_every_tile_is_predicting_the_blurred_grid():
+    model, x = dense_model(), np.random.default_rng(2).random((3, 12, 8, 2)).astype(np.float32)
+    everywhere = np.ones((FOCUS + 2 * CONTEXT,) * 2, bool)
+    totals = blurred_totals_of_masks(model, x, 1.5, [everywhere])[0, :, 0]
+    blurred = ndimage.gaussian_filter(x, sigma=[0, 1.5, 1.5, 0], mode="wrap")
+    np.testing.assert_allclose(totals, model.predict(blurred), rtol=1e-5)
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.05, 0.1, 0.2, 0.25])
