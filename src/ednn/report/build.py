@@ -53,7 +53,7 @@ def provenance(name: str, data: dict) -> dict[str, str]:
         machine = (
             f"{machine.get('processor')}, {machine.get('cpu_count')} cores, {machine.get('torch_threads')} threads"
         )
-    wall = data.get("wall_seconds")
+    wall = data.get("wall_seconds", data.get("wall_s"))
     return {
         "command": str(data.get("command") or COMMANDS.get(name, "not recorded")),
         "machine": str(machine or "not recorded"),
@@ -161,7 +161,12 @@ def report_markdown(root: Path) -> str:
             lines += [f"**{label}** — {caption}.", "", f"![{label}](figures/{file})", ""]
         else:
             lines += [f"**{label}** — {caption}: not made yet.", ""]
-    lines += ["## What we could not reproduce, and why", "", *[f"- {line}" for line in NOT_REPRODUCED], ""]
+    lines += ["## Findings stated by the benchmarks", ""]
+    for name, data in results.items():  # a result file's own verdicts, {subject: [statement, ...]}
+        for subject, statements in (data.get("verdicts") or {}).items():
+            claim = f" ({data['paper']})" if isinstance(data.get("paper"), str) else ""
+            lines.append(f"- **{subject}**{claim}, `{name}`: " + "; ".join(statements) + ".")
+    lines += ["", "## What we could not reproduce, and why", "", *[f"- {line}" for line in NOT_REPRODUCED], ""]
     lines += ["## Where each result comes from", "", "| result file | command | machine | date | wall time |"]
     lines.append("| --- | --- | --- | --- | --- |")
     for name, data in results.items():
