@@ -63,21 +63,38 @@ def sheets() -> None:
     "4 (0.1 mÅ) takes about a third of the space. Labels are computed from the stored "
     "positions.  [default: full precision]",
 )
-def sheets_generate(out: Path, cells_text: str, count: int, seed: int, decimals: int | None) -> None:
+@click.option(
+    "--labels",
+    "label_files",
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Label files (`ednn sheets labels`) of this stream to store in OUT, each sheet checked against its "
+    "fingerprint: `ednn label OUT` then computes only the rest (repeatable).",
+)
+def sheets_generate(
+    out: Path, cells_text: str, count: int, seed: int, decimals: int | None, label_files: tuple[Path, ...]
+) -> None:
     """Random planar sheets into a new HDF5 structure file OUT (unlabelled).
 
     Kinds: graphene, hBN, islands, stripes, random substitution; up to 5 % vacancies;
     in-plane displacements up to 0.1 Å rms. Label them next with `ednn label OUT`.
     """
-    from ednn.systems.sheets import generate_sheet_file
+    from ednn.systems.sheets import apply_labels, generate_sheet_file
 
     require_new_structure_file(out)
     cells = parse_pair(cells_text)
     warning = training_set_warning(cells, count, seed)
     if warning:
         click.echo(warning, err=True)
+    for labels in label_files:
+        require_file(labels, "label file")
     generate_sheet_file(out, cells, count, seed, command=command_line(), decimals=decimals)
-    click.echo(f"wrote {count} structures to {out}")
+    try:
+        stored = sum(apply_labels(out, labels) for labels in label_files)
+    except BaseException:
+        out.unlink()  # a refused label file leaves no half-labelled file behind
+        raise
+    click.echo(f"wrote {count} structures to {out}" + (f", {stored} of them labelled" if label_files else ""))
 
 
 @sheets.command("labels")

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ednn.core.errors import EDNNError
+
 LATTICE_A = 2.50
 """Honeycomb lattice constant in Å (B–N ≈ C–C compromise; bond a/√3 = 1.443 Å)."""
 VACUUM = 20.0
@@ -126,20 +128,60 @@ def generate_sheet_file(
     return write_structures(path, structures, attrs, decimals=decimals)
 
 
+def _check_labels(labels: str | Path, columns: dict, attrs: dict, stream: tuple, structures: list[Atoms]) -> None:
+    """Refuse a label file (`columns`, `attrs` from `read_labels`) of another sheet stream than
+    `stream` = (cells, seed, decimals), or one whose sheets (`structures`, in its index order)
+    regenerate to other fingerprints than were labelled."""
+    from ednn.io.fingerprints import structure_fingerprints
+
+    recorded = (
+        attrs.get("generator"),
+        tuple(int(r) for r in attrs.get("reps", ())),
+        attrs.get("seed"),
+        attrs["decimals"],
+    )
+    if recorded != ("ednn.atoms.sheets.random_sheet", *stream):
+        raise EDNNError(
+            f"{labels} labels sheets of generator {recorded[0]!r}, cells {recorded[1]}, seed {recorded[2]}, decimals "
+            f"{recorded[3]}; these are cells {stream[0]}, seed {stream[1]}, decimals {stream[2]}"
+        )
+    wrong = np.flatnonzero(structure_fingerprints(structures) != columns["fingerprint"])
+    if len(wrong):
+        raise EDNNError(
+            f"{len(wrong)} of {len(structures)} sheets (first: index {columns['index'][wrong[0]]}) regenerate "
+            f"otherwise than when {labels} was labelled: the generator changed, so these labels do not apply"
+        )
+
+
+def apply_labels(path: str | Path, labels: str | Path) -> int:
+    """Store the labels of a label file in the generated sheet file `path` (the same stream, checked
+    sheet by sheet); returns how many. Labelling `path` then computes only the others."""
+    from ednn.io.labels import read_labels, stored_decimals
+    from ednn.io.structures import StructureFile, store_labels
+
+    data = StructureFile(path)
+    columns, attrs = read_labels(labels)
+    index = columns["index"]
+    if len(index) and index.max() >= len(data):
+        raise EDNNError(f"{labels} labels sheet {index.max()}; {path} holds {len(data)}: generate more")
+    stream = (tuple(int(r) for r in data.attrs.get("reps", ())), data.attrs.get("seed"), stored_decimals(path))
+    _check_labels(labels, columns, attrs, stream, data.structures(index.tolist()))
+    store_labels(path, index, columns["energy"], columns["label_seconds"], columns["failed"], columns["failure_reason"])
+    return len(index)
+
+
 def restore_sheet_file(labels: str | Path, out: str | Path, progress: bool = False) -> Path:
     """Regenerate the labelled sheets of a label file (`ednn.io.labels`) into a new structure file
     `out` with their energies, checking that each regenerates to the fingerprint it was labelled with."""
     from tqdm.auto import tqdm
 
-    from ednn.core.errors import EDNNError
-    from ednn.io.fingerprints import structure_fingerprints
     from ednn.io.labels import read_labels
     from ednn.io.paths import make_parent
     from ednn.io.structures import store_labels, write_structures
 
     columns, attrs = read_labels(labels)
     if attrs.get("generator") != "ednn.atoms.sheets.random_sheet":
-        raise EDNNError(f"{labels} holds labels of {attrs.get('generator')!r} structures, not of ednn's random sheets")
+        raise EDNNError(f"{labels} labels {attrs.get('generator')!r} structures, not ednn's random sheets")
     make_parent(out)
     reps, seed, decimals = tuple(int(r) for r in attrs["reps"]), int(attrs["seed"]), attrs["decimals"]
     structures = []
@@ -148,12 +190,7 @@ def restore_sheet_file(labels: str | Path, out: str | Path, progress: bool = Fal
         if decimals is not None:
             sheet.positions = np.round(sheet.positions, decimals)
         structures.append(sheet)
-    wrong = np.flatnonzero(structure_fingerprints(structures) != columns["fingerprint"])
-    if len(wrong):
-        raise EDNNError(
-            f"{len(wrong)} of {len(structures)} sheets (first: index {columns['index'][wrong[0]]}) regenerate "
-            f"otherwise than when {labels} was labelled: the generator changed, so these labels do not apply"
-        )
+    _check_labels(labels, columns, attrs, (reps, seed, decimals), structures)
     kept = {key: value for key, value in attrs.items() if key not in ("format", "source", "decimals")}
     write_structures(out, structures, {**kept, "restored_from": Path(labels).name}, decimals=decimals)
     rows = np.arange(len(structures))

@@ -59,3 +59,22 @@ def test_the_commands_round_trip(ednn_cli, labelled, tmp_path):
     assert len(StructureFile(tmp_path / "r.h5")) == 3
     again = ednn_cli("sheets", "restore", tmp_path / "labels.h5", tmp_path / "r.h5")
     assert again.returncode == 2 and "never overwritten" in again.stderr
+
+
+def test_generate_with_labels_leaves_only_the_rest_to_label(ednn_cli, labelled, tmp_path):
+    labels = write_labels(labelled, tmp_path / "labels.h5")
+    decimals = (
+        ["--decimals", "4"]
+        if StructureFile(labelled).attrs.get("command") is not None
+        and (h5py.File(labelled, "r")["positions"].scaleoffset)
+        else []
+    )
+    made = ednn_cli("sheets", "generate", tmp_path / "more.h5", "-n", 7, "--seed", 3, *decimals, "--labels", labels)
+    assert made.returncode == 0 and made.stdout.strip().endswith("3 of them labelled"), made.stderr
+    grown = StructureFile(tmp_path / "more.h5")
+    assert np.flatnonzero(grown.labelled | grown.failed).tolist() == [0, 2, 4]
+    other = ednn_cli("sheets", "generate", tmp_path / "other.h5", "-n", 7, "--seed", 4, *decimals, "--labels", labels)
+    assert other.returncode == 2 and "seed 3" in other.stderr and "seed 4" in other.stderr
+    assert not (tmp_path / "other.h5").exists()
+    few = ednn_cli("sheets", "generate", tmp_path / "few.h5", "-n", 3, "--seed", 3, *decimals, "--labels", labels)
+    assert few.returncode == 2 and "generate more" in few.stderr and not (tmp_path / "few.h5").exists()
