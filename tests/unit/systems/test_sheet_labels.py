@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ednn.core.errors import EDNNError
-from ednn.io.labels import read_labels, write_labels
+from ednn.io.labels import read_labels, stored_decimals, write_labels
 from ednn.io.structures import StructureFile, store_labels
 from ednn.systems.sheets import generate_sheet_file, restore_sheet_file
 
@@ -63,12 +63,7 @@ def test_the_commands_round_trip(ednn_cli, labelled, tmp_path):
 
 def test_generate_with_labels_leaves_only_the_rest_to_label(ednn_cli, labelled, tmp_path):
     labels = write_labels(labelled, tmp_path / "labels.h5")
-    decimals = (
-        ["--decimals", "4"]
-        if StructureFile(labelled).attrs.get("command") is not None
-        and (h5py.File(labelled, "r")["positions"].scaleoffset)
-        else []
-    )
+    decimals = ["--decimals", "4"] if stored_decimals(labelled) else []
     made = ednn_cli("sheets", "generate", tmp_path / "more.h5", "-n", 7, "--seed", 3, *decimals, "--labels", labels)
     assert made.returncode == 0 and made.stdout.strip().endswith("3 of them labelled"), made.stderr
     grown = StructureFile(tmp_path / "more.h5")
