@@ -30,7 +30,8 @@ def sweep_heat_map(
     image = ax.imshow(values, cmap="viridis", norm=norm, aspect="auto")
     fig.colorbar(image, ax=ax, label=label)
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize=9)
+        colour = "k" if image.norm(value) > 0.6 else "w"  # dark text on the bright end of viridis
+        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color=colour, fontsize=9)
     if mark is not None and mark[0] in focus and mark[1] in context:
         i, j = list(focus).index(mark[0]), list(context).index(mark[1])
         ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
