@@ -21,10 +21,20 @@ def _values(_: click.Context, __: click.Parameter, text: str) -> list[int]:
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--focus", "-f", required=True, callback=_values, help="Focus values f (pixels), comma-separated, e.g. 1,2,4."
+    "--focus",
+    "-f",
+    required=True,
+    metavar="LIST",
+    callback=_values,
+    help="Focus values f (pixels), comma-separated, e.g. 1,2,4.",
 )
 @click.option(
-    "--context", "-c", required=True, callback=_values, help="Context values c (pixels), comma-separated, e.g. 0,1,2,3."
+    "--context",
+    "-c",
+    required=True,
+    metavar="LIST",
+    callback=_values,
+    help="Context values c (pixels), comma-separated, e.g. 0,1,2,3.",
 )
 @click.option(
     "--run-dir",
@@ -64,11 +74,27 @@ def _values(_: click.Context, __: click.Parameter, text: str) -> list[int]:
 @click.option(
     "--lr-min", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True, help="Final rate (cosine)."
 )
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the split (every pair's).")
 @click.option(
-    "--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Seed of the split (the same for every pair), weights, shuffling.",
 )
-@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of DATA that picks the best pair.",
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of DATA for the test errors.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N examples of DATA.")
 def sweep(data: Path, net_option: tuple[str, ...], **options: object) -> None:
     """Train one model per focus/context pair (f, c) on the grid data file DATA.
@@ -76,7 +102,7 @@ def sweep(data: Path, net_option: tuple[str, ...], **options: object) -> None:
     Every pair uses the same split and training settings; the best pair is the one of lowest
     validation median |error| per configuration, or a cheaper pair within noise of it (2 bootstrap
     standard errors). Writes DIR/sweep.json (per pair: validation and test errors, parameters,
-    evaluation cost in µs per site timed on 64×64 grids, training wall time), and heat maps of
+    evaluation cost in µs per site timed on 16 grids tiled to 64×64, training wall time), and heat maps of
     validation error (log scale) and cost over (f, c): DIR/sweep-val-error.png, DIR/sweep-cost.png.
 
     Pairs that do not fit DATA are refused before anything trains. Interrupted? Run the same
