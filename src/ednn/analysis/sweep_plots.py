@@ -17,10 +17,11 @@ def sweep_heat_map(
     path: str | Path,
     label: str,
     log: bool = False,
-    mark: tuple[int, int] | None = None,
+    marks: Sequence[tuple[int, int]] = (),
 ) -> Path:
     """A PNG heat map of values (len(focus), len(context)), focus down and context across, each
-    cell printed; `log`: a logarithmic colour scale; `mark`: the (f, c) pair to outline."""
+    cell printed; `log`: a logarithmic colour scale; `marks`: (f, c) pairs to outline, the first
+    solid, the others dashed."""
     plt = pyplot()
     from matplotlib.colors import LogNorm
 
@@ -32,9 +33,11 @@ def sweep_heat_map(
     for (i, j), value in np.ndenumerate(values):
         colour = "k" if image.norm(value) > 0.6 else "w"  # dark text on the bright end of viridis
         ax.text(j, i, f"{value:.3g}", ha="center", va="center", color=colour, fontsize=9)
-    if mark is not None and mark[0] in focus and mark[1] in context:
-        i, j = list(focus).index(mark[0]), list(context).index(mark[1])
-        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
+    for k, (f, c) in enumerate(marks):
+        i, j = list(focus).index(f), list(context).index(c)
+        ax.add_patch(
+            plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5, ls="-" if k == 0 else "--")
+        )
     ax.set(
         xticks=range(len(context)),
         xticklabels=context,

@@ -277,10 +277,14 @@ def best_pair(results: Sequence[dict]) -> dict:
 
 
 def _plots(record: dict, run_dir: Path) -> None:
-    """The two heat maps over (f, c), written atomically into run_dir."""
+    """The two heat maps over (f, c), written atomically into run_dir: the best pair outlined, the one
+    of lowest validation error dashed where they differ."""
     focus, context = record["settings"]["focus"], record["settings"]["context"]
     by_pair = {(r["focus"], r["context"]): r for r in record["pairs"]}
-    best = (record["best"]["focus"], record["best"]["context"])
+    best = record["best"]
+    marks = [(best["focus"], best["context"])] + [
+        (r["focus"], r["context"]) for r in record["pairs"] if r["name"] == best["lowest"] != best["name"]
+    ]
     maps = {
         "val": (
             lambda r: r["validation"]["median_abs_per_system"],
@@ -292,7 +296,7 @@ def _plots(record: dict, run_dir: Path) -> None:
     for key, (value, label, log) in maps.items():
         grid = np.array([[value(by_pair[f, c]) for c in context] for f in focus], float)
         with atomic_path(run_dir / PLOTS[key]) as tmp:
-            sweep_heat_map(grid, focus, context, tmp, label, log=log, mark=best)
+            sweep_heat_map(grid, focus, context, tmp, label, log=log, marks=marks)
 
 
 def table_lines(record: dict, unit: str = "J") -> list[str]:
