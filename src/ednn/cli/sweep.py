@@ -103,7 +103,7 @@ def sweep(data: Path, net_option: tuple[str, ...], **options: object) -> None:
     validation median |error| per configuration, or a cheaper pair within noise of it (2 bootstrap
     standard errors). Writes DIR/sweep.json (per pair: validation and test errors, parameters,
     evaluation cost in µs per site timed on 16 grids tiled to 64×64, training wall time), and heat maps of
-    validation error (log scale) and cost over (f, c): DIR/sweep-val-error.png, DIR/sweep-cost.png.
+    validation error and cost over (f, c), log colour scales: DIR/sweep-val-error.png, DIR/sweep-cost.png.
 
     Pairs that do not fit DATA are refused before anything trains. Interrupted? Run the same
     command again: only the pairs without a result train, each from its last checkpoint.

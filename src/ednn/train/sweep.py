@@ -291,7 +291,7 @@ def _plots(record: dict, run_dir: Path) -> None:
             "validation median |error| per configuration",
             True,
         ),
-        "cost": (lambda r: r["us_per_site"], "evaluation cost (µs per site)", False),
+        "cost": (lambda r: r["us_per_site"], "evaluation cost (µs per site)", True),
     }
     for key, (value, label, log) in maps.items():
         grid = np.array([[value(by_pair[f, c]) for c in context] for f in focus], float)
