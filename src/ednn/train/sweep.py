@@ -18,6 +18,7 @@ import numpy as np
 
 from ednn.analysis.sweep_plots import sweep_heat_map
 from ednn.core.errors import EDNNError
+from ednn.core.model import EDNN
 from ednn.core.tiling import check_geometry, check_spatial_shape
 from ednn.io.atomic import atomic_path, write_text
 from ednn.io.grids import read_grids
@@ -103,8 +104,9 @@ def run_sweep(
     report: Callable[[dict], None] | None = None,
 ) -> dict:
     """Train one model per (f, c) in focus × context on `data`, in `workers` spawned processes of one
-    thread each (in this process when one worker or one pair is left to train); returns
-    the record written to run_dir/sweep.json ({'settings', 'pairs', 'best', 'seconds'}).
+    thread each (in this process when one worker or one pair is left to train); returns the record
+    written to run_dir/sweep.json: {'settings', 'pairs', 'best', 'pairs_trained_now', 'seconds'}
+    (test errors None without a test split).
 
     Every pair is checked against the data before anything trains; a run_dir that holds a sweep
     with other settings is refused. `report(result)` is called as each pair finishes.
@@ -144,8 +146,7 @@ def run_sweep(
     )
     split_indices(len(x), seed, val_fraction, test_fraction)  # bad fractions fail before any folder is made
     _record_settings(run_dir, settings)
-    training = {k: settings[k] for k in ("net", "net_options", "epochs", "batch_size", "lr", "lr_min", "seed")}
-    training.update(val_fraction=val_fraction, test_fraction=test_fraction, limit=limit)
+    training = {k: v for k, v in settings.items() if k not in ("data_sha256_16", "focus", "context", "capacity")}
     todo = [
         dict(data=str(data), folder=str(run_dir / pair_name(f, c)), focus=f, context=c, training=training)
         for f in focus
@@ -230,7 +231,7 @@ def run_pair(task: dict) -> dict:
             "n": int(len(absolute)),
         },
         "test": {k: model.info["test_metrics"].get(k) for k in (*summary, "n")},
-        "us_per_site": evaluation_cost(model, x[split["test"]]),
+        "us_per_site": evaluation_cost(model, x[split["val"]]),
         "train_seconds": model.info["training"]["wall_seconds"],
         "sessions": model.info["training"]["sessions"],
     }
@@ -238,7 +239,7 @@ def run_pair(task: dict) -> dict:
     return result
 
 
-def evaluation_cost(model, x: np.ndarray) -> float:
+def evaluation_cost(model: EDNN, x: np.ndarray) -> float:
     """µs per site of `model.predict` on TIMING_EXAMPLES grids of x (N, *spatial[, C]) tiled
     periodically to at least TIMING_EDGE sites per axis: the best of five timings."""
     spatial = x.shape[1 : 1 + model.ndim]
@@ -299,6 +300,11 @@ def _plots(record: dict, run_dir: Path) -> None:
             sweep_heat_map(grid, focus, context, tmp, label, log=log, marks=marks)
 
 
+def _number(value: float | None) -> str:
+    """A table cell: three significant digits, '—' for none."""
+    return "—" if value is None else f"{value:.3g}"
+
+
 def table_lines(record: dict, unit: str = "J") -> list[str]:
     """A Markdown table of a sweep record, one row per pair (median |error| per configuration and per
     site, in `unit`; '' for none), then the best pair in words."""
@@ -313,7 +319,7 @@ def table_lines(record: dict, unit: str = "J") -> list[str]:
         rows.append(
             f"| {r['focus']} | {r['context']} | {r['tile']} | {r['n_parameters']} "
             f"| {v['median_abs_per_system']:.3g} ± {v['median_abs_per_system_se']:.2g} "
-            f"| {t['median_abs_per_system']:.3g} | {t['median_abs_per_site']:.3g} "
+            f"| {_number(t['median_abs_per_system'])} | {_number(t['median_abs_per_site'])} "
             f"| {r['us_per_site']:.3g} | {r['train_seconds']:.0f} |"
         )
     best = record["best"]

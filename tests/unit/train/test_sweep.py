@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from ednn.cli.sweep import sweep
 from ednn.core.errors import EDNNError
 from ednn.systems.ising.dataset import generate_ising_dataset
-from ednn.train.sweep import PLOTS, best_pair, run_sweep, sweep_net_options
+from ednn.train.sweep import PLOTS, best_pair, run_sweep, sweep_net_options, table_lines
 
 TINY = dict(epochs=1, batch_size=100, net_options={"hidden": [8]})
 
@@ -128,3 +128,9 @@ def test_a_data_file_that_is_not_a_grid_file_is_refused(tmp_path, content):
     result = CliRunner().invoke(sweep, [str(path), "-f", "1", "-c", "1", "--run-dir", str(tmp_path / "sweep")])
     assert isinstance(result.exception, EDNNError) and "\n" not in str(result.exception)
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_sweep_without_a_test_split_reports_no_test_errors(data, tmp_path):
+    record = run_sweep(data, tmp_path, [2], [1], test_fraction=0, **TINY)
+    assert record["pairs"][0]["test"]["median_abs_per_system"] is None
+    assert "| — | — |" in table_lines(record)[2]
