@@ -19,6 +19,7 @@ from ednn.cli.quickstart import quickstart
 from ednn.cli.report import report
 from ednn.cli.sheets import sheets
 from ednn.cli.simulate import mc, md
+from ednn.cli.sweep import sweep
 from ednn.cli.train import train
 from ednn.core.errors import EDNNError
 
@@ -37,6 +38,7 @@ def main() -> None:
 for command in (
     ising,
     train,
+    sweep,
     evaluate,
     predict,
     export,

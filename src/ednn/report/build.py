@@ -45,7 +45,9 @@ def ours(claim: Claim, results: dict[str, dict]) -> float | None:
 
 def provenance(name: str, data: dict) -> dict[str, str]:
     """Command, machine, date and wall time a result file records ('not recorded' where it does not)."""
-    made = data.get("made_with", {}) if isinstance(data.get("made_with"), dict) else {}
+    nested = [v for v in data.values() if isinstance(v, dict)]  # a file of several runs records each one's
+    made = data.get("made_with") if isinstance(data.get("made_with"), dict) else {}
+    made = made or next((v for v in nested if "date" in v), {})
     machine = data.get("machine") or made.get("machine")
     date = data.get("date") or made.get("date")
     if isinstance(machine, dict):  # a platform record: its processor, cores and threads, and when
@@ -54,6 +56,8 @@ def provenance(name: str, data: dict) -> dict[str, str]:
             f"{machine.get('processor')}, {machine.get('cpu_count')} cores, {machine.get('torch_threads')} threads"
         )
     wall = data.get("wall_seconds", data.get("wall_s"))
+    if wall is None and nested and all(isinstance(v.get("wall_seconds"), (int, float)) for v in nested):
+        wall = sum(v["wall_seconds"] for v in nested)
     return {
         "command": str(data.get("command") or COMMANDS.get(name, "not recorded")),
         "machine": str(machine or "not recorded"),
