@@ -242,6 +242,15 @@ def _cases() -> list:
     )
     add("sheets-labels", "out", _outputs("l.h5", "sheets.h5"), ["sheets", "labels", "@sheets.h5", "-o", "BAD"])
     add("sheets-restore", "labels", {**labels_bad, "structures": "sheets.h5"}, ["sheets", "restore", "BAD", "r.h5"])
+    sweep = ["--focus", "1,2", "--context", "0,1", "--epochs", "1"]
+    add("sweep", "data", GRIDS_BAD, ["sweep", "BAD", "--run-dir", "sweep", *sweep])
+    add("sweep", "run-dir", _outputs("sweep"), ["sweep", "@grids.h5", "--run-dir", "BAD", *sweep])
+    add(
+        "sweep",
+        "pairs",
+        {"unfit": "grids.h5"},
+        ["sweep", "BAD", "--run-dir", "sweep", "--focus", "3", "--context", "1"],
+    )
     add("report", "root", {"missing": "missing", "a-file": "notes.txt"}, ["report", "--root", "BAD"])
     add("report", "root-check", {"missing": "missing"}, ["report", "--root", "BAD", "--check"])
     cases.append(("export-model-atoms", ["export", str(ATOM_MODEL), "-o", "m.onnx"]))  # rendering does not export

@@ -23,7 +23,7 @@ from ednn.core.tiling import check_geometry, check_spatial_shape
 from ednn.io.atomic import atomic_path, write_text
 from ednn.io.grids import read_grids
 from ednn.io.model_file import load
-from ednn.io.paths import file_digest
+from ednn.io.paths import file_digest, make_parent
 from ednn.io.run_record import check_resume
 from ednn.io.sniff import holds_structures
 from ednn.io.splits import split_indices
@@ -191,7 +191,7 @@ def _record_settings(run_dir: Path, settings: dict) -> None:
             "rerun it with the same settings, or choose another run folder",
         )
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_parent(record)  # the run folder, or one line why it cannot be made
     write_text(record, json.dumps(settings, indent=1) + "\n")
 
 
