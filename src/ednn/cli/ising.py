@@ -15,7 +15,7 @@ from ednn.cli.output import json_text, require_suffix, write_output
 
 @click.group()
 def ising() -> None:
-    """Ising-model data (paper §3.1): periodic L×L lattices, J = 1."""
+    """Ising-model data (paper §3.1): periodic L×L (or L×L×L) lattices, J = 1."""
 
 
 @ising.command("generate")
@@ -44,13 +44,29 @@ def ising() -> None:
     "--chunk-size", type=click.IntRange(1), default=1000, show_default=True, help="Configurations per resumable chunk."
 )
 @click.option("--even-energies", is_flag=True, help="Select configurations so energies are spread evenly.")
+@click.option(
+    "--dim",
+    type=click.IntRange(2, 3),
+    default=2,
+    show_default=True,
+    help="Spatial dimensions: 2 (square L×L, Tc ≈ 2.269) or 3 (cubic L×L×L, Tc ≈ 4.5115).",
+)
 def ising_generate(
-    out: Path, size: int, n_configs: int, t_min: float, t_max: float, seed: int, chunk_size: int, even_energies: bool
+    out: Path,
+    size: int,
+    n_configs: int,
+    t_min: float,
+    t_max: float,
+    seed: int,
+    chunk_size: int,
+    even_energies: bool,
+    dim: int,
 ) -> None:
     """Monte Carlo Ising configurations (Metropolis + Wolff) into an HDF5 file OUT.
 
-    OUT holds x (int8 spins ±1, N×L×L), energy (E = −Σ over nearest-neighbour bonds
-    s_i·s_j, J = 1, periodic; 2L² bonds) and T (k_B = 1). Temperatures are uniform in
+    OUT holds x (int8 spins ±1, N×L×L, or N×L×L×L with --dim 3), energy (E = −Σ over
+    nearest-neighbour bonds s_i·s_j, J = 1, periodic; 2L² bonds, 3L³ in 3-D) and T
+    (k_B = 1); its attribute dim records the dimension. Temperatures are uniform in
     [t-min, t-max]; each configuration comes from its own chain (20 + 2L sweeps of
     equilibration, Wolff cluster moves between sweeps). Interrupted? Run the same
     command again: it resumes where it stopped.
@@ -68,6 +84,7 @@ def ising_generate(
         chunk_size=chunk_size,
         even_energies=even_energies,
         progress=True,
+        dim=dim,
     )
     click.echo(f"wrote {out}")
 

@@ -168,9 +168,10 @@ class EDNN(nn.Module):
         if x.ndim == self.ndim + 1 and self.channels == 1:
             x = x[..., None]
         if x.ndim != self.ndim + 2 or x.shape[-1] != self.channels:
+            given = f"{x.ndim - 1}-D grids" if self.channels == 1 else f"{x.ndim - 2}-D grids of {x.shape[-1]} channels"
             raise EDNNError(
                 f"input has shape {x.shape}; this {self.ndim}-D model with {self.channels} "
-                f"channel{'s' * (self.channels > 1)} expects {expect}"
+                f"channel{'s' * (self.channels > 1)} expects {expect}, not {given}"
             )
         if x.shape[0] == 0:
             raise EDNNError("input holds no examples")

@@ -12,7 +12,7 @@ from ednn.io.grids import read_datasets
 from ednn.io.paths import make_parent
 from ednn.io.run_record import check_resume
 from ednn.systems.ising.energy import ising_energy
-from ednn.systems.ising.monte_carlo import sample_configurations
+from ednn.systems.ising.monte_carlo import check_dimension, sample_configurations
 
 FORMAT = "ednn-ising-v1"
 EVEN_ENERGY_POOL_FACTOR = 4
@@ -31,11 +31,14 @@ def generate_ising_dataset(
     chunk_size: int = 1000,
     even_energies: bool = False,
     progress: bool = True,
+    dim: int = 2,
 ) -> Path:
-    """Write (or resume writing) n_configs size×size Ising configurations to an HDF5 file.
+    """Write (or resume writing) n_configs Ising configurations of edge `size` in `dim` (2 or 3)
+    dimensions to an HDF5 file.
 
-    Datasets: x (int8, (N, L, L), spins ±1), energy (float64, (N,), J = 1, periodic) and
-    T (float64, (N,)); attrs hold the parameters, format, chunks_done and complete.
+    Datasets: x (int8, (N, L, L) or (N, L, L, L), spins ±1), energy (float64, (N,), J = 1,
+    periodic) and T (float64, (N,)); attrs hold the parameters (dim among them), format,
+    chunks_done and complete. A file without a dim attr (written before 3-D existed) is 2-D.
     Temperatures are uniform in [t_min, t_max]. Chunk k (chunk_size configurations, one
     independent Monte Carlo chain each) uses np.random.default_rng([seed, k]), so an
     interrupted run resumed with the same arguments gives the same file contents as an
@@ -43,7 +46,8 @@ def generate_ising_dataset(
     updated and flushed after each chunk (HDF5 is not journaled, so a kill in the middle
     of a write can still leave the file unreadable; it must then be deleted). An existing
     complete file is returned untouched; one with other parameters raises EDNNError.
-    100 000 8×8 configurations, T in [1, 5]: ~18 s on one core (even_energies: ~4×).
+    100 000 8×8 configurations, T in [1, 5]: ~18 s on one core (even_energies: ~4×);
+    100 000 8×8×8 ones, T in [2, 8]: ~5 minutes.
 
     even_energies: each chunk is drawn from a pool of EVEN_ENERGY_POOL_FACTOR × chunk_size
     configurations with uniform temperatures, choosing as flat an energy histogram over the
@@ -51,7 +55,7 @@ def generate_ising_dataset(
     temperatures of the chosen configurations are then no longer uniform).
     """
     path = Path(path)
-    params = _check_parameters(size, n_configs, t_min, t_max, seed, chunk_size, even_energies)
+    params = _check_parameters(size, n_configs, t_min, t_max, seed, chunk_size, even_energies, dim)
     with _open_for_generation(path, params) as f:
         if f.attrs["complete"]:
             return path
@@ -62,7 +66,7 @@ def generate_ising_dataset(
         with tqdm(total=n_configs, initial=n_written, unit="config", desc=path.name, disable=not progress) as bar:
             for k in range(chunks_done, math.ceil(n_configs / chunk_size)):
                 n = min(chunk_size, n_configs - k * chunk_size)
-                x, energy, T = _generate_chunk(size, n, t_min, t_max, even_energies, np.random.default_rng([seed, k]))
+                x, energy, T = _generate_chunk(params, n, np.random.default_rng([seed, k]))
                 _append(f, x, energy, T)
                 f.attrs["chunks_done"] = k + 1
                 f.flush()
@@ -86,8 +90,9 @@ def load_ising_dataset(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def _check_parameters(
-    size: int, n_configs: int, t_min: float, t_max: float, seed: int, chunk_size: int, even_energies: bool
+    size: int, n_configs: int, t_min: float, t_max: float, seed: int, chunk_size: int, even_energies: bool, dim: int
 ) -> dict[str, int | float | bool]:
+    check_dimension(dim)
     if size < 2 or size % 2:
         raise EDNNError(f"lattice size must be an even number >= 2, got {size}")
     if n_configs < 1 or chunk_size < 1:
@@ -104,6 +109,7 @@ def _check_parameters(
         "seed": int(seed),
         "chunk_size": int(chunk_size),
         "even_energies": bool(even_energies),
+        "dim": int(dim),
     }
 
 
@@ -122,7 +128,8 @@ def _open_for_generation(path: Path, params: dict[str, int | float | bool]) -> h
     try:
         if f.attrs.get("format") != FORMAT:
             raise EDNNError(f"{path} exists and is not an {FORMAT} dataset; delete it or choose another path")
-        check_resume(f.attrs, params, f"{path} was generated", "delete it or choose another path")
+        stored = {"dim": 2, **f.attrs}  # files from before 3-D lattices hold no dim: 2-D
+        check_resume(stored, params, f"{path} was generated", "delete it or choose another path")
     except EDNNError:
         f.close()
         raise
@@ -131,18 +138,19 @@ def _open_for_generation(path: Path, params: dict[str, int | float | bool]) -> h
 
 def _create(path: Path, params: dict[str, int | float | bool]) -> h5py.File:
     """A new file with the parameter attrs and empty, resizable x, energy and T datasets."""
-    size, chunk_size = params["size"], params["chunk_size"]
+    size, chunk_size, dim = params["size"], params["chunk_size"], params["dim"]
+    lattice = (size,) * dim
     f = h5py.File(path, "w")
     try:
         f.attrs.update(params)
         f.attrs.update({"format": FORMAT, "chunks_done": 0, "complete": False})
-        rows = max(1, min(chunk_size, 2**18 // size**2))
+        rows = max(1, min(chunk_size, 2**18 // size**dim))
         f.create_dataset(
             "x",
-            (0, size, size),
+            (0, *lattice),
             np.int8,
-            maxshape=(None, size, size),
-            chunks=(rows, size, size),
+            maxshape=(None, *lattice),
+            chunks=(rows, *lattice),
             compression="gzip",
             fletcher32=True,  # a damaged chunk is named as such on reading, not read as other spins
         )
@@ -158,11 +166,13 @@ def _create(path: Path, params: dict[str, int | float | bool]) -> h5py.File:
 
 
 def _generate_chunk(
-    size: int, n: int, t_min: float, t_max: float, even_energies: bool, rng: np.random.Generator
+    params: dict[str, int | float | bool], n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """n configurations (int8 (n, L, L)) with their energies and temperatures (float64 (n,))."""
+    """n configurations (int8 (n, *[L] * dim)) with their energies and temperatures (float64 (n,))."""
+    even_energies = params["even_energies"]
     pool = EVEN_ENERGY_POOL_FACTOR * n if even_energies else n
-    x, T = sample_configurations(size, rng.uniform(t_min, t_max, size=pool), 1, rng)
+    temperatures = rng.uniform(params["t_min"], params["t_max"], size=pool)
+    x, T = sample_configurations(params["size"], temperatures, 1, rng, dim=params["dim"])
     energy = ising_energy(x)
     if even_energies:
         chosen = rng.permutation(flat_energy_selection(energy, n, rng))

@@ -1,4 +1,4 @@
-"""Energy of periodic Ising configurations and Onsager's exact 2D energy (J = 1, k_B = 1)."""
+"""Energy of periodic Ising configurations, critical temperatures and Onsager's exact 2D energy (J = 1, k_B = 1)."""
 
 import numpy as np
 from scipy.special import ellipk
@@ -8,13 +8,19 @@ from ednn.core.errors import EDNNError
 ONSAGER_TC = 2.0 / np.log(1.0 + np.sqrt(2.0))
 """Critical temperature of the infinite 2D square-lattice Ising model, ≈ 2.26919."""
 
+CUBIC_TC = 4.5115
+"""Critical temperature of the infinite 3D simple-cubic Ising model (Monte Carlo, β_c ≈ 0.221655; no exact form)."""
+
+CRITICAL_TEMPERATURES = {2: ONSAGER_TC, 3: CUBIC_TC}
+"""Tc (J/k_B) by number of spatial dimensions."""
+
 
 def ising_energy(spins: np.ndarray) -> np.ndarray:
     """Energy E = -Σ⟨ij⟩ s_i s_j of periodic nearest-neighbour lattices.
 
     spins: shape (N, *spatial) with 1 to 3 spatial axes, values ±1 (any integer or float dtype).
     Each axis contributes one bond per site (s * roll(s, -1, axis)), so an L×L lattice
-    has 2·L² bonds and E lies in [-2·L², 2·L²]. Returns float64 energies, shape (N,).
+    has 2·L² bonds and E lies in [-2·L², 2·L²]; an L×L×L one has 3·L³ bonds. Returns float64 energies, shape (N,).
     """
     s = np.asarray(spins)
     if not 2 <= s.ndim <= 4:

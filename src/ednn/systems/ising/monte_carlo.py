@@ -1,7 +1,8 @@
-"""Monte Carlo sampling of the 2D periodic Ising model (J = 1), vectorised over many chains.
+"""Monte Carlo sampling of the periodic Ising model (J = 1) on square (2-D) and cubic (3-D)
+lattices, vectorised over many chains.
 
 One sweep = `wolff_moves_per_sweep` Wolff cluster moves followed by one checkerboard
-Metropolis sweep (all black sites of all chains at once, then all white sites).
+Metropolis sweep (all sites of even index sum i + j (+ k) of all chains at once, then the odd ones).
 """
 
 import numpy as np
@@ -10,10 +11,10 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from ednn.core.errors import EDNNError
-from ednn.systems.ising.energy import ONSAGER_TC
+from ednn.systems.ising.energy import CRITICAL_TEMPERATURES
 
-ORDERED_START_BELOW = 1.05 * ONSAGER_TC
-"""Chains colder than this start ordered, the others from random spins (≈ 2.38)."""
+ORDERED_START_FACTOR = 1.05
+"""Chains colder than this times Tc start ordered, the others from random spins (≈ 2.38 in 2-D, 4.74 in 3-D)."""
 
 
 def sample_configurations(
@@ -25,11 +26,12 @@ def sample_configurations(
     equilibration_sweeps: int | None = None,
     sweeps_between: int = 15,
     wolff_moves_per_sweep: int = 1,
+    dim: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sample size×size periodic Ising configurations at the given temperatures.
+    """Sample periodic Ising configurations of edge `size` in `dim` (2 or 3) dimensions at the given temperatures.
 
     Runs one independent chain per entry of `temperatures` (shape (n_chains,), > 0), all
-    advanced together. Chains with T < ORDERED_START_BELOW start with all spins +1 or all
+    advanced together. Chains with T < ORDERED_START_FACTOR · Tc start with all spins +1 or all
     -1 (probability 1/2 each), the others from uniformly random spins: from these starts
     the energy and |magnetisation| of L = 128 chains near Tc settle within ~50 sweeps.
     Each chain does `equilibration_sweeps` sweeps (None: 20 + 2·size) before its first
@@ -41,22 +43,24 @@ def sample_configurations(
     process): 100 000 8×8 configurations, one chain each, T in [1, 5]: ~18 s;
     100 128×128 configurations, T in [2.1, 2.45]: ~21 s.
 
-    Returns spins, int8 of shape (n_chains * samples_per_chain, size, size), chain-major
+    Returns spins, int8 of shape (n_chains * samples_per_chain, *[size] * dim), chain-major
     (chain c gives rows c·samples_per_chain ...), and the temperature of each row,
     float64 of shape (n_chains * samples_per_chain,). Deterministic given `rng`.
     """
     temperatures = np.asarray(temperatures, dtype=np.float64)
     if equilibration_sweeps is None:
         equilibration_sweeps = 20 + 2 * size
-    _check_arguments(size, temperatures, samples_per_chain, equilibration_sweeps, sweeps_between, wolff_moves_per_sweep)
-    chains = _ChainBatch(size, 1.0 / temperatures, wolff_moves_per_sweep, rng)
-    spins = initial_spins(size, temperatures < ORDERED_START_BELOW, rng)
-    samples = np.empty((temperatures.size, samples_per_chain, size, size), dtype=np.int8)
+    _check_arguments(
+        size, temperatures, samples_per_chain, equilibration_sweeps, sweeps_between, wolff_moves_per_sweep, dim
+    )
+    chains = _ChainBatch(size, 1.0 / temperatures, wolff_moves_per_sweep, rng, dim)
+    spins = initial_spins(size, temperatures < ORDERED_START_FACTOR * CRITICAL_TEMPERATURES[dim], rng, dim)
+    samples = np.empty((temperatures.size, samples_per_chain, *spins.shape[1:]), dtype=np.int8)
     for k in range(samples_per_chain):
         for _ in range(equilibration_sweeps if k == 0 else sweeps_between):
             chains.sweep(spins)
         samples[:, k] = spins
-    return samples.reshape(-1, size, size), np.repeat(temperatures, samples_per_chain)
+    return samples.reshape(-1, *spins.shape[1:]), np.repeat(temperatures, samples_per_chain)
 
 
 def check_temperatures(temperatures: np.ndarray) -> None:
@@ -67,9 +71,16 @@ def check_temperatures(temperatures: np.ndarray) -> None:
         raise EDNNError("temperatures must be finite and positive, > 0 (J/k_B)")
 
 
+def check_dimension(dim: int) -> None:
+    """Refuse a number of spatial dimensions other than 2 or 3."""
+    if dim not in CRITICAL_TEMPERATURES:
+        raise EDNNError(f"Ising lattices are 2-D or 3-D, got dim {dim}")
+
+
 def _check_arguments(
-    size: int, temperatures: np.ndarray, samples_per_chain: int, equilibration: int, between: int, wolff: int
+    size: int, temperatures: np.ndarray, samples_per_chain: int, equilibration: int, between: int, wolff: int, dim: int
 ) -> None:
+    check_dimension(dim)
     if size < 2 or size % 2:
         raise EDNNError(f"lattice size must be an even number >= 2, got {size}")
     check_temperatures(temperatures)
@@ -79,30 +90,33 @@ def _check_arguments(
         raise EDNNError("sweep and move counts must be >= 0")
 
 
-def initial_spins(size: int, ordered: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Starting lattices, int8 (n_chains, size, size): all +1 or all −1 (probability 1/2 each)
+def initial_spins(size: int, ordered: np.ndarray, rng: np.random.Generator, dim: int = 2) -> np.ndarray:
+    """Starting lattices, int8 (n_chains, *[size] * dim): all +1 or all −1 (probability 1/2 each)
     where `ordered` (bool, (n_chains,)) is True, uniformly random spins elsewhere."""
-    shape = (len(ordered), size, size)
+    shape = (len(ordered), *[size] * dim)
     spins = 2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1
     signs = 2 * rng.integers(0, 2, size=len(ordered), dtype=np.int8) - 1
-    spins[ordered] = signs[ordered, None, None]
+    spins[ordered] = signs[ordered].reshape(-1, *[1] * dim)
     return spins
 
 
 class _ChainBatch:
-    """Update rules for spins of shape (n_chains, L, L), int8 ±1, changed in place."""
+    """Update rules for spins of shape (n_chains, *[L] * dim), int8 ±1, changed in place."""
 
-    def __init__(self, size: int, beta: np.ndarray, wolff_moves: int, rng: np.random.Generator) -> None:
-        self.size = size
+    def __init__(self, size: int, beta: np.ndarray, wolff_moves: int, rng: np.random.Generator, dim: int = 2) -> None:
+        self.size, self.dim = size, dim
         self.n_chains = beta.shape[0]
         self.rng = rng
         self.wolff_moves = wolff_moves
+        per_chain = (-1, *[1] * dim)
         # Metropolis flips when -ln(v) / (2β) >= s·h, i.e. v <= exp(-2β s·h), h = neighbour sum.
-        self.inv_two_beta = (0.5 / beta).astype(np.float32)[:, None, None]
+        self.inv_two_beta = (0.5 / beta).astype(np.float32).reshape(per_chain)
         # Wolff bonds join aligned neighbours with probability 1 - exp(-2β).
-        self.bond_prob = (-np.expm1(-2.0 * beta)).astype(np.float32)[:, None, None]
-        parity = np.add.outer(np.arange(size), np.arange(size)) % 2
+        self.bond_prob = (-np.expm1(-2.0 * beta)).astype(np.float32).reshape(per_chain)
+        parity = np.indices([size] * dim).sum(0) % 2
         self.colours = (parity == 0, parity == 1)
+        # Spatial axes of the spins, the last first: the order of the Wolff bond draws.
+        self.axes = tuple(range(dim, 0, -1))
 
     def sweep(self, spins: np.ndarray) -> None:
         """The Wolff moves, then one Metropolis sweep."""
@@ -116,7 +130,8 @@ class _ChainBatch:
         threshold = -np.log(1.0 - self.rng.random(spins.shape, dtype=np.float32)) * self.inv_two_beta
         for colour in self.colours:
             field = np.roll(spins, 1, axis=1) + np.roll(spins, -1, axis=1)
-            field += np.roll(spins, 1, axis=2) + np.roll(spins, -1, axis=2)
+            for axis in range(2, self.dim + 1):
+                field += np.roll(spins, 1, axis=axis) + np.roll(spins, -1, axis=axis)
             np.negative(spins, out=spins, where=(threshold >= spins * field) & colour)
 
     def wolff_move(self, spins: np.ndarray) -> None:
@@ -125,40 +140,41 @@ class _ChainBatch:
         Bonds join aligned neighbours with probability 1 - exp(-2β); the cluster of the
         seed in this random bond graph has exactly the Wolff cluster distribution.
         """
-        right, down = (
+        bonds = [
             (spins == np.roll(spins, -1, axis=axis)) & (self.rng.random(spins.shape, dtype=np.float32) < self.bond_prob)
-            for axis in (2, 1)
-        )
-        labels = cluster_labels(right, down)
-        rows, cols = self.rng.integers(0, self.size, size=(2, self.n_chains))
-        seed_labels = labels[np.arange(self.n_chains), rows, cols]
-        np.negative(spins, out=spins, where=labels == seed_labels[:, None, None])
+            for axis in self.axes
+        ]
+        labels = cluster_labels(*bonds)
+        seeds = self.rng.integers(0, self.size, size=(self.dim, self.n_chains))
+        seed_labels = labels[(np.arange(self.n_chains), *seeds)]
+        np.negative(spins, out=spins, where=labels == seed_labels.reshape(-1, *[1] * self.dim))
 
 
-_IN_PLANE_4_CONNECTIVITY = np.stack(
-    [np.zeros((3, 3), bool), ndimage.generate_binary_structure(2, 1), np.zeros((3, 3), bool)]
-)
+def cluster_labels(*bonds: np.ndarray) -> np.ndarray:
+    """Label the clusters of periodic bond graphs, one lattice (n_chains, *[L] * d) per chain, d = len(bonds).
 
-
-def cluster_labels(right: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """Label the clusters of periodic bond graphs, one L×L lattice per chain.
-
-    right, down: bool, shape (n_chains, L, L); right[c, i, j] bonds site (i, j) to
-    (i, (j+1) % L) and down[c, i, j] bonds it to ((i+1) % L, j). Returns integer labels,
-    shape (n_chains, L, L), equal exactly when two sites are in the same cluster.
+    bonds: d bool arrays of that shape, one per spatial axis, the last axis first: in 2-D (right,
+    down), right[c, i, j] bonding site (i, j) to (i, (j+1) % L) and down[c, i, j] to
+    ((i+1) % L, j); in 3-D the third array bonds (i, j, k) to ((i+1) % L, j, k). Returns integer
+    labels of the same shape, equal exactly when two sites are in the same cluster.
     """
-    n_chains, size, _ = right.shape
-    # Sites are the even pixels of a 2L×2L image and bonds the pixels between them:
+    n_chains, *shape = bonds[0].shape
+    dim = len(shape)
+    # Sites are the all-even pixels of a (2L)^d image and bonds the pixels between them:
     # ndimage.label finds the open-boundary clusters, then the wrapping bonds merge them.
-    image = np.zeros((n_chains, 2 * size, 2 * size), dtype=bool)
-    image[:, ::2, ::2] = True
-    image[:, ::2, 1::2] = right
-    image[:, 1::2, ::2] = down
-    pixel_labels, n_labels = ndimage.label(image, structure=_IN_PLANE_4_CONNECTIVITY)
-    labels = pixel_labels[:, ::2, ::2]
-    wrap_right, wrap_down = right[:, :, -1], down[:, -1, :]
-    ends = np.concatenate([labels[:, :, -1][wrap_right], labels[:, -1, :][wrap_down]])
-    starts = np.concatenate([labels[:, :, 0][wrap_right], labels[:, 0, :][wrap_down]])
+    image = np.zeros((n_chains, *[2 * n for n in shape]), dtype=bool)
+    sites = (slice(None), *[slice(None, None, 2)] * dim)
+    image[sites] = True
+    for axis, bond in zip(range(dim, 0, -1), bonds):
+        image[sites[:axis] + (slice(1, None, 2),) + sites[axis + 1 :]] = bond
+    # Nearest-neighbour connectivity within each lattice, none between chains.
+    structure = np.zeros((3, *[3] * dim), dtype=bool)
+    structure[1] = ndimage.generate_binary_structure(dim, 1)
+    pixel_labels, n_labels = ndimage.label(image, structure=structure)
+    labels = pixel_labels[sites]
+    wraps = [np.take(bond, -1, axis=axis) for axis, bond in zip(range(dim, 0, -1), bonds)]
+    ends = np.concatenate([np.take(labels, -1, axis=axis)[w] for axis, w in zip(range(dim, 0, -1), wraps)])
+    starts = np.concatenate([np.take(labels, 0, axis=axis)[w] for axis, w in zip(range(dim, 0, -1), wraps)])
     touched, compact = np.unique(np.concatenate([ends, starts]), return_inverse=True)
     graph = csr_array(
         (np.ones(ends.size, dtype=np.int8), (compact[: ends.size], compact[ends.size :])),

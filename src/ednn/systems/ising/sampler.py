@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ednn.core.errors import EDNNError
 from ednn.core.tiling import check_spatial_shape
 from ednn.systems.ising.energy import ONSAGER_TC, ising_energy
-from ednn.systems.ising.monte_carlo import ORDERED_START_BELOW, check_temperatures, initial_spins
+from ednn.systems.ising.monte_carlo import ORDERED_START_FACTOR, check_temperatures, initial_spins
 from ednn.systems.ising.statistics import ChainMoments
 from ednn.systems.ising.tile_energy import TileEnergy
 
@@ -84,7 +84,7 @@ class TileMetropolis:
     """Independent Metropolis chains on periodic L×L lattices with a tabulated tile energy.
 
     temperatures: (chains,), one per chain (J/k_B). Chains start ordered (all +1 or all −1)
-    below ORDERED_START_BELOW and random above, unless `spins` (chains, L, L) ±1 is given.
+    below ORDERED_START_FACTOR · ONSAGER_TC and random above, unless `spins` (chains, L, L) ±1 is given.
     The state is stored site-major, (L², chains), so that updates move whole rows.
     """
 
@@ -100,7 +100,7 @@ class TileMetropolis:
         check_temperatures(temperatures)
         self._classes = sublattices(energy.focus, energy.context, size)
         if spins is None:
-            spins = initial_spins(size, temperatures < ORDERED_START_BELOW, rng)
+            spins = initial_spins(size, temperatures < ORDERED_START_FACTOR * ONSAGER_TC, rng)
         elif np.shape(spins) != (len(temperatures), size, size):
             raise EDNNError(f"spins must have shape {(len(temperatures), size, size)}, got {np.shape(spins)}")
         self.tile_energy, self.size, self.rng = energy, size, rng
