@@ -77,9 +77,13 @@ def predictions(model: ednn.EDNN, old_name: str, inputs: dict) -> dict[str, np.n
     }
 
 
+#: Models first committed after the re-layout, which had no numbers to keep.
+ADDED_SINCE = {"ising3d-f1c1.safetensors"}
+
+
 def test_every_committed_model_was_recorded():
     committed = {str(p.relative_to(ROOT / "models")) for p in (ROOT / "models").rglob("*.safetensors")}
-    assert committed == {str(shelf_path(name).relative_to(ROOT / "models")) for name in RECORDED}
+    assert committed == {str(shelf_path(name).relative_to(ROOT / "models")) for name in RECORDED} | ADDED_SINCE
 
 
 @pytest.mark.parametrize("old_name", sorted(RECORDED), ids=lambda old: MOVED.get(old, old).removesuffix(".safetensors"))

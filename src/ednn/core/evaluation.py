@@ -37,7 +37,14 @@ class Evaluation(Protocol):
         """Tile terms (N, *n, sums) of a grid already padded by the context (N, C, *P)."""
 
     def grid(
-        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+        self,
+        net: nn.Module,
+        target: Target,
+        x: torch.Tensor,
+        focus: int,
+        context: int,
+        padding: Padding,
+        cache_sized: bool = True,
     ) -> torch.Tensor:
         """Tile terms (N, *n, sums) of an unpadded grid (N, C, *spatial)."""
 
@@ -70,9 +77,16 @@ class TileCopies:
         return out.view(padded.shape[0], *counts, target.sums)
 
     def grid(
-        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+        self,
+        net: nn.Module,
+        target: Target,
+        x: torch.Tensor,
+        focus: int,
+        context: int,
+        padding: Padding,
+        cache_sized: bool = True,
     ) -> torch.Tensor:
-        return self.padded(net, target, pad(x, context, padding), focus, context)
+        return self.padded(net, target, pad(x, context, padding), focus, context, cache_sized)
 
 
 class DensityOverGrid:
@@ -91,7 +105,14 @@ class DensityOverGrid:
         return self._focus_sums(net, target, net.density(padded), focus)
 
     def grid(
-        self, net: nn.Module, target: Target, x: torch.Tensor, focus: int, context: int, padding: Padding
+        self,
+        net: nn.Module,
+        target: Target,
+        x: torch.Tensor,
+        focus: int,
+        context: int,
+        padding: Padding,
+        cache_sized: bool = True,
     ) -> torch.Tensor:
         if padding == "periodic":
             return self._focus_sums(net, target, net.periodic_density(x), focus)

