@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 
@@ -42,3 +44,43 @@ device_option = click.option(
     help="Where the model runs: cpu, cuda, cuda:1, … (a device this machine has; results are the same to float "
     "tolerance, benchmarks/device_check.py).",
 )
+
+
+def schedule_options(command: Callable) -> Callable:
+    """The learning-rate schedule, seed and split options `ednn train` and `ednn sweep` share."""
+    options = [
+        click.option(
+            "--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Initial Adam rate."
+        ),
+        click.option(
+            "--lr-min",
+            type=click.FloatRange(0, min_open=True),
+            default=1e-6,
+            show_default=True,
+            help="Final learning rate of the cosine decay.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(0),
+            default=0,
+            show_default=True,
+            help="Seed for the split, initial weights and shuffling.",
+        ),
+        click.option(
+            "--val-fraction",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.1,
+            show_default=True,
+            help="Share of DATA held out for validation (it monitors training; a sweep picks its best pair by it).",
+        ),
+        click.option(
+            "--test-fraction",
+            type=click.FloatRange(0, 1, max_open=True),
+            default=0.1,
+            show_default=True,
+            help="Share of DATA held out for the final test errors.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

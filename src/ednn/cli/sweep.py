@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ednn.cli.arguments import int_list
+from ednn.cli.arguments import int_list, schedule_options
 from ednn.cli.data_checks import require_file
 
 
@@ -68,33 +68,7 @@ def _values(_: click.Context, __: click.Parameter, text: str) -> list[int]:
 )
 @click.option("--epochs", type=click.IntRange(1), default=50, show_default=True, help="Passes over the training split.")
 @click.option("--batch-size", type=click.IntRange(1), default=2000, show_default=True, help="Examples per step.")
-@click.option(
-    "--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Initial Adam rate."
-)
-@click.option(
-    "--lr-min", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True, help="Final rate (cosine)."
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0),
-    default=0,
-    show_default=True,
-    help="Seed of the split (the same for every pair), weights, shuffling.",
-)
-@click.option(
-    "--val-fraction",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Share of DATA that picks the best pair.",
-)
-@click.option(
-    "--test-fraction",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Share of DATA for the test errors.",
-)
+@schedule_options
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N examples of DATA.")
 def sweep(data: Path, net_option: tuple[str, ...], **options: object) -> None:
     """Train one model per focus/context pair (f, c) on the grid data file DATA.

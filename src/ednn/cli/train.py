@@ -15,7 +15,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ednn.cli.arguments import parse_pair
+from ednn.cli.arguments import parse_pair, schedule_options
 from ednn.cli.data_checks import require_file
 from ednn.cli.net_options import options_text, parse_net_options, shown, tile_nets
 from ednn.cli.output import output_place, print_atom_summary, print_grid_summary, require_suffix
@@ -186,37 +186,7 @@ def _summary(net: Callable) -> str:
 @click.option(
     "--batch-size", type=click.IntRange(1), default=None, help="Examples per step [default: by kind of data]."
 )
-@click.option(
-    "--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Initial Adam learning rate."
-)
-@click.option(
-    "--lr-min",
-    type=click.FloatRange(0, min_open=True),
-    default=1e-6,
-    show_default=True,
-    help="Final learning rate of the cosine decay.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0),
-    default=0,
-    show_default=True,
-    help="Seed for the split, initial weights and shuffling.",
-)
-@click.option(
-    "--val-fraction",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Share of DATA held out to monitor training.",
-)
-@click.option(
-    "--test-fraction",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Share of DATA held out for the final test errors.",
-)
+@schedule_options
 @click.option(
     "--run-dir",
     type=click.Path(file_okay=False, path_type=Path),
