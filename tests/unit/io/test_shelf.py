@@ -15,7 +15,7 @@ def test_every_moved_model_is_at_its_new_path_and_no_old_one_is_left_behind():
         assert (MODELS / new).is_file(), new
         assert not (MODELS / old).exists() or old in MOVED.values(), old
     assert sorted(str(p.relative_to(MODELS)) for p in MODELS.rglob("*.safetensors")) == sorted(
-        {*MOVED.values(), "ising-8x8-f1c1.safetensors", "porous-graphene-rebo.safetensors"}
+        {*MOVED.values(), "ising-8x8-f1c1.safetensors", "porous-graphene-rebo.safetensors", "ising3d-f1c1.safetensors"}
     )
 
 
