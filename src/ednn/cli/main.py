@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 
@@ -60,9 +61,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     click.echo(f"warning: {str(message).splitlines()[0]}", err=True)
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM ends a run as Ctrl-C does: what finished is saved, the same command resumes."""
+    raise KeyboardInterrupt
+
+
 def run() -> None:
-    """Entry point: one-line errors instead of tracebacks for user mistakes, one-line warnings."""
+    """Entry point: one-line errors instead of tracebacks for user mistakes, one-line warnings;
+    SIGTERM and SIGINT interrupt a run cleanly (also in a background job, whose shell ignores SIGINT)."""
     warnings.showwarning = _show_warning
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         main(standalone_mode=False)
     except EDNNError as exc:
