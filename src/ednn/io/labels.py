@@ -2,16 +2,18 @@
 
 A structure that its generator regenerates exactly from (seed, index) need not be stored: a label
 file (format ``ednn-labels-v1``) keeps, for N structures, ``index`` (N,) int64 (the generator's
-index k), ``energy`` (N,) float64 eV (NaN where labelling failed), ``label_seconds`` (N,) float64,
-``failed`` (N,) bool, ``failure_reason`` (N,) str and ``fingerprint`` (N,) uint64 (the content
-fingerprint of the structure that was labelled, `ednn.io.fingerprints`), each numeric dataset with
-a fletcher32 checksum; its attributes name the generator and its settings (as the structure file
-they came from recorded them), the decimals positions were rounded to, and the energy method.
-Regenerating checks every fingerprint (`ednn.systems.sheets.restore_sheet_file`).
+index k), ``energy_ueV`` (N,) int64 (the energy in µeV, rounded; a failed label reads as NaN),
+``label_seconds`` (N,) float16, ``failed`` (N,) bool and ``check`` (N,) uint32 (the low 32 bits
+of the content fingerprint of the structure that was labelled, `ednn.io.fingerprints`), each with
+a fletcher32 checksum, gzip-compressed: about 12 bytes a structure. Its attributes name the
+generator and its settings (as the structure file they came from recorded them), the decimals
+positions were rounded to, the energy method, and the reasons of failed labels (JSON, by index).
+Regenerating checks every structure (`ednn.systems.sheets.restore_sheet_file`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -42,28 +44,38 @@ def write_labels(source: str | Path, out: str | Path) -> Path:
     done = np.flatnonzero(data.labelled | data.failed)
     if not len(done):
         raise EDNNError(f"{source} holds no labels yet: label it first (ednn label {source})")
-    found = fingerprints.structure_fingerprints(data.structures(done))
     columns = {
         "index": done.astype(np.int64),
-        "energy": data.energy[done],
-        "label_seconds": data.label_seconds[done],
+        "energy_ueV": np.round(np.nan_to_num(data.energy[done]) * 1e6).astype(np.int64),
+        "label_seconds": data.label_seconds[done].astype(np.float16),
         "failed": data.failed[done],
-        "fingerprint": found,
+        "check": fingerprint_checks(data.structures(done)),
     }
+    reasons = {int(k): str(data.failure_reason[k]) for k in done[data.failed[done]]}
     make_parent(out)
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs.update({key: data.attrs[key] for key in KEPT_ATTRS if key in data.attrs})
-        handle.attrs.update(format=FORMAT, source=Path(source).name, decimals=stored_decimals(source) or -1)
-        for name, values in columns.items():
-            handle.create_dataset(name, data=values, fletcher32=True, compression="gzip", shuffle=True)
-        handle.create_dataset(
-            "failure_reason", data=data.failure_reason[done].astype(object), dtype=h5py.string_dtype()
+        handle.attrs.update(
+            format=FORMAT,
+            source=Path(source).name,
+            decimals=stored_decimals(source) or -1,
+            failure_reasons=json.dumps(reasons),
         )
+        for name, values in columns.items():
+            handle.create_dataset(
+                name, data=values, fletcher32=True, compression="gzip", compression_opts=9, shuffle=True
+            )
     return Path(out)
 
 
+def fingerprint_checks(structures) -> np.ndarray:
+    """(N,) uint32: the low 32 bits of the structures' content fingerprints, what label files keep."""
+    return (fingerprints.structure_fingerprints(structures) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+
+
 def read_labels(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """(columns, attributes) of a label file; `decimals` in the attributes is None for full precision."""
+    """(columns, attributes) of a label file: index, energy (eV, NaN where failed), label_seconds,
+    failed, failure_reason, check; `decimals` in the attributes is None for full precision."""
     path = Path(path)
     if not path.is_file():
         raise EDNNError(f"label file {path} does not exist")
@@ -77,6 +89,9 @@ def read_labels(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
         message = str(exc).splitlines()[0]
         kind = "damaged (a checksum does not match)" if "filter" in message else "not a readable HDF5 file"
         raise EDNNError(f"{path} is {kind}: {message}") from None
-    columns["failure_reason"] = np.array([r.decode() if isinstance(r, bytes) else r for r in columns["failure_reason"]])
+    reasons = json.loads(attrs.pop("failure_reasons", "{}"))
+    columns["failure_reason"] = np.array([reasons.get(str(k), "") for k in columns["index"]], dtype=object)
+    columns["energy"] = np.where(columns["failed"], np.nan, columns.pop("energy_ueV") * 1e-6)
+    columns["label_seconds"] = columns["label_seconds"].astype(np.float64)
     attrs["decimals"] = None if int(attrs.get("decimals", -1)) < 0 else int(attrs["decimals"])
     return columns, attrs

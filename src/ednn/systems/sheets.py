@@ -132,7 +132,7 @@ def _check_labels(labels: str | Path, columns: dict, attrs: dict, stream: tuple,
     """Refuse a label file (`columns`, `attrs` from `read_labels`) of another sheet stream than
     `stream` = (cells, seed, decimals), or one whose sheets (`structures`, in its index order)
     regenerate to other fingerprints than were labelled."""
-    from ednn.io.fingerprints import structure_fingerprints
+    from ednn.io.labels import fingerprint_checks
 
     recorded = (
         attrs.get("generator"),
@@ -145,7 +145,7 @@ def _check_labels(labels: str | Path, columns: dict, attrs: dict, stream: tuple,
             f"{labels} labels sheets of generator {recorded[0]!r}, cells {recorded[1]}, seed {recorded[2]}, decimals "
             f"{recorded[3]}; these are cells {stream[0]}, seed {stream[1]}, decimals {stream[2]}"
         )
-    wrong = np.flatnonzero(structure_fingerprints(structures) != columns["fingerprint"])
+    wrong = np.flatnonzero(fingerprint_checks(structures) != columns["check"])
     if len(wrong):
         raise EDNNError(
             f"{len(wrong)} of {len(structures)} sheets (first: index {columns['index'][wrong[0]]}) regenerate "

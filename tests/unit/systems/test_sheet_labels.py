@@ -35,7 +35,7 @@ def test_labels_restore_to_the_labelled_structure_file(labelled, tmp_path):
 def test_a_sheet_that_regenerates_otherwise_is_refused(labelled, tmp_path):
     labels = write_labels(labelled, tmp_path / "labels.h5")
     with h5py.File(labels, "r+") as handle:
-        handle["fingerprint"][1] = handle["fingerprint"][1] ^ np.uint64(1)
+        handle["check"][1] = handle["check"][1] ^ np.uint32(1)
     with pytest.raises(EDNNError, match=r"1 of 3 sheets \(first: index 2\) regenerate otherwise"):
         restore_sheet_file(labels, tmp_path / "restored.h5")
     assert not (tmp_path / "restored.h5").exists()
