@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,11 @@ from ednn.cli.arguments import device_option, placements_option
 from ednn.cli.data_checks import check_data_kind, check_energy_method, require_file, require_model_file
 from ednn.cli.output import json_text, output_place, print_atom_summary, print_grid_summary, write_output
 from ednn.core.errors import EDNNError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ednn.core.model import EDNN
 
 #: File endings --plot accepts (formats matplotlib writes).
 PICTURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -111,7 +117,7 @@ def _evaluate(
         click.echo(f"wrote {json_out}")
 
 
-def _seen_note(model, data: Path, found, split: str | None) -> str | None:
+def _seen_note(model: EDNN, data: Path, found: np.ndarray, split: str | None) -> str | None:
     """A note when examples of `data` (their fingerprints `found`) are ones the model was trained
     or validated on, matched by content; for older models without fingerprints, by file."""
     from ednn.io.fingerprints import overlap

@@ -5,7 +5,7 @@ file (format ``ednn-labels-v1``) keeps, for N structures, ``index`` (N,) int64 (
 index k), ``energy_ueV`` (N,) int64 (the energy in µeV, rounded; a failed label reads as NaN),
 ``label_seconds`` (N,) float16, ``failed`` (N,) bool and ``check`` (N,) uint32 (the low 32 bits
 of the content fingerprint of the structure that was labelled, `ednn.io.fingerprints`), each with
-a fletcher32 checksum, gzip-compressed: about 12 bytes a structure. Its attributes name the
+a fletcher32 checksum, gzip-compressed: about 15 bytes a structure. Its attributes name the
 generator and its settings (as the structure file they came from recorded them), the decimals
 positions were rounded to, the energy method, and the reasons of failed labels (JSON, by index).
 Regenerating checks every structure (`ednn.systems.sheets.restore_sheet_file`).

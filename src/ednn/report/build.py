@@ -94,9 +94,9 @@ def table_1(root: Path) -> list[str]:
     ]
     for name, file, *paper in TABLE_1:
         rows.append(f"| {name} | paper | " + " | ".join(paper) + " |")
-        info = stored_config(root / "models" / file)["info"]
-        training, split = info.get("training", {}), info.get("split", {})
-        net = stored_config(root / "models" / file)["net"]["name"]
+        config = stored_config(root / "models" / file)
+        training, split = config["info"].get("training", {}), config["info"].get("split", {})
+        net = config["net"]["name"]
         examples = sum(split.get(key, 0) for key in ("n_train", "n_val", "n_test"))
         lr = f"{training.get('lr')} → {training.get('lr_min')} ({training.get('schedule', '')})"
         cells = [
@@ -136,9 +136,9 @@ def summary_figure(results: dict[str, dict], path: Path) -> Path:
     return path
 
 
-def report_markdown(root: Path) -> str:
-    """The whole report as markdown."""
-    results = load_results(root)
+def report_markdown(root: Path, results: dict[str, dict] | None = None) -> str:
+    """The whole report as markdown (`results`: `load_results(root)`, read here if not given)."""
+    results = load_results(root) if results is None else results
     lines = [
         "# Reproduction report: the paper's numbers beside ours",
         "",
@@ -182,8 +182,9 @@ def report_markdown(root: Path) -> str:
 def write_report(root: str | Path = ".") -> list[Path]:
     """Write docs/reproduction.md and its summary figure under `root`; returns both paths."""
     root = Path(root)
-    text = report_markdown(root)
-    figure = summary_figure(load_results(root), root / SUMMARY_FIGURE)
+    results = load_results(root)
+    text = report_markdown(root, results)
+    figure = summary_figure(results, root / SUMMARY_FIGURE)
     return [write_text(root / REPORT, text), figure]
 
 
